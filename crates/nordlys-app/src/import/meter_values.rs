@@ -1,0 +1,335 @@
+//! The meter-value import: long-format CSV `metering_point_id,start,end,quantity_kwh,quality`
+//! streamed through a parser thread into day chunks, merged into the store in one
+//! transaction. Memory is bounded by [`MeterValueLimits::pending_days`], not by file size.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use nordlys_core::ParseError;
+use nordlys_core::model::Quality;
+use nordlys_core::quantity::EnergyWh;
+use nordlys_core::time::parse_instant;
+use nordlys_store::chunk::DayChunk;
+use nordlys_store::{ImportCounts, PointRef, Store, StoreError};
+use tokio::sync::mpsc;
+
+use super::csv_table::CsvTable;
+use super::{ErrorList, ImportError, ImportKind, ImportReport, RowError};
+use crate::{Clock, Progress};
+
+/// Limits of one meter-value import.
+#[derive(Debug, Clone, Copy)]
+pub struct MeterValueLimits {
+    /// Day chunks held in memory before they are written (about 1 KB each).
+    pub pending_days: usize,
+}
+
+impl Default for MeterValueLimits {
+    fn default() -> Self {
+        MeterValueLimits {
+            pending_days: 20_000,
+        }
+    }
+}
+
+const COLUMNS: [&str; 5] = [
+    "metering_point_id",
+    "start",
+    "end",
+    "quantity_kwh",
+    "quality",
+];
+const PROGRESS_EVERY_ROWS: u64 = 65_536;
+
+struct PendingChunk {
+    point: usize,
+    day: i64,
+    first_line: u64,
+    chunk: DayChunk,
+}
+
+/// Parse state carried from row to row; consecutive rows of one series skip most work.
+struct Parser {
+    points: Vec<PointRef>,
+    index: HashMap<String, usize>,
+    pending: HashMap<(usize, i64), PendingChunk>,
+    last_point: Option<(Vec<u8>, usize)>,
+    last_end: Option<(Vec<u8>, Timestamp)>,
+    errors: ErrorList,
+    rows: u64,
+}
+
+impl Parser {
+    fn point(&mut self, field: &[u8]) -> Result<usize, ParseError> {
+        if let Some((bytes, point)) = &self.last_point
+            && bytes.as_slice() == field
+        {
+            return Ok(*point);
+        }
+        let text = std::str::from_utf8(field).unwrap_or("");
+        let point = match self.index.get(text.trim()) {
+            Some(&p) => p,
+            None => {
+                nordlys_core::ids::Gsrn::parse(text.trim())?;
+                return Err(ParseError::new(
+                    "metering_point_id",
+                    text,
+                    "unknown metering point (import metering points first)",
+                ));
+            }
+        };
+        self.last_point = Some((field.to_vec(), point));
+        Ok(point)
+    }
+
+    fn instant(field: &'static str, bytes: &[u8]) -> Result<Timestamp, ParseError> {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| ParseError::new(field, "", "not UTF-8 text"))?;
+        parse_instant(field, text.trim())
+    }
+
+    fn row(
+        &mut self,
+        line: u64,
+        record: &csv::ByteRecord,
+        positions: &[usize; 5],
+    ) -> Result<(), ParseError> {
+        let field = |i: usize| record.get(positions[i]).unwrap_or(b"");
+        let point_index = self.point(field(0))?;
+        let start_bytes = field(1);
+        let start = match &self.last_end {
+            Some((bytes, ts)) if bytes.as_slice() == start_bytes => *ts,
+            _ => Self::instant("start", start_bytes)?,
+        };
+        let end_bytes = field(2);
+        let end = Self::instant("end", end_bytes)?;
+        match &mut self.last_end {
+            Some((bytes, ts)) => {
+                bytes.clear();
+                bytes.extend_from_slice(end_bytes);
+                *ts = end;
+            }
+            None => self.last_end = Some((end_bytes.to_vec(), end)),
+        }
+        let point = &self.points[point_index];
+        let step = point.resolution.seconds();
+        let (start_s, end_s) = (start.as_second(), end.as_second());
+        if end_s - start_s != step {
+            return Err(ParseError::new(
+                "end",
+                String::from_utf8_lossy(end_bytes),
+                format!(
+                    "the interval is {} s but metering point {} has resolution {} ({step} s)",
+                    end_s - start_s,
+                    point.gsrn,
+                    point.resolution
+                ),
+            ));
+        }
+        if start_s.rem_euclid(step) != 0 || start.subsec_nanosecond() != 0 {
+            return Err(ParseError::new(
+                "start",
+                String::from_utf8_lossy(start_bytes),
+                format!("does not start on a {} boundary", point.resolution),
+            ));
+        }
+        let quality_text = std::str::from_utf8(field(4)).unwrap_or("").trim();
+        let quality = Quality::parse(quality_text)?;
+        let quantity = std::str::from_utf8(field(3)).unwrap_or("\u{FFFD}").trim();
+        let energy = if quantity.is_empty() && quality == Quality::Missing {
+            EnergyWh(0)
+        } else {
+            EnergyWh::parse_kwh("quantity_kwh", quantity)?
+        };
+        if energy.0 < 0 {
+            return Err(ParseError::new(
+                "quantity_kwh",
+                quantity,
+                "a consumption value cannot be negative",
+            ));
+        }
+        let day = start_s.div_euclid(86_400);
+        let slot = ((start_s - day * 86_400) / step) as usize;
+        let resolution = point.resolution;
+        let pending = self
+            .pending
+            .entry((point_index, day))
+            .or_insert_with(|| PendingChunk {
+                point: point_index,
+                day,
+                first_line: line,
+                chunk: DayChunk::empty(resolution),
+            });
+        if pending.chunk.is_present(slot) {
+            let same = pending.chunk.energy_wh[slot] == energy.0
+                && pending.chunk.quality[slot] == quality.to_code();
+            if !same {
+                return Err(ParseError::new(
+                    "start",
+                    String::from_utf8_lossy(start_bytes),
+                    "this interval of this metering point appears earlier in the file with another value",
+                ));
+            }
+        }
+        pending.chunk.set(slot, energy.0, quality);
+        Ok(())
+    }
+
+    fn take_pending(&mut self) -> Vec<PendingChunk> {
+        let mut batch: Vec<PendingChunk> = self.pending.drain().map(|(_, chunk)| chunk).collect();
+        batch.sort_unstable_by_key(|c| (c.point, c.day));
+        batch
+    }
+}
+
+/// Import meter values from `input`; `total_bytes` (if known) sizes the progress display.
+#[allow(clippy::too_many_arguments)]
+pub async fn import_meter_values(
+    store: &Store,
+    source: &str,
+    input: impl Read + Send + 'static,
+    total_bytes: Option<u64>,
+    clock: &dyn Clock,
+    progress: Arc<dyn Progress>,
+    limits: MeterValueLimits,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let table = CsvTable::open(input, &COLUMNS, &[])
+        .map_err(|errors| ImportError::rejected(source, errors, false))?;
+    let positions: [usize; 5] = std::array::from_fn(|i| table.positions[i].unwrap_or(0));
+    let refs = store.point_refs().await?;
+    let mut points: Vec<PointRef> = Vec::with_capacity(refs.len());
+    let mut index = HashMap::with_capacity(refs.len());
+    for (gsrn, point) in refs {
+        index.insert(gsrn, points.len());
+        points.push(point);
+    }
+    let points_for_writer: Vec<(i64, String)> =
+        points.iter().map(|p| (p.id, p.gsrn.to_string())).collect();
+    let mut tx = store
+        .begin_import(ImportKind::MeterValues.code(), source, clock.now())
+        .await?;
+
+    let (sender, mut receiver) = mpsc::channel::<Vec<PendingChunk>>(2);
+    let writer_failed = Arc::new(AtomicBool::new(false));
+    let parser_stop = Arc::clone(&writer_failed);
+    progress.start(source, total_bytes);
+    let parser_progress = Arc::clone(&progress);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut reader = table.reader;
+        let mut parser = Parser {
+            points,
+            index,
+            pending: HashMap::new(),
+            last_point: None,
+            last_end: None,
+            errors: ErrorList::default(),
+            rows: 0,
+        };
+        let mut record = csv::ByteRecord::new();
+        let mut reported_bytes = 0u64;
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    parser.errors.push(super::csv_table::csv_row_error(&e));
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) || parser.errors.is_full() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            parser.rows += 1;
+            let position = record
+                .position()
+                .cloned()
+                .unwrap_or_else(csv::Position::new);
+            if let Err(e) = parser.row(position.line(), &record, &positions) {
+                parser.errors.push(RowError::from_parse(position.line(), e));
+                if parser.errors.is_full() {
+                    break;
+                }
+            }
+            if parser.rows % PROGRESS_EVERY_ROWS == 0 {
+                parser_progress.advance(position.byte() - reported_bytes);
+                reported_bytes = position.byte();
+                if parser_stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+            if parser.pending.len() >= limits.pending_days {
+                if !parser.errors.is_empty() {
+                    // The file is rejected already; keep memory bounded, keep looking for errors.
+                    parser.pending.clear();
+                } else if sender.blocking_send(parser.take_pending()).is_err() {
+                    break;
+                }
+            }
+        }
+        if parser.errors.is_empty() && !parser.pending.is_empty() {
+            let batch = parser.take_pending();
+            let _ = sender.blocking_send(batch);
+        }
+        parser_progress.advance(reader.position().byte().saturating_sub(reported_bytes));
+        (parser.rows, parser.errors)
+    });
+
+    let mut counts = ImportCounts::default();
+    let mut writer_errors = ErrorList::default();
+    while let Some(batch) = receiver.recv().await {
+        if !writer_errors.is_empty() {
+            continue;
+        }
+        let mut batch = batch.into_iter().peekable();
+        while let Some(first) = batch.next() {
+            let point = first.point;
+            let mut days = vec![(first.day, first.chunk)];
+            let mut first_line = first.first_line;
+            while let Some(next) = batch.next_if(|c| c.point == point) {
+                first_line = first_line.min(next.first_line);
+                days.push((next.day, next.chunk));
+            }
+            let (point_id, gsrn) = &points_for_writer[point];
+            match tx.merge_day_chunks(*point_id, gsrn, days).await {
+                Ok(merged) => {
+                    counts.inserted += merged.days_new;
+                    counts.updated += merged.days_versioned;
+                    counts.unchanged += merged.days_unchanged;
+                }
+                Err(StoreError::Rejected(e)) => {
+                    writer_errors.push(RowError::from_parse(first_line, e));
+                    writer_failed.store(true, Ordering::Relaxed);
+                    break;
+                }
+                Err(other) => {
+                    writer_failed.store(true, Ordering::Relaxed);
+                    drop(receiver);
+                    let _ = parser.await;
+                    return Err(other.into());
+                }
+            }
+        }
+    }
+    let (rows, mut errors) = parser.await.map_err(|e| ImportError::Io {
+        source_name: source.to_owned(),
+        error: std::io::Error::other(format!("the parser stopped unexpectedly: {e}")),
+    })?;
+    progress.finish();
+    for e in writer_errors.errors {
+        errors.push(e);
+    }
+    errors.into_result(source)?;
+    counts.rows = rows;
+    tx.commit(counts).await?;
+    Ok(super::market_data::report(
+        ImportKind::MeterValues,
+        source,
+        counts,
+        started,
+    ))
+}

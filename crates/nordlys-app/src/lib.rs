@@ -1,0 +1,12 @@
+//! Nordlys use-cases: importing and exporting data, building the demo utility. Each use-case
+//! is one all-or-nothing transaction against the [`nordlys_store::Store`]; the clock and the
+//! progress display are passed in, so the same code serves the CLI, the server and tests.
+
+pub mod clock;
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod progress;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use progress::{NoProgress, Progress};

@@ -1,0 +1,247 @@
+//! `nordlys bench …`: benchmarks that generate their input, run the real code path and print
+//! the machine, the input size and the figures.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use nordlys_app::import::{MeterValueLimits, import_meter_values, import_metering_points};
+use nordlys_app::{NoProgress, SystemClock};
+use nordlys_core::ids::Gsrn;
+use nordlys_core::time::{format_local, zone};
+use nordlys_store::Store;
+
+#[derive(Subcommand)]
+pub enum BenchWhat {
+    /// Import generated 15-minute meter values into a fresh SQLite file: rows/s and bytes on
+    /// disk per metering-point-year.
+    Import {
+        /// Meter-value rows to import.
+        #[arg(long, default_value_t = 30_000_000)]
+        rows: u64,
+        /// Metering points the rows are spread over (rows / points readings each, from 2025-01-01).
+        #[arg(long, default_value_t = 857)]
+        metering_points: u64,
+        /// Where to put the generated CSV and the database (default: a new temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the generated files.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+pub async fn run(what: BenchWhat) -> Result<()> {
+    match what {
+        BenchWhat::Import {
+            rows,
+            metering_points,
+            dir,
+            keep,
+        } => bench_import(rows, metering_points, dir, keep).await,
+    }
+}
+
+/// The machine, for the first lines of every benchmark's output.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, m)| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0.0, |kb| kb as f64 / 1024.0 / 1024.0);
+    format!(
+        "{model}, {cores} cores, {mem_gib:.1} GiB RAM, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// Peak resident memory of this process in MiB (Linux), if known.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn bench_import(rows: u64, points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
+    if points == 0 || rows < points {
+        bail!("--rows must be at least --metering-points, and both at least 1");
+    }
+    let temp = match &dir {
+        Some(_) => None,
+        None => Some(tempfile_dir()?),
+    };
+    let dir = dir
+        .or_else(|| temp.clone())
+        .context("no benchmark folder")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let per_point = rows / points;
+    let rows = per_point * points;
+    println!("nordlys bench import");
+    println!("machine: {}", machine());
+    println!(
+        "input:   {rows} rows = {points} metering points × {per_point} quarter-hours from 2025-01-01 (Europe/Oslo offsets)"
+    );
+
+    let points_csv = dir.join("metering-points.csv");
+    let values_csv = dir.join("meter-values.csv");
+    let db_path = dir.join("bench.db");
+    for stale in [
+        &db_path,
+        &dir.join("bench.db-wal"),
+        &dir.join("bench.db-shm"),
+    ] {
+        let _ = std::fs::remove_file(stale);
+    }
+    let generated = Instant::now();
+    let gsrns = write_points(&points_csv, points)?;
+    write_values(&values_csv, &gsrns, per_point)?;
+    let csv_bytes = std::fs::metadata(&values_csv)?.len();
+    println!(
+        "generated {:.2} GB of CSV in {:.1} s",
+        csv_bytes as f64 / 1e9,
+        generated.elapsed().as_secs_f64()
+    );
+
+    let store = Store::open(&db_path.display().to_string()).await?;
+    let clock = SystemClock;
+    let file = std::fs::File::open(&points_csv)?;
+    import_metering_points(
+        &store,
+        "metering-points.csv",
+        std::io::BufReader::new(file),
+        &clock,
+    )
+    .await?;
+    let file = std::fs::File::open(&values_csv)?;
+    let started = Instant::now();
+    let report = import_meter_values(
+        &store,
+        "meter-values.csv",
+        std::io::BufReader::with_capacity(1 << 20, file),
+        Some(csv_bytes),
+        &clock,
+        Arc::new(NoProgress),
+        MeterValueLimits::default(),
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = store.summary().await?;
+    store.compact().await?;
+    store.close().await;
+    let db_bytes = std::fs::metadata(&db_path)?.len();
+    let point_years = points as f64 * per_point as f64 / 35_040.0;
+    println!(
+        "imported {} rows in {seconds:.2} s: {:.0} rows/s ({:.0} MB/s of CSV)",
+        report.rows,
+        report.rows as f64 / seconds,
+        csv_bytes as f64 / seconds / 1e6
+    );
+    println!(
+        "database file {:.1} MB after VACUUM: {:.1} KB per metering-point-year at 15 minutes (readings alone {:.1} KB; {:.2} bytes per reading)",
+        db_bytes as f64 / 1e6,
+        db_bytes as f64 / point_years / 1e3,
+        summary.meter_value_chunk_bytes as f64 / point_years / 1e3,
+        db_bytes as f64 / rows as f64
+    );
+    if let Some(peak) = peak_rss_mib() {
+        println!(
+            "peak memory {peak:.0} MiB (the CSV is {:.0} MiB)",
+            csv_bytes as f64 / 1024.0 / 1024.0
+        );
+    }
+    if keep {
+        println!("kept {}", dir.display());
+    } else if let Some(temp) = temp {
+        std::fs::remove_dir_all(temp)?;
+    } else {
+        for file in [&points_csv, &values_csv, &db_path] {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("nordlys-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn write_points(path: &PathBuf, points: u64) -> Result<Vec<String>> {
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "metering_point_id,market,price_area,grid_owner,resolution,utility,usage"
+    )?;
+    let mut gsrns = Vec::new();
+    for n in 0..points {
+        let gsrn = Gsrn::from_body(&format!("70705750{:09}", n + 1))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        writeln!(
+            out,
+            "{gsrn},NO,NO1,7080005046220,PT15M,electricity,household"
+        )?;
+        gsrns.push(gsrn.to_string());
+    }
+    out.flush()?;
+    Ok(gsrns)
+}
+
+/// Long-format meter values; instants are formatted once and reused for every point.
+fn write_values(path: &PathBuf, gsrns: &[String], per_point: u64) -> Result<()> {
+    let tz = zone("Europe/Oslo").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let start: jiff::Timestamp = "2024-12-31T23:00:00Z".parse()?;
+    let instants: Vec<String> = (0..=per_point)
+        .map(|i| format_local(start + jiff::SignedDuration::from_secs(i as i64 * 900), &tz))
+        .collect();
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(out, "metering_point_id,start,end,quantity_kwh,quality")?;
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for (p, gsrn) in gsrns.iter().enumerate() {
+        let base = 150 + (p as i64 % 7) * 40;
+        for i in 0..per_point as usize {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let hour = (i / 4) % 24;
+            let shape = if (7..9).contains(&hour) || (17..21).contains(&hour) {
+                2
+            } else {
+                1
+            };
+            let wh = base * shape + (seed % 120) as i64;
+            writeln!(
+                out,
+                "{gsrn},{},{},{}.{:03},measured",
+                instants[i],
+                instants[i + 1],
+                wh / 1000,
+                wh % 1000
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The `nordlys` command: one binary for demo, import, export and benchmarks.
+//! Exit codes: 0 success, 1 failure or rejected input (the message says what and where),
+//! 2 wrong usage.
+
+mod bench;
+mod progress;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use nordlys_app::demo::{DemoConfig, build_demo};
+use nordlys_app::import::{self, ImportKind, MeterValueLimits};
+use nordlys_app::{Clock, SystemClock};
+use nordlys_core::ids::Gsrn;
+use nordlys_core::time::{LocalPeriod, parse_date, parse_instant};
+use nordlys_store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "nordlys",
+    version,
+    about = "Customer information and billing for Nordic utilities"
+)]
+struct Cli {
+    /// The database: a SQLite file path (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "NORDLYS_DATABASE_URL",
+        default_value = "nordlys.db"
+    )]
+    db: String,
+    /// Log filter, e.g. `info` or `nordlys_app=debug`.
+    #[arg(long, global = true, env = "NORDLYS_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a realistic synthetic utility into the database and print a summary.
+    Demo {
+        /// Customers to create (each with one metering point).
+        #[arg(long, default_value_t = 2000)]
+        customers: usize,
+        /// Months of readings and prices.
+        #[arg(long, default_value_t = 3)]
+        months: u32,
+        /// First month, YYYY-MM.
+        #[arg(long, default_value = "2025-01")]
+        start: String,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Import CSV files; each file is all-or-nothing.
+    Import {
+        #[arg(value_enum)]
+        kind: Kind,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Export data in the import formats.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// Show what the database holds.
+    Status,
+    /// Benchmarks that print the machine, the input size and the figures.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportWhat {
+    /// Readings of one metering point as meter-values CSV.
+    MeterValues {
+        #[arg(long = "metering-point")]
+        metering_point: String,
+        /// First local date (inclusive), YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last local date (exclusive), YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// Show the readings as they were known at this instant (RFC 3339).
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Customers,
+    Accounts,
+    MeteringPoints,
+    Contracts,
+    MeterValues,
+    SpotPrices,
+    ExchangeRates,
+}
+
+impl From<Kind> for ImportKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Customers => ImportKind::Customers,
+            Kind::Accounts => ImportKind::Accounts,
+            Kind::MeteringPoints => ImportKind::MeteringPoints,
+            Kind::Contracts => ImportKind::Contracts,
+            Kind::MeterValues => ImportKind::MeterValues,
+            Kind::SpotPrices => ImportKind::SpotPrices,
+            Kind::ExchangeRates => ImportKind::ExchangeRates,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(db: &str) -> Result<Store> {
+    Store::open(db)
+        .await
+        .with_context(|| format!("opening the database {db}"))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let clock = SystemClock;
+    match cli.command {
+        Command::Demo {
+            customers,
+            months,
+            start,
+            seed,
+        } => {
+            if customers == 0 || months == 0 {
+                bail!("--customers and --months must be at least 1");
+            }
+            let first_month =
+                LocalPeriod::parse_month(&start).map_err(|e| anyhow::anyhow!("--start {e}"))?;
+            let store = open(&cli.db).await?;
+            if store.summary().await?.metering_points > 0 {
+                bail!(
+                    "{} already holds data; the demo needs an empty database (use --db with a new file)",
+                    cli.db
+                );
+            }
+            let config = DemoConfig {
+                metering_points: customers,
+                first_month,
+                months,
+                seed,
+            };
+            let summary = build_demo(&store, &config, &clock, progress::for_stderr()).await?;
+            print_demo_summary(&cli.db, &summary);
+            store.close().await;
+        }
+        Command::Import { kind, files } => {
+            let store = open(&cli.db).await?;
+            let kind = ImportKind::from(kind);
+            for path in &files {
+                let report = import_file(&store, kind, path, &clock).await?;
+                println!("{report}");
+            }
+            store.close().await;
+        }
+        Command::Export {
+            what:
+                ExportWhat::MeterValues {
+                    metering_point,
+                    from,
+                    to,
+                    as_of,
+                    output,
+                },
+        } => {
+            let gsrn = Gsrn::parse(&metering_point)
+                .map_err(|e| anyhow::anyhow!("--metering-point {e}"))?;
+            let from = from
+                .map(|d| parse_date("from", &d))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let to = to
+                .map(|d| parse_date("to", &d))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let as_of = as_of
+                .map(|t| parse_instant("as-of", &t))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let store = open(&cli.db).await?;
+            let mut out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(
+                    File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let rows =
+                nordlys_app::export::export_meter_values(&store, &gsrn, from, to, as_of, &mut out)
+                    .await?;
+            if output.is_some() {
+                eprintln!("{rows} readings exported");
+            }
+            store.close().await;
+        }
+        Command::Status => {
+            let store = open(&cli.db).await?;
+            let s = store.summary().await?;
+            println!("database          {}", cli.db);
+            println!("customers         {}", s.customers);
+            println!("accounts          {}", s.accounts);
+            println!("metering points   {}", s.metering_points);
+            println!("contracts         {}", s.contracts);
+            println!(
+                "meter-value days  {} ({} bytes of readings)",
+                s.meter_value_chunks, s.meter_value_chunk_bytes
+            );
+            println!("spot prices       {}", s.spot_prices);
+            println!("exchange rates    {}", s.exchange_rates);
+            println!("imports           {}", s.imports);
+            store.close().await;
+        }
+        Command::Bench { what } => bench::run(what).await?,
+    }
+    Ok(())
+}
+
+async fn import_file(
+    store: &Store,
+    kind: ImportKind,
+    path: &PathBuf,
+    clock: &dyn Clock,
+) -> Result<import::ImportReport> {
+    let source = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("cannot open {source}"))?;
+    let size = file.metadata().ok().map(|m| m.len());
+    let input = std::io::BufReader::with_capacity(1 << 20, file);
+    let report = match kind {
+        ImportKind::Customers => import::import_customers(store, &source, input, clock).await,
+        ImportKind::Accounts => import::import_accounts(store, &source, input, clock).await,
+        ImportKind::MeteringPoints => {
+            import::import_metering_points(store, &source, input, clock).await
+        }
+        ImportKind::Contracts => import::import_contracts(store, &source, input, clock).await,
+        ImportKind::SpotPrices => import::import_spot_prices(store, &source, input, clock).await,
+        ImportKind::ExchangeRates => {
+            import::import_exchange_rates(store, &source, input, clock).await
+        }
+        ImportKind::MeterValues => {
+            import::import_meter_values(
+                store,
+                &source,
+                input,
+                size,
+                clock,
+                progress::for_stderr(),
+                MeterValueLimits::default(),
+            )
+            .await
+        }
+    };
+    Ok(report?)
+}
+
+fn print_demo_summary(db: &str, s: &nordlys_app::demo::DemoSummary) {
+    println!("Nordlys demo utility in {db}");
+    println!(
+        "  {} customers, {} metering points ({} hourly, {} quarter-hourly), {} contracts",
+        s.customers, s.metering_points, s.hourly_points, s.quarter_hour_points, s.contracts
+    );
+    let areas: Vec<String> = s.by_area.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    println!("  by price area: {}", areas.join(", "));
+    if let (Some(from), Some(to)) = (s.from, s.to) {
+        println!("  period {from} .. {to} (end exclusive)");
+    }
+    println!(
+        "  {} readings, {} spot prices, {} exchange rates",
+        s.readings, s.spot_prices, s.exchange_rates
+    );
+    println!(
+        "  {} metering points miss a day of readings (not ready for settlement):",
+        s.missing_days.len()
+    );
+    for (gsrn, day) in s.missing_days.iter().take(5) {
+        println!("    {gsrn} {day}");
+    }
+    println!(
+        "  {} metering points had an estimated day corrected later (a second version):",
+        s.corrected_days.len()
+    );
+    for (gsrn, day) in s.corrected_days.iter().take(5) {
+        println!("    {gsrn} {day}");
+    }
+    if let Some((gsrn, day)) = s.corrected_days.first() {
+        println!(
+            "Try: nordlys --db {db} export meter-values --metering-point {gsrn} --from {day} --to {}",
+            day.tomorrow().unwrap_or(*day)
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! Nordlys persistence. The only crate that knows SQL.
+//!
+//! Callers see one [`Store`] (and its write transaction [`StoreTx`]) whatever the backend;
+//! today the backend is SQLite in one file, with migrations embedded and applied on open.
+//! A PostgreSQL backend slots in behind the same methods: nothing here leaks SQLite to callers
+//! (times are [`jiff::Timestamp`], money is decimal, ids are domain types).
+
+pub mod chunk;
+mod market_data;
+mod master;
+mod meter_values;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use nordlys_core::ParseError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+pub use master::PointRef;
+pub use meter_values::{MergeCounts, StoredReading};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row the database refuses for a domain reason (unknown reference, overlap…):
+    /// the caller reports it against the input line.
+    #[error("{0}")]
+    Rejected(ParseError),
+    #[error("the database at {location} cannot be opened: {source}")]
+    Open {
+        location: String,
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Corrupt(#[from] chunk::CorruptChunk),
+    #[error("stored value is unreadable: {0}")]
+    CorruptValue(ParseError),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Insert, update or leave alone: what an idempotent write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// Counts of what an import did, stored with the import.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl ImportCounts {
+    pub fn record(&mut self, upsert: Upsert) {
+        self.rows += 1;
+        match upsert {
+            Upsert::Inserted => self.inserted += 1,
+            Upsert::Updated => self.updated += 1,
+            Upsert::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// What is in the database, for summaries and health checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub customers: i64,
+    pub accounts: i64,
+    pub metering_points: i64,
+    pub contracts: i64,
+    pub meter_value_chunks: i64,
+    pub meter_value_chunk_bytes: i64,
+    pub spot_prices: i64,
+    pub exchange_rates: i64,
+    pub imports: i64,
+}
+
+/// The database. Cheap to clone (a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `location`: a file path, `sqlite://PATH`,
+    /// or `sqlite::memory:`. Migrations are applied.
+    pub async fn open(location: &str) -> Result<Store, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            return Err(StoreError::Unsupported(
+                "PostgreSQL is not supported by this build yet; use a SQLite file path".into(),
+            ));
+        }
+        let url = if location.starts_with("sqlite:") {
+            location.to_owned()
+        } else {
+            format!("sqlite://{location}")
+        };
+        let open_error = |source| StoreError::Open {
+            location: location.to_owned(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(open_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-65536");
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 4 })
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Begin an all-or-nothing write recorded as one import of `kind` from `source`.
+    /// `now` is the time the import is recorded at (the caller owns the clock).
+    pub async fn begin_import(
+        &self,
+        kind: &str,
+        source: &str,
+        now: jiff::Timestamp,
+    ) -> Result<StoreTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now_us = now.as_microsecond();
+        let import_id: i64 = sqlx::query_scalar(
+            "INSERT INTO imports (kind, source, started_at_us) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(kind)
+        .bind(source)
+        .bind(now_us)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(StoreTx {
+            tx,
+            import_id,
+            now_us,
+        })
+    }
+
+    pub async fn summary(&self) -> Result<Summary, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM accounts),
+                    (SELECT count(*) FROM metering_points), (SELECT count(*) FROM contracts),
+                    (SELECT count(*) FROM meter_value_chunks),
+                    (SELECT coalesce(sum(length(data)), 0) FROM meter_value_chunks),
+                    (SELECT count(*) FROM spot_prices), (SELECT count(*) FROM exchange_rates),
+                    (SELECT count(*) FROM imports)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Summary {
+            customers: row.get(0),
+            accounts: row.get(1),
+            metering_points: row.get(2),
+            contracts: row.get(3),
+            meter_value_chunks: row.get(4),
+            meter_value_chunk_bytes: row.get(5),
+            spot_prices: row.get(6),
+            exchange_rates: row.get(7),
+            imports: row.get(8),
+        })
+    }
+
+    /// Rewrite the file compactly (after a large import) so its size reflects its contents.
+    pub async fn compact(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("VACUUM").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
+
+/// One all-or-nothing write. Dropping it without [`StoreTx::commit`] stores nothing.
+pub struct StoreTx {
+    tx: Transaction<'static, Sqlite>,
+    import_id: i64,
+    now_us: i64,
+}
+
+impl StoreTx {
+    pub fn import_id(&self) -> i64 {
+        self.import_id
+    }
+
+    /// Make everything written visible, with the import's counts.
+    pub async fn commit(mut self, counts: ImportCounts) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE imports SET rows = ?, inserted = ?, updated = ?, unchanged = ? WHERE id = ?",
+        )
+        .bind(counts.rows as i64)
+        .bind(counts.inserted as i64)
+        .bind(counts.updated as i64)
+        .bind(counts.unchanged as i64)
+        .bind(self.import_id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn corrupt(field: &'static str, value: &str, error: ParseError) -> StoreError {
+    StoreError::CorruptValue(ParseError::new(field, value, error.rule))
+}
