@@ -154,6 +154,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// A rejected command-line value, named by its flag.
+fn flag_error(flag: &str, error: nordlys_core::ParseError) -> anyhow::Error {
+    anyhow::anyhow!("{flag} {:?}: {}", error.value, error.rule)
+}
+
 async fn open(db: &str) -> Result<Store> {
     Store::open(db)
         .await
@@ -173,7 +178,7 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("--customers and --months must be at least 1");
             }
             let first_month =
-                LocalPeriod::parse_month(&start).map_err(|e| anyhow::anyhow!("--start {e}"))?;
+                LocalPeriod::parse_month(&start).map_err(|e| flag_error("--start", e))?;
             let store = open(&cli.db).await?;
             if store.summary().await?.metering_points > 0 {
                 bail!(
@@ -211,19 +216,19 @@ async fn run(cli: Cli) -> Result<()> {
                 },
         } => {
             let gsrn = Gsrn::parse(&metering_point)
-                .map_err(|e| anyhow::anyhow!("--metering-point {e}"))?;
+                .map_err(|e| flag_error("--metering-point", e))?;
             let from = from
                 .map(|d| parse_date("from", &d))
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+                .map_err(|e| flag_error("--from", e))?;
             let to = to
                 .map(|d| parse_date("to", &d))
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+                .map_err(|e| flag_error("--to", e))?;
             let as_of = as_of
                 .map(|t| parse_instant("as-of", &t))
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+                .map_err(|e| flag_error("--as-of", e))?;
             let store = open(&cli.db).await?;
             let mut out: Box<dyn Write> = match &output {
                 Some(path) => Box::new(
