@@ -19,8 +19,8 @@ pub enum BenchWhat {
     /// Import generated 15-minute meter values into a fresh SQLite file: rows/s and bytes on
     /// disk per metering-point-year.
     Import {
-        /// Meter-value rows to import.
-        #[arg(long, default_value_t = 30_000_000)]
+        /// Meter-value rows to import (default: 857 metering points × one year of quarter-hours).
+        #[arg(long, default_value_t = 30_029_280)]
         rows: u64,
         /// Metering points the rows are spread over (rows / points readings each, from 2025-01-01).
         #[arg(long, default_value_t = 857)]
