@@ -175,3 +175,37 @@ mod tests {
         assert!(Kid::parse(&format!("{dash_body}0"), KidAlgorithm::Mod11).is_err());
     }
 }
+
+/// The KID for a document number: the number zero-padded to 9 digits plus a check character.
+/// With MOD11, a body whose check would be `-` is prefixed with the smallest digit 1–9 that
+/// gives a digit check, so every number gets a KID and numbering stays gapless.
+pub fn kid_for_document_number(number: i64, algorithm: KidAlgorithm) -> Result<Kid, ParseError> {
+    let body = format!("{:09}", number.unsigned_abs());
+    if let Some(kid) = Kid::generate(&body, algorithm)? {
+        return Ok(kid);
+    }
+    for prefix in 1..=9 {
+        if let Some(kid) = Kid::generate(&format!("{prefix}{body}"), algorithm)? {
+            return Ok(kid);
+        }
+    }
+    Err(ParseError::new("kid", body, "no MOD11 check digit could be found for this number"))
+}
+
+#[cfg(test)]
+mod document_number_tests {
+    use super::*;
+
+    #[test]
+    fn every_document_number_gets_a_valid_kid() {
+        for number in 1..3000 {
+            for algorithm in [KidAlgorithm::Mod10, KidAlgorithm::Mod11] {
+                let kid = kid_for_document_number(number, algorithm).unwrap();
+                assert!(Kid::parse(kid.as_str(), algorithm).is_ok(), "{number}: {kid}");
+                assert!(!kid.as_str().ends_with('-'));
+                assert!(kid.as_str().contains(&format!("{number:09}")), "{number}: {kid}");
+            }
+        }
+        assert_eq!(kid_for_document_number(1, KidAlgorithm::Mod10).unwrap().as_str(), "0000000018");
+    }
+}

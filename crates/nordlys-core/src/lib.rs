@@ -4,6 +4,7 @@
 //! This crate is pure: it knows nothing of files, SQL, HTTP or the clock. Everything
 //! that crosses a boundary is parsed into these types first ("parse, don't validate").
 
+pub mod document;
 pub mod error;
 pub mod ids;
 pub mod kid;

@@ -5,6 +5,7 @@
 //! A PostgreSQL backend slots in behind the same methods: nothing here leaks SQLite to callers
 //! (times are [`jiff::Timestamp`], money is decimal, ids are domain types).
 
+mod billing;
 pub mod chunk;
 mod market_data;
 mod master;
@@ -17,6 +18,7 @@ use nordlys_core::ParseError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+pub use billing::{BillableContract, BillablePoint, BillingTx, DocumentSummary, RunCounts, SettlementRecord, StoredProduct, utc_days_of};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 

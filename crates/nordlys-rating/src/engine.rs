@@ -1,0 +1,1428 @@
+//! The rating engine: one metering point (or service), one period, one [`RatingPlan`] →
+//! invoice lines with explanations, and diagnostics.
+//!
+//! The per-metering-point work is a few passes over integer slices: energy summed per run
+//! of intervals that share prices (and, for spot products, an `i128` dot product with the
+//! prices), clock-hour sums for capacity and demand, and one pass for subsidies. Decimals
+//! appear only when the few line amounts are finished.
+
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use nordlys_core::model::{Market, PriceArea, UsageKind};
+use nordlys_core::quantity::Currency;
+use rust_decimal::Decimal;
+
+use crate::decimal::{pico_to_decimal, price_to_nano, round_display, wh_to_kwh};
+use crate::invoice::{
+    Diagnostic, Explanation, HourPeak, InvoiceLine, LineKind, LineUnit, Rating, Severity,
+    VatCategory, price_decimal,
+};
+use crate::plan::{NONE, PlanError, RatingPlan, SlotSource};
+use crate::product::{
+    CapacityMethod, DemandMeasure, FeePeriod, OneOffTrigger, Pricing, SpotAveraging, Tier,
+    VatTreatment,
+};
+use crate::statutory::{ChargeRule, UsageKindKey};
+
+/// Who and where is being rated: decides taxes, subsidies and VAT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingContext {
+    pub market: Market,
+    pub price_area: PriceArea,
+    /// Norwegian kommunenummer (4 digits) or Danish kommunekode; empty if unknown.
+    pub municipality: String,
+    pub usage: UsageKind,
+    /// Whether this invoice carries the statutory charges (in Norway: the grid invoice).
+    pub apply_statutory: bool,
+    /// The metering point has chosen Norgespris (opt-in price hedge charges).
+    pub norgespris: bool,
+    /// Main fuse size, for capacity tariffs priced by fuse (`main_fuse`).
+    pub main_fuse_amperes: Option<u32>,
+}
+
+/// The contract's supply span `[start, end)`; parts outside the period are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractSpan {
+    pub start: Date,
+    /// The first day *not* supplied (exclusive), if the contract ends.
+    pub end: Option<Date>,
+}
+
+/// A quantity for a usage-priced service (e.g. consulting hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageQuantity<'a> {
+    pub component: &'a str,
+    pub quantity: Decimal,
+}
+
+/// One metering point's inputs for the plan's period.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MeterInput<'a> {
+    /// Dense energy series in Wh, one value per interval of the plan's resolution from the
+    /// period's first local midnight, DST-correct ([`RatingPlan::intervals`] values).
+    /// Intervals outside the contract span are ignored.
+    pub energy_wh: &'a [i64],
+    /// Area spot price per interval, aligned with `energy_wh`, in **nano** product currency
+    /// per kWh — numerically the same as **micro** currency per MWh (45.67 NOK/MWh =
+    /// `45_670_000`). See [`spot_price_from_mwh`].
+    pub spot_price: Option<&'a [i64]>,
+    /// Area consumption per interval, to weight monthly-average spot prices (optional).
+    pub area_volume_wh: Option<&'a [i64]>,
+    pub usage: &'a [UsageQuantity<'a>],
+    pub contract: Option<ContractSpan>,
+}
+
+/// Convert a spot price per MWh (e.g. `45.67`) into the engine's scale, exactly.
+pub fn spot_price_from_mwh(price_per_mwh: Decimal) -> Option<i64> {
+    price_to_nano(price_per_mwh / Decimal::ONE_THOUSAND)
+}
+
+/// Why a metering point could not be rated. Each says what to fix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RateError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{what} has {got} values but the period has {expected} intervals at this resolution")]
+    SeriesLength {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("the plan is for market {plan}, the metering point is in {context}")]
+    MarketMismatch { plan: Market, context: Market },
+    #[error(
+        "statutory charges are in {market_currency} but the products are priced in {product_currency}"
+    )]
+    CurrencyMismatch {
+        product_currency: Currency,
+        market_currency: Currency,
+    },
+    #[error(
+        "the contract ({start}..{end}) does not overlap the period {period_start}..{period_end}"
+    )]
+    ContractOutsidePeriod {
+        start: Date,
+        end: String,
+        period_start: Date,
+        period_end: Date,
+    },
+    #[error("{code}: spot prices are needed for this metering point but none were given")]
+    MissingSpotPrices { code: String },
+    #[error(
+        "product {product:?}, component {component:?}: capacity method {method} cannot be rated: {reason}"
+    )]
+    Unsupported {
+        product: String,
+        component: String,
+        method: &'static str,
+        reason: &'static str,
+    },
+    #[error(
+        "product {product:?}, component {component:?}: priced by main fuse but the context has no main_fuse_amperes"
+    )]
+    MissingMainFuse { product: String, component: String },
+    #[error("statutory table has no {charge} rate for {date}; load an updated statutory table")]
+    NoStatutoryRate { charge: String, date: Date },
+    #[error(
+        "usage quantity given for {component:?}, which no product in the plan has as a usage component"
+    )]
+    UnknownUsageComponent { component: String },
+}
+
+/// Reusable buffers, so a billing run does not allocate per metering point.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    class_wh: Vec<i64>,
+    class_spot: Vec<i128>,
+    bucket_wh: Vec<i64>,
+    bucket_spot: Vec<i128>,
+    hour_wh: Vec<i64>,
+    /// Per day of the period: (max clock-hour energy, hour index).
+    daily_max: Vec<(i64, u32)>,
+    peaks: Vec<(i64, u32)>,
+}
+
+/// `Σ a[i] × b[i]` exactly.
+#[inline]
+fn dot(a: &[i64], b: &[i64]) -> i128 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| i128::from(x) * i128::from(y))
+        .sum()
+}
+
+/// Rate one metering point without keeping a plan (builds one; prefer [`RatingPlan`] for runs).
+pub fn rate(
+    products: &[crate::product::Product],
+    statutory: &crate::statutory::Statutory,
+    context: &RatingContext,
+    period: nordlys_core::time::LocalPeriod,
+    resolution: nordlys_core::time::Resolution,
+    input: &MeterInput,
+) -> Result<Rating, RateError> {
+    RatingPlan::new(products, statutory, context.market, period, resolution)?.rate(context, input)
+}
+
+struct Active {
+    da: u32,
+    db: u32,
+    ia: usize,
+    ib: usize,
+    from: Date,
+    to: Date,
+}
+
+impl RatingPlan {
+    /// Rate one metering point.
+    pub fn rate(&self, context: &RatingContext, input: &MeterInput) -> Result<Rating, RateError> {
+        self.rate_with(&mut Scratch::default(), context, input)
+    }
+
+    /// Rate one metering point reusing `scratch` buffers.
+    pub fn rate_with(
+        &self,
+        scratch: &mut Scratch,
+        ctx: &RatingContext,
+        input: &MeterInput,
+    ) -> Result<Rating, RateError> {
+        let n = self.intervals;
+        let zeros;
+        let mut input = *input;
+        if input.energy_wh.is_empty() && !self.metered() {
+            // A non-metered product (broadband, services): no series needed.
+            zeros = vec![0; n];
+            input.energy_wh = &zeros;
+        }
+        let input = &input;
+        if input.energy_wh.len() != n {
+            return Err(RateError::SeriesLength {
+                what: "energy_wh",
+                expected: n,
+                got: input.energy_wh.len(),
+            });
+        }
+        if let Some(s) = input.spot_price
+            && s.len() != n
+        {
+            return Err(RateError::SeriesLength {
+                what: "spot_price",
+                expected: n,
+                got: s.len(),
+            });
+        }
+        if let Some(v) = input.area_volume_wh
+            && v.len() != n
+        {
+            return Err(RateError::SeriesLength {
+                what: "area_volume_wh",
+                expected: n,
+                got: v.len(),
+            });
+        }
+        if ctx.market != self.market {
+            return Err(RateError::MarketMismatch {
+                plan: self.market,
+                context: ctx.market,
+            });
+        }
+        if ctx.apply_statutory && self.currency != ctx.market.currency() {
+            return Err(RateError::CurrencyMismatch {
+                product_currency: self.currency,
+                market_currency: ctx.market.currency(),
+            });
+        }
+        let period = self.period;
+        let mut diagnostics = Vec::new();
+        let (from, to) = match input.contract {
+            None => (period.start, period.end),
+            Some(c) => {
+                let from = c.start.max(period.start);
+                let to = c.end.map_or(period.end, |e| e.min(period.end));
+                if from >= to {
+                    return Err(RateError::ContractOutsidePeriod {
+                        start: c.start,
+                        end: c.end.map_or_else(|| "open".to_owned(), |d| d.to_string()),
+                        period_start: period.start,
+                        period_end: period.end,
+                    });
+                }
+                if c.start > period.start {
+                    diagnostics.push(info(
+                        "contract",
+                        format!(
+                            "supply starts {}: monthly amounts are prorated by days",
+                            c.start
+                        ),
+                    ));
+                }
+                if let Some(end) = c.end
+                    && end < period.end
+                {
+                    diagnostics.push(info(
+                        "contract",
+                        format!("final settlement: supply ends before {end}"),
+                    ));
+                }
+                (from, to)
+            }
+        };
+        let da = (from - period.start).get_days() as u32;
+        let db = (to - period.start).get_days() as u32;
+        let active = Active {
+            da,
+            db,
+            ia: self.days[da as usize].first_interval as usize,
+            ib: self.days[db as usize].first_interval as usize,
+            from,
+            to,
+        };
+        for u in input.usage {
+            let known = self.groups.iter().any(|g| {
+                &*g.code == u.component
+                    && g.versions.iter().any(|v| {
+                        matches!(
+                            self.products[g.product].components[v.component].pricing,
+                            Pricing::Usage { .. }
+                        )
+                    })
+            });
+            if !known {
+                return Err(RateError::UnknownUsageComponent {
+                    component: u.component.to_owned(),
+                });
+            }
+        }
+
+        // Which statutory charges apply.
+        let st = &self.statutory;
+        let mut charge_applies: Vec<bool> = st
+            .charges
+            .iter()
+            .map(|c| {
+                ctx.apply_statutory
+                    && st.applies(c, ctx.market, ctx.usage, &ctx.municipality)
+                    && (!c.opt_in || ctx.norgespris)
+            })
+            .collect();
+        for (i, c) in st.charges.iter().enumerate() {
+            if let ChargeRule::PriceHedge { replaces, .. } = &c.rule
+                && charge_applies[i]
+            {
+                for (j, other) in st.charges.iter().enumerate() {
+                    if replaces.contains(&other.code) {
+                        charge_applies[j] = false;
+                    }
+                }
+            }
+        }
+        let vat = |t: VatTreatment| st.vat_for(t, ctx.market, ctx.usage, &ctx.municipality);
+
+        // Pass 1: energy per class (and energy × spot).
+        let energy = input.energy_wh;
+        let spot_needed = self.needs_spot_sum
+            && self.groups.iter().any(|g| {
+                g.slot.is_some()
+                    && g.versions.iter().any(|v| {
+                        v.day_from < active.db
+                            && v.day_to > active.da
+                            && matches!(
+                                self.products[g.product].components[v.component].pricing,
+                                Pricing::Spot {
+                                    averaging: SpotAveraging::Interval,
+                                    ..
+                                }
+                            )
+                    })
+            });
+        let spot = match (spot_needed, input.spot_price) {
+            (true, None) => {
+                return Err(RateError::MissingSpotPrices {
+                    code: self.first_spot_code(),
+                });
+            }
+            (_, s) => s,
+        };
+        let classes = self.classes;
+        scratch.class_wh.clear();
+        scratch.class_wh.resize(classes, 0);
+        scratch.class_spot.clear();
+        scratch.class_spot.resize(classes, 0);
+        for run in &self.runs {
+            let s = (run.start as usize).max(active.ia);
+            let e = (run.end as usize).min(active.ib);
+            if s >= e {
+                continue;
+            }
+            let seg = &energy[s..e];
+            scratch.class_wh[run.class as usize] += seg.iter().sum::<i64>();
+            if spot_needed && let Some(spot) = spot {
+                scratch.class_spot[run.class as usize] += dot(seg, &spot[s..e]);
+            }
+        }
+        let slots = self.slots.len();
+        scratch.bucket_wh.clear();
+        scratch.bucket_wh.resize(self.buckets.len(), 0);
+        scratch.bucket_spot.clear();
+        scratch.bucket_spot.resize(self.buckets.len(), 0);
+        for c in 0..classes {
+            for b in &self.class_buckets[c * slots..(c + 1) * slots] {
+                if *b != NONE {
+                    scratch.bucket_wh[*b as usize] += scratch.class_wh[c];
+                    scratch.bucket_spot[*b as usize] += scratch.class_spot[c];
+                }
+            }
+        }
+
+        // Pass 2: clock-hour energy and daily maxima, when capacity or demand is priced.
+        if self.needs_hours {
+            self.hour_pass(scratch, energy, &active);
+        }
+
+        let mut lines = Vec::new();
+        for g in &self.groups {
+            if g.versions.is_empty() {
+                continue;
+            }
+            let product = &self.products[g.product];
+            let first = &product.components[g.versions[0].component];
+            let line_vat = vat(g.vat);
+            match &first.pricing {
+                Pricing::Energy { .. }
+                | Pricing::TimeOfUse { .. }
+                | Pricing::TieredEnergy { .. }
+                | Pricing::Spot { .. } => {
+                    if let Some(si) = g.slot {
+                        self.energy_lines(si, scratch, input, &active, line_vat, &mut lines);
+                    }
+                }
+                Pricing::Fixed { .. } | Pricing::Subscription { .. } => {
+                    for (m, s, e) in self.active_months(&active) {
+                        for v in &g.versions {
+                            let (vs, ve) = (s.max(v.day_from), e.min(v.day_to));
+                            if vs >= ve {
+                                continue;
+                            }
+                            let (kind, price, per) = match &product.components[v.component].pricing
+                            {
+                                Pricing::Fixed { price, per } => (LineKind::Fixed, *price, *per),
+                                Pricing::Subscription { price, per } => {
+                                    (LineKind::Subscription, *price, *per)
+                                }
+                                _ => continue,
+                            };
+                            lines.push(self.fee_line(
+                                kind, &g.source, &g.code, &g.name, m, vs, ve, price, per, line_vat,
+                            ));
+                        }
+                    }
+                }
+                Pricing::Capacity { .. } => self.capacity_lines(
+                    g,
+                    scratch,
+                    ctx,
+                    &active,
+                    line_vat,
+                    &mut lines,
+                    &mut diagnostics,
+                )?,
+                Pricing::Demand { .. } | Pricing::TouDemand { .. } => {
+                    self.demand_lines(g, scratch, energy, &active, line_vat, &mut lines)
+                }
+                Pricing::OneOff { .. } => {
+                    let Some(contract) = input.contract else {
+                        continue;
+                    };
+                    for v in &g.versions {
+                        let c = &product.components[v.component];
+                        let Pricing::OneOff { price, on } = &c.pricing else {
+                            continue;
+                        };
+                        let day = match on {
+                            OneOffTrigger::Start => Some(contract.start),
+                            OneOffTrigger::End => contract.end.and_then(|e| e.yesterday().ok()),
+                        };
+                        if let Some(day) = day
+                            && day >= period.start
+                            && day < period.end
+                            && c.valid_on(day)
+                        {
+                            let mut line = InvoiceLine::new(
+                                LineKind::Fee,
+                                &g.source,
+                                &g.code,
+                                &g.name,
+                                (day, day.tomorrow().unwrap_or(day)),
+                                Decimal::ONE,
+                                LineUnit::Piece,
+                                *price,
+                                *price,
+                                line_vat,
+                            );
+                            line.explanation.push(Explanation::Note(Arc::from(match on {
+                                OneOffTrigger::Start => "charged once at the start of the contract",
+                                OneOffTrigger::End => "charged once at the end of the contract",
+                            })));
+                            lines.push(line);
+                        }
+                    }
+                }
+                Pricing::Usage { .. } => {
+                    let Some(q) = input.usage.iter().find(|u| u.component == &*g.code) else {
+                        diagnostics.push(info(
+                            &g.code,
+                            "no usage quantity given: nothing charged".to_owned(),
+                        ));
+                        continue;
+                    };
+                    let Some(v) = g
+                        .versions
+                        .iter()
+                        .find(|v| v.day_from <= active.da && v.day_to > active.da)
+                        .or_else(|| {
+                            g.versions
+                                .iter()
+                                .find(|v| v.day_from < active.db && v.day_to > active.da)
+                        })
+                    else {
+                        continue;
+                    };
+                    let Pricing::Usage {
+                        price_per_unit,
+                        unit,
+                    } = &product.components[v.component].pricing
+                    else {
+                        continue;
+                    };
+                    lines.push(InvoiceLine::new(
+                        LineKind::Usage,
+                        &g.source,
+                        &g.code,
+                        &g.name,
+                        (active.from, active.to),
+                        q.quantity,
+                        LineUnit::Other(Arc::from(unit.as_str())),
+                        *price_per_unit,
+                        q.quantity * price_per_unit,
+                        line_vat,
+                    ));
+                }
+            }
+        }
+
+        // Statutory charges.
+        let statutory_source: Arc<str> = Arc::from("statutory");
+        for (si, slot) in self.slots.iter().enumerate() {
+            let SlotSource::Charge(ci) = slot.source else {
+                continue;
+            };
+            if !charge_applies[ci] {
+                continue;
+            }
+            if let Some(d) = slot
+                .missing_days
+                .iter()
+                .find(|d| **d >= active.da && **d < active.db)
+            {
+                return Err(RateError::NoStatutoryRate {
+                    charge: st.charges[ci].code.clone(),
+                    date: self.days[*d as usize].date,
+                });
+            }
+            self.energy_lines(
+                si,
+                scratch,
+                input,
+                &active,
+                vat(st.charges[ci].vat),
+                &mut lines,
+            );
+        }
+        for (ci, charge) in st.charges.iter().enumerate() {
+            if !charge_applies[ci] {
+                continue;
+            }
+            let code: Arc<str> = Arc::from(charge.code.as_str());
+            let name: Arc<str> = Arc::from(charge.name.as_str());
+            match &charge.rule {
+                ChargeRule::PerKwh => {}
+                ChargeRule::PerYear => {
+                    for (m, s, e) in self.active_months(&active) {
+                        for d in s..e {
+                            if charge.rate_on(self.days[d as usize].date).is_none() {
+                                return Err(RateError::NoStatutoryRate {
+                                    charge: charge.code.clone(),
+                                    date: self.days[d as usize].date,
+                                });
+                            }
+                        }
+                        for (ri, r) in charge.rates.iter().enumerate() {
+                            let _ = ri;
+                            let rs = self.day_index(r.from);
+                            let re =
+                                r.to.map_or(self.days.len() as u32 - 1, |t| self.day_index(t));
+                            let (vs, ve) = (s.max(rs), e.min(re));
+                            if vs < ve {
+                                lines.push(self.fee_line(
+                                    charge.kind,
+                                    &statutory_source,
+                                    &code,
+                                    &name,
+                                    m,
+                                    vs,
+                                    ve,
+                                    r.value,
+                                    FeePeriod::Year,
+                                    vat(charge.vat),
+                                ));
+                            }
+                        }
+                    }
+                }
+                ChargeRule::SpotSubsidy {
+                    cap_kwh_per_month, ..
+                }
+                | ChargeRule::PriceHedge {
+                    cap_kwh_per_month, ..
+                } => {
+                    let hedge = matches!(charge.rule, ChargeRule::PriceHedge { .. });
+                    let Some(cap_kwh) = cap_kwh_per_month.get(&UsageKindKey::from(ctx.usage))
+                    else {
+                        continue;
+                    };
+                    let Some(spot) = input.spot_price else {
+                        return Err(RateError::MissingSpotPrices {
+                            code: charge.code.clone(),
+                        });
+                    };
+                    let percent = match &charge.rule {
+                        ChargeRule::SpotSubsidy { percent, .. } => *percent,
+                        _ => Decimal::ONE_HUNDRED,
+                    };
+                    for (m, s, e) in self.active_months(&active) {
+                        let mut remaining = *cap_kwh;
+                        // (rate index, amount pico, covered Wh, capped Wh, first day, end day)
+                        let mut acc: Vec<(usize, i128, i64, i64, u32, u32)> = Vec::new();
+                        for d in s..e {
+                            let date = self.days[d as usize].date;
+                            let Some((ri, r)) = charge.rate_on(date) else {
+                                return Err(RateError::NoStatutoryRate {
+                                    charge: charge.code.clone(),
+                                    date,
+                                });
+                            };
+                            let threshold = price_to_nano(r.value).unwrap_or(0);
+                            if acc.last().is_none_or(|a| a.0 != ri) {
+                                acc.push((ri, 0, 0, 0, d, d));
+                            }
+                            let a = acc.last_mut().expect("pushed above");
+                            a.5 = d + 1;
+                            let (i0, i1) = (
+                                self.days[d as usize].first_interval as usize,
+                                self.days[d as usize + 1].first_interval as usize,
+                            );
+                            for (&w, &p) in energy[i0..i1].iter().zip(&spot[i0..i1]) {
+                                if w <= 0 {
+                                    continue;
+                                }
+                                let c = w.min(remaining);
+                                remaining -= c;
+                                a.3 += w - c;
+                                if hedge {
+                                    a.1 += i128::from(c) * i128::from(threshold - p);
+                                    a.2 += c;
+                                } else if p > threshold {
+                                    a.1 += i128::from(c) * i128::from(p - threshold);
+                                    a.2 += c;
+                                }
+                            }
+                        }
+                        for (ri, amount_pico, covered, capped, d0, d1) in acc {
+                            if covered == 0 && capped == 0 {
+                                continue;
+                            }
+                            let r = &charge.rates[ri];
+                            let mut amount = pico_to_decimal(amount_pico);
+                            if !hedge {
+                                amount = -amount * percent / Decimal::ONE_HUNDRED;
+                            }
+                            let kwh = wh_to_kwh(covered);
+                            let unit_price = if covered == 0 {
+                                Decimal::ZERO
+                            } else {
+                                round_display(amount / kwh, 6)
+                            };
+                            let mut line = InvoiceLine::new(
+                                charge.kind,
+                                &statutory_source,
+                                &code,
+                                &name,
+                                (self.days[d0 as usize].date, self.days[d1 as usize].date),
+                                kwh,
+                                LineUnit::Kwh,
+                                unit_price,
+                                amount,
+                                vat(charge.vat),
+                            );
+                            line.explanation.push(Explanation::Subsidy {
+                                threshold_per_kwh: r.value,
+                                percent,
+                                covered_wh: covered,
+                                capped_wh: capped,
+                            });
+                            if capped > 0 {
+                                diagnostics.push(info(&charge.code, format!("{} kWh above the monthly cap of {} kWh in {}-{:02} are not covered", wh_to_kwh(capped), wh_to_kwh(*cap_kwh), self.months[m].month_start.year(), self.months[m].month_start.month())));
+                            }
+                            lines.push(line);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Rating { lines, diagnostics })
+    }
+
+    /// Whether any product component prices metered energy (energy, spot, capacity, demand).
+    pub fn metered(&self) -> bool {
+        self.needs_hours || self.groups.iter().any(|g| g.slot.is_some())
+    }
+
+    fn first_spot_code(&self) -> String {
+        self.groups
+            .iter()
+            .find(|g| {
+                g.slot.is_some()
+                    && g.versions.iter().any(|v| {
+                        matches!(
+                            self.products[g.product].components[v.component].pricing,
+                            Pricing::Spot { .. }
+                        )
+                    })
+            })
+            .map_or_else(|| "spot".to_owned(), |g| g.code.to_string())
+    }
+
+    fn day_index(&self, d: Date) -> u32 {
+        if d <= self.period.start {
+            0
+        } else if d >= self.period.end {
+            (self.days.len() - 1) as u32
+        } else {
+            (d - self.period.start).get_days() as u32
+        }
+    }
+
+    /// Month segments intersected with the active days: (month index, first day, end day).
+    fn active_months(&self, a: &Active) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
+        let (da, db) = (a.da, a.db);
+        self.months.iter().enumerate().filter_map(move |(m, seg)| {
+            let (s, e) = (seg.first_day.max(da), seg.end_day.min(db));
+            (s < e).then_some((m, s, e))
+        })
+    }
+
+    /// A monthly (or daily/yearly) amount for days `[s, e)` of month `m`.
+    #[allow(clippy::too_many_arguments)]
+    fn fee_line(
+        &self,
+        kind: LineKind,
+        source: &Arc<str>,
+        code: &Arc<str>,
+        name: &Arc<str>,
+        m: usize,
+        s: u32,
+        e: u32,
+        price: Decimal,
+        per: FeePeriod,
+        vat: (VatCategory, Decimal),
+    ) -> InvoiceLine {
+        let seg = &self.months[m];
+        let days = i64::from(e - s);
+        let span = (self.days[s as usize].date, self.days[e as usize].date);
+        let monthly = match per {
+            FeePeriod::Day => {
+                return InvoiceLine::new(
+                    kind,
+                    source,
+                    code,
+                    name,
+                    span,
+                    Decimal::from(days),
+                    LineUnit::Day,
+                    price,
+                    price * Decimal::from(days),
+                    vat,
+                );
+            }
+            FeePeriod::Month => price,
+            FeePeriod::Year => price / Decimal::from(12),
+        };
+        if days == seg.days_in_month {
+            InvoiceLine::new(
+                kind,
+                source,
+                code,
+                name,
+                span,
+                Decimal::ONE,
+                LineUnit::Month,
+                monthly,
+                monthly,
+                vat,
+            )
+        } else {
+            let amount = monthly * Decimal::from(days) / Decimal::from(seg.days_in_month);
+            let mut line = InvoiceLine::new(
+                kind,
+                source,
+                code,
+                name,
+                span,
+                Decimal::from(days),
+                LineUnit::Day,
+                round_display(monthly / Decimal::from(seg.days_in_month), 6),
+                amount,
+                vat,
+            );
+            line.explanation.push(Explanation::Prorated {
+                month: seg.month_start,
+                days,
+                days_in_month: seg.days_in_month,
+            });
+            line
+        }
+    }
+
+    fn energy_lines(
+        &self,
+        si: usize,
+        scratch: &Scratch,
+        input: &MeterInput,
+        a: &Active,
+        vat: (VatCategory, Decimal),
+        lines: &mut Vec<InvoiceLine>,
+    ) {
+        let slot = &self.slots[si];
+        let (source, code, component_of): (Arc<str>, Arc<str>, Option<usize>) = match slot.source {
+            SlotSource::Group(gi) => (
+                self.groups[gi].source.clone(),
+                self.groups[gi].code.clone(),
+                Some(gi),
+            ),
+            SlotSource::Charge(ci) => (
+                Arc::from("statutory"),
+                Arc::from(self.statutory.charges[ci].code.as_str()),
+                None,
+            ),
+        };
+        let list = &self.slot_buckets[si];
+        let before = lines.len();
+        for &b in list {
+            let bucket = &self.buckets[b as usize];
+            let wh = scratch.bucket_wh[b as usize];
+            let mut from = bucket.from.max(a.from);
+            let mut to = bucket.to.min(a.to);
+            if self.bucket_is_monthly(si, bucket) {
+                let seg = &self.months[bucket.month as usize];
+                from = from.max(self.days[seg.first_day as usize].date);
+                to = to.min(self.days[seg.end_day as usize].date);
+            }
+            if from >= to {
+                continue;
+            }
+            let kwh = wh_to_kwh(wh);
+            let Some(gi) = component_of else {
+                // Statutory per-kWh charge.
+                if wh == 0 {
+                    continue;
+                }
+                let charge = match slot.source {
+                    SlotSource::Charge(ci) => &self.statutory.charges[ci],
+                    SlotSource::Group(_) => unreachable!("component_of is None only for charges"),
+                };
+                let rate = &charge.rates[bucket.version];
+                let amount = pico_to_decimal(i128::from(wh) * i128::from(bucket.price_nano));
+                let mut line = InvoiceLine::new(
+                    slot.kind,
+                    &source,
+                    &code,
+                    &bucket.description,
+                    (from, to),
+                    kwh,
+                    LineUnit::Kwh,
+                    rate.value,
+                    amount,
+                    vat,
+                );
+                line.explanation.push(Explanation::RatePeriod {
+                    from,
+                    to,
+                    rate: rate.value,
+                });
+                lines.push(line);
+                continue;
+            };
+            let g = &self.groups[gi];
+            let component = &self.products[g.product].components[bucket.version];
+            match &component.pricing {
+                Pricing::Energy { .. } | Pricing::TimeOfUse { .. } => {
+                    if wh == 0 {
+                        continue;
+                    }
+                    let amount = pico_to_decimal(i128::from(wh) * i128::from(bucket.price_nano));
+                    let mut line = InvoiceLine::new(
+                        slot.kind,
+                        &source,
+                        &code,
+                        &bucket.description,
+                        (from, to),
+                        kwh,
+                        LineUnit::Kwh,
+                        price_decimal(bucket.price_nano),
+                        amount,
+                        vat,
+                    );
+                    if matches!(component.pricing, Pricing::TimeOfUse { .. }) {
+                        let total: i64 = list
+                            .iter()
+                            .filter(|o| self.buckets[**o as usize].version == bucket.version)
+                            .map(|o| scratch.bucket_wh[*o as usize])
+                            .sum();
+                        line.explanation.push(Explanation::EnergyShare {
+                            period: bucket.period_name.clone(),
+                            hours: bucket.hours.clone(),
+                            energy_wh: wh,
+                            component_energy_wh: total,
+                        });
+                    }
+                    lines.push(line);
+                }
+                Pricing::TieredEnergy { tiers } => {
+                    tier_lines(
+                        tiers,
+                        kwh,
+                        &source,
+                        &code,
+                        &bucket.description,
+                        (from, to),
+                        LineUnit::Kwh,
+                        slot.kind,
+                        Decimal::ONE,
+                        vat,
+                        lines,
+                    );
+                }
+                Pricing::Spot {
+                    factor,
+                    markup_per_kwh,
+                    averaging,
+                } => {
+                    if wh == 0 {
+                        continue;
+                    }
+                    let (average, amount) = match averaging {
+                        SpotAveraging::Interval => {
+                            let spot_amount = pico_to_decimal(scratch.bucket_spot[b as usize]);
+                            (
+                                spot_amount / kwh,
+                                spot_amount * factor + kwh * markup_per_kwh,
+                            )
+                        }
+                        SpotAveraging::MonthlyAverage => {
+                            let average = self.monthly_average(bucket.month as usize, input);
+                            (average, kwh * (average * factor + markup_per_kwh))
+                        }
+                    };
+                    let unit_price = round_display(amount / kwh, 6);
+                    let mut line = InvoiceLine::new(
+                        LineKind::Spot,
+                        &source,
+                        &code,
+                        &bucket.description,
+                        (from, to),
+                        kwh,
+                        LineUnit::Kwh,
+                        unit_price,
+                        amount,
+                        vat,
+                    );
+                    line.explanation.push(Explanation::SpotPrice {
+                        average_price_per_kwh: round_display(average, 6),
+                        factor: *factor,
+                        markup_per_kwh: *markup_per_kwh,
+                        monthly_average: *averaging == SpotAveraging::MonthlyAverage,
+                    });
+                    lines.push(line);
+                }
+                _ => {}
+            }
+        }
+        if lines.len() == before
+            && component_of.is_some()
+            && let Some(&b) = list.iter().find(|b| {
+                let bk = &self.buckets[**b as usize];
+                bk.from.max(a.from) < bk.to.min(a.to)
+            })
+        {
+            // No energy at all: still show the component, at zero.
+            let bucket = &self.buckets[b as usize];
+            let unit_price = price_decimal(bucket.price_nano);
+            lines.push(InvoiceLine::new(
+                slot.kind,
+                &source,
+                &code,
+                &bucket.description,
+                (bucket.from.max(a.from), bucket.to.min(a.to)),
+                Decimal::ZERO,
+                LineUnit::Kwh,
+                unit_price,
+                Decimal::ZERO,
+                vat,
+            ));
+        }
+    }
+
+    fn bucket_is_monthly(&self, si: usize, bucket: &crate::plan::Bucket) -> bool {
+        match self.slots[si].source {
+            SlotSource::Group(gi) => matches!(
+                self.products[self.groups[gi].product].components[bucket.version].pricing,
+                Pricing::TieredEnergy { .. }
+                    | Pricing::Spot {
+                        averaging: SpotAveraging::MonthlyAverage,
+                        ..
+                    }
+            ),
+            SlotSource::Charge(_) => false,
+        }
+    }
+
+    /// The month's average area price (volume-weighted when area volumes are given).
+    fn monthly_average(&self, m: usize, input: &MeterInput) -> Decimal {
+        let seg = &self.months[m];
+        let (i0, i1) = (
+            self.days[seg.first_day as usize].first_interval as usize,
+            self.days[seg.end_day as usize].first_interval as usize,
+        );
+        let Some(spot) = input.spot_price else {
+            return Decimal::ZERO;
+        };
+        let spot = &spot[i0..i1];
+        let (sum, weight) = match input.area_volume_wh {
+            Some(v) => (
+                dot(&v[i0..i1], spot),
+                v[i0..i1].iter().map(|x| i128::from(*x)).sum::<i128>(),
+            ),
+            None => (
+                spot.iter().map(|p| i128::from(*p)).sum::<i128>(),
+                spot.len() as i128,
+            ),
+        };
+        if weight == 0 {
+            return Decimal::ZERO;
+        }
+        Decimal::from_i128_with_scale(sum, 9) / Decimal::from_i128_with_scale(weight, 0)
+    }
+
+    fn hour_pass(&self, scratch: &mut Scratch, energy: &[i64], a: &Active) {
+        let hours = self.hour_clock.len();
+        scratch.hour_wh.clear();
+        scratch.hour_wh.resize(hours, 0);
+        let (ha, hb) = (a.ia / self.per_hour, a.ib / self.per_hour);
+        if self.per_hour == 1 {
+            scratch.hour_wh[ha..hb].copy_from_slice(&energy[a.ia..a.ib]);
+        } else {
+            for (slot, chunk) in scratch.hour_wh[ha..hb]
+                .iter_mut()
+                .zip(energy[a.ia..a.ib].chunks_exact(self.per_hour))
+            {
+                *slot = chunk.iter().sum();
+            }
+        }
+        scratch.daily_max.clear();
+        scratch.daily_max.resize(self.days.len() - 1, (0, 0));
+        for d in a.da..a.db {
+            let (h0, h1) = (
+                self.days[d as usize].first_hour as usize,
+                self.days[d as usize + 1].first_hour as usize,
+            );
+            let mut best = (i64::MIN, h0 as u32);
+            for (h, &w) in scratch.hour_wh[h0..h1].iter().enumerate() {
+                if w > best.0 {
+                    best = (w, (h0 + h) as u32);
+                }
+            }
+            scratch.daily_max[d as usize] = best;
+        }
+    }
+
+    fn hour_peak(&self, h: u32, energy_wh: i64) -> HourPeak {
+        HourPeak {
+            date: self.days[self.hour_day[h as usize] as usize].date,
+            hour: self.hour_clock[h as usize],
+            energy_wh,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn capacity_lines(
+        &self,
+        g: &crate::plan::Group,
+        scratch: &mut Scratch,
+        ctx: &RatingContext,
+        a: &Active,
+        vat: (VatCategory, Decimal),
+        lines: &mut Vec<InvoiceLine>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<(), RateError> {
+        let product = &self.products[g.product];
+        for (m, s, e) in self.active_months(a) {
+            let seg = &self.months[m];
+            for (vi, v) in g.versions.iter().enumerate() {
+                let (vs, ve) = (s.max(v.day_from), e.min(v.day_to));
+                if vs >= ve {
+                    continue;
+                }
+                let c = &product.components[v.component];
+                let Pricing::Capacity {
+                    method,
+                    threshold_inclusive,
+                    per,
+                    steps,
+                } = &c.pricing
+                else {
+                    continue;
+                };
+                // The measured value as numerator / count, in the unit × 1e6.
+                let (numerator, count, explanation): (i128, i128, Explanation) = match method {
+                    CapacityMethod::DailyPeaks { peaks } => {
+                        scratch.peaks.clear();
+                        scratch
+                            .peaks
+                            .extend((s..e).map(|d| scratch.daily_max[d as usize]));
+                        scratch
+                            .peaks
+                            .sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+                        scratch.peaks.truncate(usize::from(*peaks));
+                        let sum: i128 = scratch.peaks.iter().map(|p| i128::from(p.0)).sum();
+                        let count = scratch.peaks.len().max(1) as i128;
+                        if scratch.peaks.len() < usize::from(*peaks) {
+                            diagnostics.push(info(&g.code, format!("only {} days in {}-{:02}: average of {} daily peaks instead of {peaks}", scratch.peaks.len(), seg.month_start.year(), seg.month_start.month(), scratch.peaks.len())));
+                        }
+                        let peaks: Vec<HourPeak> = scratch
+                            .peaks
+                            .iter()
+                            .map(|p| self.hour_peak(p.1, p.0))
+                            .collect();
+                        (
+                            sum * 1000,
+                            count,
+                            Explanation::Peaks {
+                                peaks,
+                                average_w: ((sum + count / 2) / count) as i64,
+                                step_from: Decimal::ZERO,
+                                step_to: None,
+                                threshold_inclusive: *threshold_inclusive,
+                            },
+                        )
+                    }
+                    CapacityMethod::MonthlyMax => {
+                        let best = (s..e)
+                            .map(|d| scratch.daily_max[d as usize])
+                            .max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)))
+                            .unwrap_or((0, 0));
+                        (
+                            i128::from(best.0) * 1000,
+                            1,
+                            Explanation::Peaks {
+                                peaks: vec![self.hour_peak(best.1, best.0)],
+                                average_w: best.0,
+                                step_from: Decimal::ZERO,
+                                step_to: None,
+                                threshold_inclusive: *threshold_inclusive,
+                            },
+                        )
+                    }
+                    CapacityMethod::MainFuse => {
+                        let Some(amperes) = ctx.main_fuse_amperes else {
+                            return Err(RateError::MissingMainFuse {
+                                product: product.code.clone(),
+                                component: c.code.clone(),
+                            });
+                        };
+                        (
+                            i128::from(amperes) * 1_000_000,
+                            1,
+                            Explanation::MainFuse { amperes },
+                        )
+                    }
+                    CapacityMethod::WeightedWeeklyPeaksYear => {
+                        return Err(RateError::Unsupported {
+                            product: product.code.clone(),
+                            component: c.code.clone(),
+                            method: method.code(),
+                            reason: "it needs the five highest weekly maxima over the last 12 months with season weights, which a one-period rating does not see; bill this tariff outside Nordlys or convert it to a monthly capacity step",
+                        });
+                    }
+                    CapacityMethod::Unknown => {
+                        return Err(RateError::Unsupported {
+                            product: product.code.clone(),
+                            component: c.code.clone(),
+                            method: method.code(),
+                            reason: "the source does not say how capacity is measured; set method in the product file",
+                        });
+                    }
+                };
+                let thresholds = &g.thresholds_micro[vi];
+                let mut step = 0;
+                for (i, t) in thresholds.iter().enumerate().skip(1) {
+                    let scaled = t * count;
+                    let reached = if *threshold_inclusive {
+                        numerator >= scaled
+                    } else {
+                        numerator > scaled
+                    };
+                    if reached {
+                        step = i;
+                    }
+                }
+                let chosen = &steps[step];
+                let explanation = match explanation {
+                    Explanation::Peaks {
+                        peaks,
+                        average_w,
+                        threshold_inclusive,
+                        ..
+                    } => Explanation::Peaks {
+                        peaks,
+                        average_w,
+                        step_from: chosen.from,
+                        step_to: chosen.to,
+                        threshold_inclusive,
+                    },
+                    other => other,
+                };
+                let price = chosen.price;
+                let desc: Arc<str> = Arc::from(match chosen.to {
+                    Some(to) => format!(
+                        "{} {}–{} {}",
+                        g.name,
+                        chosen.from,
+                        to,
+                        if *method == CapacityMethod::MainFuse {
+                            "A"
+                        } else {
+                            "kW"
+                        }
+                    ),
+                    None => format!(
+                        "{} over {} {}",
+                        g.name,
+                        chosen.from,
+                        if *method == CapacityMethod::MainFuse {
+                            "A"
+                        } else {
+                            "kW"
+                        }
+                    ),
+                });
+                let mut line = self.fee_line(
+                    LineKind::Capacity,
+                    &g.source,
+                    &g.code,
+                    &desc,
+                    m,
+                    vs,
+                    ve,
+                    price,
+                    *per,
+                    vat,
+                );
+                line.explanation.insert(0, explanation);
+                lines.push(line);
+            }
+        }
+        Ok(())
+    }
+
+    fn demand_lines(
+        &self,
+        g: &crate::plan::Group,
+        scratch: &Scratch,
+        energy: &[i64],
+        a: &Active,
+        vat: (VatCategory, Decimal),
+        lines: &mut Vec<InvoiceLine>,
+    ) {
+        let product = &self.products[g.product];
+        let per_hour = self.per_hour as i64;
+        let mut tou_version = 0;
+        for v in &g.versions {
+            let c = &product.components[v.component];
+            let (measure, periods, tiers): (
+                DemandMeasure,
+                Option<&Vec<crate::product::TouPeriod>>,
+                Option<&Vec<Tier>>,
+            ) = match &c.pricing {
+                Pricing::Demand { measure, tiers } => (*measure, None, Some(tiers)),
+                Pricing::TouDemand { measure, periods } => (*measure, Some(periods), None),
+                _ => continue,
+            };
+            let hour_period = periods.map(|_| &g.hour_period[tou_version]);
+            if periods.is_some() {
+                tou_version += 1;
+            }
+            for (m, s, e) in self.active_months(a) {
+                let (vs, ve) = (s.max(v.day_from), e.min(v.day_to));
+                if vs >= ve {
+                    continue;
+                }
+                let seg = &self.months[m];
+                let share = Decimal::from(ve - vs) / Decimal::from(seg.days_in_month);
+                // Measure over the whole active part of the month.
+                let (h0, h1) = (
+                    self.days[s as usize].first_hour as usize,
+                    self.days[e as usize].first_hour as usize,
+                );
+                let n_periods = periods.map_or(1, Vec::len);
+                for p in 0..n_periods {
+                    let in_period = |h: usize| hour_period.is_none_or(|hp| hp[h] as usize == p);
+                    let mut best: (i64, usize) = (0, h0);
+                    match measure {
+                        DemandMeasure::Hour => {
+                            for h in h0..h1 {
+                                if in_period(h) && scratch.hour_wh[h] > best.0 {
+                                    best = (scratch.hour_wh[h], h);
+                                }
+                            }
+                        }
+                        DemandMeasure::Interval => {
+                            for h in h0..h1 {
+                                if !in_period(h) {
+                                    continue;
+                                }
+                                for &w in &energy[h * self.per_hour..(h + 1) * self.per_hour] {
+                                    if w * per_hour > best.0 {
+                                        best = (w * per_hour, h);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let kw = Decimal::new(best.0, 3);
+                    let (name, tier_list): (Arc<str>, Vec<Tier>) = match (periods, tiers) {
+                        (Some(ps), _) => (
+                            Arc::from(format!("{} – {}", g.name, ps[p].name)),
+                            vec![Tier {
+                                up_to: None,
+                                price: ps[p].price,
+                            }],
+                        ),
+                        (None, Some(t)) => (g.name.clone(), t.clone()),
+                        (None, None) => continue,
+                    };
+                    let before = lines.len();
+                    tier_lines(
+                        &tier_list,
+                        kw,
+                        &g.source,
+                        &g.code,
+                        &name,
+                        (self.days[vs as usize].date, self.days[ve as usize].date),
+                        LineUnit::Kw,
+                        LineKind::Demand,
+                        share,
+                        vat,
+                        lines,
+                    );
+                    for line in &mut lines[before..] {
+                        line.explanation.insert(
+                            0,
+                            Explanation::MaxDemand {
+                                date: self.days[self.hour_day[best.1] as usize].date,
+                                hour: self.hour_clock[best.1],
+                                demand_w: best.0,
+                                period: periods.map(|ps| Arc::from(ps[p].name.as_str())),
+                            },
+                        );
+                        if ve - vs != seg.days_in_month as u32 {
+                            line.explanation.push(Explanation::Prorated {
+                                month: seg.month_start,
+                                days: i64::from(ve - vs),
+                                days_in_month: seg.days_in_month,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Split `quantity` over block tiers; one line per tier used (at least one). `share`
+/// scales the amount (proration of monthly demand charges).
+#[allow(clippy::too_many_arguments)]
+fn tier_lines(
+    tiers: &[Tier],
+    quantity: Decimal,
+    source: &Arc<str>,
+    code: &Arc<str>,
+    name: &Arc<str>,
+    span: (Date, Date),
+    unit: LineUnit,
+    kind: LineKind,
+    share: Decimal,
+    vat: (VatCategory, Decimal),
+    lines: &mut Vec<InvoiceLine>,
+) {
+    let mut lower = Decimal::ZERO;
+    for (i, t) in tiers.iter().enumerate() {
+        let part = match t.up_to {
+            Some(up) => (quantity.min(up) - lower).max(Decimal::ZERO),
+            None => (quantity - lower).max(Decimal::ZERO),
+        };
+        // Negative totals (net production) fall in the first tier.
+        let part = if i == 0 && quantity < Decimal::ZERO {
+            quantity
+        } else {
+            part
+        };
+        if part != Decimal::ZERO || i == 0 {
+            let amount = part * t.price * share;
+            let unit_price = if share == Decimal::ONE {
+                t.price
+            } else {
+                round_display(t.price * share, 6)
+            };
+            let mut line = InvoiceLine::new(
+                kind,
+                source,
+                code,
+                name,
+                span,
+                part,
+                unit.clone(),
+                unit_price,
+                amount,
+                vat,
+            );
+            if tiers.len() > 1 {
+                line.explanation.push(Explanation::Tier {
+                    from_kwh: lower,
+                    to_kwh: t.up_to,
+                });
+            }
+            lines.push(line);
+        }
+        if let Some(up) = t.up_to {
+            lower = up;
+        }
+    }
+}
+
+fn info(code: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Info,
+        code: Arc::from(code),
+        message,
+    }
+}

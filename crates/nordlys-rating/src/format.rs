@@ -1,0 +1,646 @@
+//! Nordlys's own product file format (TOML). See `docs/products.md` for the reference.
+//!
+//! These are wire types: they mirror the file, refuse unknown fields (the error names the
+//! field), and are converted into the domain [`Product`]. Decimals may be written as
+//! strings (`"0.2321"`) or numbers (`0.2321`); both are read exactly (see [`Dec`]).
+
+use jiff::civil::Date;
+use nordlys_core::quantity::Currency;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::calendar::{
+    ALL_HOURS, ALL_MONTHS, DaySelector, HolidayCalendar, TimeWindow, parse_hours, parse_months,
+};
+use crate::decimal::Dec;
+use crate::product::{
+    CapacityMethod, CapacityStep, Component, DemandMeasure, FeePeriod, OneOffTrigger, Pricing,
+    Problems, Product, ProductErrors, SpotAveraging, Tier, TouPeriod, VatTreatment,
+};
+
+/// Limit on a product file's size: a product is a page of text, not a data set.
+pub const MAX_PRODUCT_FILE_BYTES: usize = 1 << 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductFile {
+    product: HeaderFile,
+    #[serde(default)]
+    component: Vec<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderFile {
+    code: String,
+    name: String,
+    currency: String,
+    time_zone: String,
+    #[serde(default)]
+    holidays: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeeFile {
+    price: Dec,
+    per: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OneOffFile {
+    price: Dec,
+    on: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageFile {
+    price_per_unit: Dec,
+    unit: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnergyFile {
+    price_per_kwh: Dec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TouFile {
+    #[serde(default)]
+    default_price_per_kwh: Option<Dec>,
+    #[serde(default)]
+    default_name: Option<String>,
+    #[serde(default)]
+    period: Vec<TouPeriodFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TouPeriodFile {
+    name: String,
+    #[serde(default)]
+    months: Option<Vec<String>>,
+    #[serde(default)]
+    days: Option<Vec<String>>,
+    #[serde(default)]
+    hours: Option<Vec<String>>,
+    #[serde(default)]
+    price_per_kwh: Option<Dec>,
+    #[serde(default)]
+    price_per_kw: Option<Dec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TieredFile {
+    tier: Vec<TierFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierFile {
+    #[serde(default)]
+    up_to_kwh: Option<Dec>,
+    #[serde(default)]
+    up_to_kw: Option<Dec>,
+    #[serde(default)]
+    price_per_kwh: Option<Dec>,
+    #[serde(default)]
+    price_per_kw: Option<Dec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpotFile {
+    #[serde(default)]
+    factor: Option<Dec>,
+    #[serde(default)]
+    markup_per_kwh: Option<Dec>,
+    #[serde(default)]
+    averaging: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapacityFile {
+    method: String,
+    #[serde(default)]
+    peaks: Option<u8>,
+    threshold_inclusive: bool,
+    per: String,
+    step: Vec<StepFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepFile {
+    from: Dec,
+    #[serde(default)]
+    to: Option<Dec>,
+    price: Dec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemandFile {
+    #[serde(default)]
+    measure: Option<String>,
+    #[serde(default)]
+    price_per_kw: Option<Dec>,
+    #[serde(default)]
+    tier: Vec<TierFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TouDemandFile {
+    #[serde(default)]
+    measure: Option<String>,
+    period: Vec<TouPeriodFile>,
+}
+
+/// Parse a product file and validate the product. Errors name the component, the field
+/// and the value.
+pub fn parse_product_toml(text: &str) -> Result<Product, ProductErrors> {
+    let product = read_product_toml(text)?;
+    product.validate()?;
+    Ok(product)
+}
+
+/// Parse a product file into a [`Product`] without the semantic checks of
+/// [`Product::validate`] (useful to show all problems of a draft).
+pub fn read_product_toml(text: &str) -> Result<Product, ProductErrors> {
+    let mut p = Problems::new("?");
+    if text.len() > MAX_PRODUCT_FILE_BYTES {
+        p.push(
+            None,
+            "file",
+            format!("{} bytes", text.len()),
+            format!("a product file is at most {MAX_PRODUCT_FILE_BYTES} bytes"),
+        );
+        return Err(ProductErrors(p.errors));
+    }
+    let file: ProductFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            p.push(None, "file", "", e.to_string().trim_end().to_owned());
+            return Err(ProductErrors(p.errors));
+        }
+    };
+    let code = file.product.code.clone();
+    let mut p = Problems::new(&code);
+    let currency = Currency::parse(&file.product.currency)
+        .map_err(|e| p.push(None, "product.currency", &e.value, e.rule))
+        .ok();
+    let tz = nordlys_core::time::zone(&file.product.time_zone)
+        .map_err(|e| p.push(None, "product.time_zone", &e.value, e.rule))
+        .ok();
+    let holidays_text = file.product.holidays.as_deref().unwrap_or("none");
+    let holidays = HolidayCalendar::parse(holidays_text);
+    if holidays.is_none() {
+        p.push(
+            None,
+            "product.holidays",
+            holidays_text,
+            "must be one of: NO, DK, none",
+        );
+    }
+    let mut components = Vec::new();
+    for (i, table) in file.component.into_iter().enumerate() {
+        if let Some(c) = read_component(i, table, &mut p) {
+            components.push(c);
+        }
+    }
+    let errors = p.errors;
+    match (currency, tz, holidays) {
+        (Some(currency), Some(time_zone), Some(holidays)) if errors.is_empty() => Ok(Product {
+            code,
+            name: file.product.name,
+            currency,
+            time_zone_name: file.product.time_zone,
+            time_zone,
+            holidays,
+            components,
+        }),
+        _ => Err(ProductErrors(errors)),
+    }
+}
+
+fn take_string(table: &mut toml::Table, key: &str) -> Result<Option<String>, String> {
+    match table.remove(key) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("must be a string, found {}", other.type_str())),
+    }
+}
+
+fn read_component(index: usize, mut table: toml::Table, p: &mut Problems) -> Option<Component> {
+    let mut common = |key: &str, p: &mut Problems, at: &str| match take_string(&mut table, key) {
+        Ok(v) => v,
+        Err(rule) => {
+            p.push(Some(at), key, "", rule);
+            None
+        }
+    };
+    let placeholder = format!("component[{index}]");
+    let code = common("code", p, &placeholder);
+    let at = code.clone().unwrap_or(placeholder);
+    let name = common("name", p, &at);
+    let kind = common("kind", p, &at);
+    let vat = common("vat", p, &at);
+    let from = common("valid_from", p, &at);
+    let to = common("valid_to", p, &at);
+    let Some(code) = code else {
+        p.push(Some(&at), "code", "", "every component needs a code");
+        return None;
+    };
+    let date = |field: &str, text: Option<String>, p: &mut Problems| -> Option<Date> {
+        let text = text?;
+        nordlys_core::time::parse_date("valid_from", &text)
+            .map_err(|e| p.push(Some(&at), field, &text, e.rule))
+            .ok()
+    };
+    let valid_from = date("valid_from", from.clone(), p);
+    if from.is_none() {
+        p.push(Some(&at), "valid_from", "", "every component needs valid_from (YYYY-MM-DD), so a new price list never rewrites the past");
+    }
+    let valid_to = date("valid_to", to.clone(), p);
+    let vat_treatment = match vat.as_deref() {
+        None => None, // reported by validate(), which also checks products built in code
+        Some(v) => {
+            let t = VatTreatment::parse(v);
+            if t.is_none() {
+                p.push(
+                    Some(&at),
+                    "vat",
+                    v,
+                    format!("must be one of: {}", VatTreatment::CODES),
+                );
+            }
+            t
+        }
+    };
+    if vat.is_none() {
+        p.push(
+            Some(&at),
+            "vat",
+            "",
+            format!(
+                "every component needs a VAT treatment: one of {}",
+                VatTreatment::CODES
+            ),
+        );
+    }
+    let Some(kind) = kind else {
+        p.push(Some(&at), "kind", "", "every component needs a kind");
+        return None;
+    };
+    let pricing = read_pricing(&kind, table, &at, p)?;
+    Some(Component {
+        name: name.unwrap_or_else(|| code.clone()),
+        code,
+        valid_from: valid_from?,
+        valid_to: if to.is_some() { Some(valid_to?) } else { None },
+        vat: vat_treatment,
+        pricing,
+    })
+}
+
+fn read_pricing(kind: &str, table: toml::Table, at: &str, p: &mut Problems) -> Option<Pricing> {
+    fn body<T: serde::de::DeserializeOwned>(
+        table: toml::Table,
+        at: &str,
+        kind: &str,
+        p: &mut Problems,
+    ) -> Option<T> {
+        toml::Value::Table(table)
+            .try_into::<T>()
+            .map_err(|e| {
+                p.push(
+                    Some(at),
+                    format!("({kind})"),
+                    "",
+                    e.to_string().trim_end().to_owned(),
+                )
+            })
+            .ok()
+    }
+    let fee_period = |text: &str| FeePeriod::parse(text);
+    match kind {
+        "fixed" | "subscription" => {
+            let f: FeeFile = body(table, at, kind, p)?;
+            let Some(per) = fee_period(&f.per) else {
+                return bad_field(p, at, "per", &f.per, "must be one of: day, month, year");
+            };
+            Some(if kind == "fixed" {
+                Pricing::Fixed {
+                    price: f.price.0,
+                    per,
+                }
+            } else {
+                Pricing::Subscription {
+                    price: f.price.0,
+                    per,
+                }
+            })
+        }
+        "one_off" => {
+            let f: OneOffFile = body(table, at, kind, p)?;
+            let on = match f.on.as_str() {
+                "start" => OneOffTrigger::Start,
+                "end" => OneOffTrigger::End,
+                other => return bad_field(p, at, "on", other, "must be one of: start, end"),
+            };
+            Some(Pricing::OneOff {
+                price: f.price.0,
+                on,
+            })
+        }
+        "usage" => {
+            let f: UsageFile = body(table, at, kind, p)?;
+            Some(Pricing::Usage {
+                price_per_unit: f.price_per_unit.0,
+                unit: f.unit,
+            })
+        }
+        "energy" => {
+            let f: EnergyFile = body(table, at, kind, p)?;
+            Some(Pricing::Energy {
+                price_per_kwh: f.price_per_kwh.0,
+            })
+        }
+        "time_of_use" => {
+            let f: TouFile = body(table, at, kind, p)?;
+            let periods = read_periods(f.period, at, p, "price_per_kwh")?;
+            Some(Pricing::TimeOfUse {
+                default_price_per_kwh: f.default_price_per_kwh.map(|d| d.0),
+                default_name: f.default_name.unwrap_or_else(|| "other hours".to_owned()),
+                periods,
+            })
+        }
+        "tiered_energy" => {
+            let f: TieredFile = body(table, at, kind, p)?;
+            let tiers = read_tiers(f.tier, at, p, "kwh")?;
+            Some(Pricing::TieredEnergy { tiers })
+        }
+        "spot" => {
+            let f: SpotFile = body(table, at, kind, p)?;
+            let averaging = match f.averaging.as_deref().unwrap_or("interval") {
+                "interval" => SpotAveraging::Interval,
+                "monthly_average" => SpotAveraging::MonthlyAverage,
+                other => {
+                    return bad_field(
+                        p,
+                        at,
+                        "averaging",
+                        other,
+                        "must be one of: interval, monthly_average",
+                    );
+                }
+            };
+            Some(Pricing::Spot {
+                factor: f.factor.map_or(Decimal::ONE, |d| d.0),
+                markup_per_kwh: f.markup_per_kwh.map_or(Decimal::ZERO, |d| d.0),
+                averaging,
+            })
+        }
+        "capacity" => {
+            let f: CapacityFile = body(table, at, kind, p)?;
+            let method = match f.method.as_str() {
+                "daily_peaks" => CapacityMethod::DailyPeaks {
+                    peaks: f.peaks.unwrap_or(3),
+                },
+                "monthly_max" => CapacityMethod::MonthlyMax,
+                "main_fuse" => CapacityMethod::MainFuse,
+                "weighted_weekly_peaks_year" => CapacityMethod::WeightedWeeklyPeaksYear,
+                "unknown" => CapacityMethod::Unknown,
+                other => {
+                    return bad_field(
+                        p,
+                        at,
+                        "method",
+                        other,
+                        "must be one of: daily_peaks, monthly_max, main_fuse, weighted_weekly_peaks_year, unknown",
+                    );
+                }
+            };
+            if f.peaks.is_some() && !matches!(method, CapacityMethod::DailyPeaks { .. }) {
+                return bad_field(
+                    p,
+                    at,
+                    "peaks",
+                    &f.method,
+                    "peaks only applies to method = \"daily_peaks\"",
+                );
+            }
+            let Some(per) = fee_period(&f.per).filter(|p| *p != FeePeriod::Day) else {
+                return bad_field(p, at, "per", &f.per, "must be one of: month, year");
+            };
+            let steps = f
+                .step
+                .into_iter()
+                .map(|s| CapacityStep {
+                    from: s.from.0,
+                    to: s.to.map(|d| d.0),
+                    price: s.price.0,
+                })
+                .collect();
+            Some(Pricing::Capacity {
+                method,
+                threshold_inclusive: f.threshold_inclusive,
+                per,
+                steps,
+            })
+        }
+        "demand" => {
+            let f: DemandFile = body(table, at, kind, p)?;
+            let measure = read_measure(f.measure.as_deref(), at, p)?;
+            let tiers = match (f.price_per_kw, f.tier.is_empty()) {
+                (Some(price), true) => vec![Tier {
+                    up_to: None,
+                    price: price.0,
+                }],
+                (None, false) => read_tiers(f.tier, at, p, "kw")?,
+                _ => {
+                    return bad_field(
+                        p,
+                        at,
+                        "price_per_kw",
+                        "",
+                        "give either price_per_kw (flat) or [[component.tier]] blocks, not both or neither",
+                    );
+                }
+            };
+            Some(Pricing::Demand { measure, tiers })
+        }
+        "time_of_use_demand" => {
+            let f: TouDemandFile = body(table, at, kind, p)?;
+            let measure = read_measure(f.measure.as_deref(), at, p)?;
+            let periods = read_periods(f.period, at, p, "price_per_kw")?;
+            Some(Pricing::TouDemand { measure, periods })
+        }
+        other => bad_field(
+            p,
+            at,
+            "kind",
+            other,
+            "must be one of: fixed, subscription, one_off, usage, energy, time_of_use, tiered_energy, spot, capacity, demand, time_of_use_demand",
+        ),
+    }
+}
+
+fn bad_field(p: &mut Problems, at: &str, field: &str, value: &str, rule: &str) -> Option<Pricing> {
+    p.push(Some(at), field, value, rule);
+    None
+}
+
+fn read_measure(text: Option<&str>, at: &str, p: &mut Problems) -> Option<DemandMeasure> {
+    match text.unwrap_or("hour") {
+        "hour" => Some(DemandMeasure::Hour),
+        "interval" => Some(DemandMeasure::Interval),
+        other => {
+            p.push(Some(at), "measure", other, "must be one of: hour, interval");
+            None
+        }
+    }
+}
+
+fn read_tiers(tiers: Vec<TierFile>, at: &str, p: &mut Problems, unit: &str) -> Option<Vec<Tier>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, t) in tiers.into_iter().enumerate() {
+        let (up_to, price, wrong) = if unit == "kwh" {
+            (
+                t.up_to_kwh,
+                t.price_per_kwh,
+                t.up_to_kw.is_some() || t.price_per_kw.is_some(),
+            )
+        } else {
+            (
+                t.up_to_kw,
+                t.price_per_kw,
+                t.up_to_kwh.is_some() || t.price_per_kwh.is_some(),
+            )
+        };
+        if wrong {
+            p.push(
+                Some(at),
+                format!("tier[{i}]"),
+                "",
+                format!("use up_to_{unit} and price_per_{unit} here"),
+            );
+            ok = false;
+        }
+        match price {
+            Some(price) => out.push(Tier {
+                up_to: up_to.map(|d| d.0),
+                price: price.0,
+            }),
+            None => {
+                p.push(
+                    Some(at),
+                    format!("tier[{i}].price_per_{unit}"),
+                    "",
+                    "every tier needs a price",
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_periods(
+    periods: Vec<TouPeriodFile>,
+    at: &str,
+    p: &mut Problems,
+    price_field: &str,
+) -> Option<Vec<TouPeriod>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, f) in periods.into_iter().enumerate() {
+        let (price, other) = if price_field == "price_per_kwh" {
+            (f.price_per_kwh, f.price_per_kw)
+        } else {
+            (f.price_per_kw, f.price_per_kwh)
+        };
+        if other.is_some() {
+            p.push(
+                Some(at),
+                format!("period[{i}]"),
+                "",
+                format!("use {price_field} for this kind"),
+            );
+            ok = false;
+        }
+        let Some(price) = price else {
+            p.push(
+                Some(at),
+                format!("period[{i}].{price_field}"),
+                "",
+                "every period needs a price",
+            );
+            ok = false;
+            continue;
+        };
+        match read_window(f.months, f.days, f.hours) {
+            Ok(when) => out.push(TouPeriod {
+                name: f.name,
+                when,
+                price: price.0,
+            }),
+            Err((field, value, rule)) => {
+                p.push(Some(at), format!("period[{i}].{field}"), value, rule);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_window(
+    months: Option<Vec<String>>,
+    days: Option<Vec<String>>,
+    hours: Option<Vec<String>>,
+) -> Result<TimeWindow, (&'static str, String, String)> {
+    let mut window = TimeWindow::always();
+    if let Some(months) = months {
+        window.months = 0;
+        for m in months {
+            window.months |= parse_months(&m).ok_or_else(|| {
+                (
+                    "months",
+                    m.clone(),
+                    "a month is jan … dec, or a range such as oct-mar".to_owned(),
+                )
+            })?;
+        }
+    }
+    debug_assert!(window.months & !ALL_MONTHS == 0);
+    if let Some(days) = days {
+        window.days = days
+            .iter()
+            .map(|d| {
+                DaySelector::parse(d).ok_or_else(|| {
+                    (
+                        "days",
+                        d.clone(),
+                        format!("must be one of: {}", DaySelector::CODES),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(hours) = hours {
+        window.hours = 0;
+        for h in hours {
+            window.hours |= parse_hours(&h).ok_or_else(|| ("hours", h.clone(), "hours are written HH:00-HH:00 in local time, e.g. 06:00-22:00 (end exclusive, may wrap midnight)".to_owned()))?;
+        }
+    }
+    debug_assert!(window.hours & !ALL_HOURS == 0);
+    Ok(window)
+}

@@ -1,0 +1,436 @@
+//! The engine's output: invoice lines with their explanation, diagnostics, and VAT totals.
+//!
+//! A line's `net` is rounded once (2 decimals, half away from zero, as EN 16931 does) from
+//! the exact amount; VAT is computed per rate on the sum of the rounded nets in that rate.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use crate::decimal::{nano_to_decimal, round_money, wh_to_kwh};
+
+/// What a line charges for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LineKind {
+    Fixed,
+    Energy,
+    Spot,
+    Capacity,
+    Demand,
+    Tax,
+    Subsidy,
+    Subscription,
+    Fee,
+    Usage,
+}
+
+impl LineKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            LineKind::Fixed => "fixed",
+            LineKind::Energy => "energy",
+            LineKind::Spot => "spot",
+            LineKind::Capacity => "capacity",
+            LineKind::Demand => "demand",
+            LineKind::Tax => "tax",
+            LineKind::Subsidy => "subsidy",
+            LineKind::Subscription => "subscription",
+            LineKind::Fee => "fee",
+            LineKind::Usage => "usage",
+        }
+    }
+}
+
+impl fmt::Display for LineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// EN 16931 VAT category of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VatCategory {
+    /// Standard rate (S).
+    Standard,
+    /// Zero-rated (Z).
+    Zero,
+    /// Exempt (E).
+    Exempt,
+}
+
+impl VatCategory {
+    pub fn code(self) -> &'static str {
+        match self {
+            VatCategory::Standard => "S",
+            VatCategory::Zero => "Z",
+            VatCategory::Exempt => "E",
+        }
+    }
+}
+
+/// The unit of a line's quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineUnit {
+    Kwh,
+    Kw,
+    Month,
+    Day,
+    Piece,
+    /// A usage service's own unit (e.g. `hour`).
+    Other(Arc<str>),
+}
+
+impl LineUnit {
+    pub fn code(&self) -> &str {
+        match self {
+            LineUnit::Kwh => "kWh",
+            LineUnit::Kw => "kW",
+            LineUnit::Month => "month",
+            LineUnit::Day => "day",
+            LineUnit::Piece => "piece",
+            LineUnit::Other(u) => u,
+        }
+    }
+}
+
+/// One clock hour's energy, a candidate peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourPeak {
+    pub date: Date,
+    /// Local clock hour the peak starts at (0..=23).
+    pub hour: i8,
+    pub energy_wh: i64,
+}
+
+/// Why a line has the amount it has. Structured so documents can render it in any language;
+/// `Display` gives English.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Explanation {
+    /// A monthly amount prorated by active days.
+    Prorated {
+        month: Date,
+        days: i64,
+        days_in_month: i64,
+    },
+    /// The peaks that selected a capacity step and the resulting average.
+    Peaks {
+        peaks: Vec<HourPeak>,
+        average_w: i64,
+        step_from: Decimal,
+        step_to: Option<Decimal>,
+        threshold_inclusive: bool,
+    },
+    /// The main fuse size that selected a capacity step.
+    MainFuse {
+        amperes: u32,
+    },
+    /// The highest demand in a month (or a time-of-use period of it).
+    MaxDemand {
+        date: Date,
+        hour: i8,
+        demand_w: i64,
+        period: Option<Arc<str>>,
+    },
+    /// This line's share of the component's energy.
+    EnergyShare {
+        period: Arc<str>,
+        hours: Arc<str>,
+        energy_wh: i64,
+        component_energy_wh: i64,
+    },
+    /// A spot-indexed line's consumption-weighted (or monthly) average area price.
+    SpotPrice {
+        average_price_per_kwh: Decimal,
+        factor: Decimal,
+        markup_per_kwh: Decimal,
+        monthly_average: bool,
+    },
+    /// A statutory rate and the dates it applied.
+    RatePeriod {
+        from: Date,
+        to: Date,
+        rate: Decimal,
+    },
+    /// Subsidy or price hedge: the energy covered and capped.
+    Subsidy {
+        threshold_per_kwh: Decimal,
+        percent: Decimal,
+        covered_wh: i64,
+        capped_wh: i64,
+    },
+    /// A tier of a block price.
+    Tier {
+        from_kwh: Decimal,
+        to_kwh: Option<Decimal>,
+    },
+    Note(Arc<str>),
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Explanation::Prorated {
+                month,
+                days,
+                days_in_month,
+            } => {
+                write!(
+                    f,
+                    "prorated {days} of {days_in_month} days in {}-{:02}",
+                    month.year(),
+                    month.month()
+                )
+            }
+            Explanation::Peaks {
+                peaks,
+                average_w,
+                step_from,
+                step_to,
+                threshold_inclusive,
+            } => {
+                write!(f, "peaks: ")?;
+                for (i, p) in peaks.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(
+                        f,
+                        "{} {:02}:00-{:02}:00 {} kWh",
+                        p.date,
+                        p.hour,
+                        p.hour + 1,
+                        wh_to_kwh(p.energy_wh)
+                    )?;
+                }
+                let avg = Decimal::new(*average_w, 3);
+                write!(f, "; average {avg} kW → step {step_from}–")?;
+                match step_to {
+                    Some(t) => write!(f, "{t} kW")?,
+                    None => write!(f, " kW")?,
+                }
+                write!(
+                    f,
+                    " ({})",
+                    if *threshold_inclusive {
+                        "a value on a threshold belongs to the higher step"
+                    } else {
+                        "a value on a threshold belongs to the lower step"
+                    }
+                )
+            }
+            Explanation::MainFuse { amperes } => write!(f, "main fuse {amperes} A"),
+            Explanation::MaxDemand {
+                date,
+                hour,
+                demand_w,
+                period,
+            } => {
+                write!(
+                    f,
+                    "highest demand {} kW at {date} {hour:02}:00",
+                    Decimal::new(*demand_w, 3)
+                )?;
+                if let Some(p) = period {
+                    write!(f, " ({p})")?;
+                }
+                Ok(())
+            }
+            Explanation::EnergyShare {
+                period,
+                hours,
+                energy_wh,
+                component_energy_wh,
+            } => {
+                write!(
+                    f,
+                    "{period} ({hours}): {} of {} kWh",
+                    wh_to_kwh(*energy_wh),
+                    wh_to_kwh(*component_energy_wh)
+                )
+            }
+            Explanation::SpotPrice {
+                average_price_per_kwh,
+                factor,
+                markup_per_kwh,
+                monthly_average,
+            } => write!(
+                f,
+                "{} area price {average_price_per_kwh}/kWh × {factor} + markup {markup_per_kwh}/kWh",
+                if *monthly_average {
+                    "monthly average"
+                } else {
+                    "consumption-weighted"
+                }
+            ),
+            Explanation::RatePeriod { from, to, rate } => {
+                write!(f, "rate {rate}/kWh from {from} to {to}")
+            }
+            Explanation::Subsidy {
+                threshold_per_kwh,
+                percent,
+                covered_wh,
+                capped_wh,
+            } => write!(
+                f,
+                "{percent} % relative to {threshold_per_kwh}/kWh on {} kWh; {} kWh above the monthly cap",
+                wh_to_kwh(*covered_wh),
+                wh_to_kwh(*capped_wh)
+            ),
+            Explanation::Tier { from_kwh, to_kwh } => match to_kwh {
+                Some(t) => write!(f, "block {from_kwh}–{t}"),
+                None => write!(f, "block above {from_kwh}"),
+            },
+            Explanation::Note(text) => f.write_str(text),
+        }
+    }
+}
+
+/// One invoice line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceLine {
+    pub kind: LineKind,
+    /// Product or statutory code that produced the line.
+    pub source: Arc<str>,
+    /// Component (or statutory charge) code.
+    pub code: Arc<str>,
+    pub description: Arc<str>,
+    /// The local dates `[from, to)` the line covers.
+    pub from: Date,
+    pub to: Date,
+    pub quantity: Decimal,
+    pub unit: LineUnit,
+    /// Price per unit. Exact for single-price lines; for lines whose price varies (spot,
+    /// subsidies, prorated fees) it is informative (rounded) and `net` is computed from
+    /// the exact amount.
+    pub unit_price: Decimal,
+    /// The exact amount before rounding.
+    pub amount: Decimal,
+    /// `amount` rounded to 2 decimals, half away from zero.
+    pub net: Decimal,
+    pub vat_category: VatCategory,
+    /// VAT rate in percent (e.g. 25).
+    pub vat_percent: Decimal,
+    pub explanation: Vec<Explanation>,
+}
+
+impl InvoiceLine {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        kind: LineKind,
+        source: &Arc<str>,
+        code: &Arc<str>,
+        description: &Arc<str>,
+        span: (Date, Date),
+        quantity: Decimal,
+        unit: LineUnit,
+        unit_price: Decimal,
+        amount: Decimal,
+        vat: (VatCategory, Decimal),
+    ) -> Self {
+        InvoiceLine {
+            kind,
+            source: source.clone(),
+            code: code.clone(),
+            description: description.clone(),
+            from: span.0,
+            to: span.1,
+            quantity,
+            unit,
+            unit_price,
+            net: round_money(amount),
+            amount,
+            vat_category: vat.0,
+            vat_percent: vat.1,
+            explanation: Vec::new(),
+        }
+    }
+}
+
+/// How sure the engine is about something it noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+}
+
+/// Something the reader of a rating should know (not an error: the lines are complete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: Arc<str>,
+    pub message: String,
+}
+
+/// The result of rating one metering point (or service) for one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rating {
+    pub lines: Vec<InvoiceLine>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Rating {
+    pub fn totals(&self) -> Totals {
+        totals(&self.lines)
+    }
+}
+
+/// VAT for one (category, rate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VatSubtotal {
+    pub category: VatCategory,
+    pub percent: Decimal,
+    /// Sum of the line nets in this category and rate.
+    pub taxable: Decimal,
+    /// `taxable × percent / 100`, rounded to 2 decimals half away from zero.
+    pub vat: Decimal,
+}
+
+/// Invoice totals: net, VAT per rate, gross.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totals {
+    pub net: Decimal,
+    pub vat: Vec<VatSubtotal>,
+    pub vat_total: Decimal,
+    pub gross: Decimal,
+}
+
+/// Totals of any set of lines (e.g. several ratings on one invoice). VAT is computed per
+/// category and rate on the sum of the rounded line nets, as EN 16931 requires.
+pub fn totals(lines: &[InvoiceLine]) -> Totals {
+    let mut groups: Vec<VatSubtotal> = Vec::new();
+    let mut net = Decimal::ZERO;
+    for line in lines {
+        net += line.net;
+        match groups
+            .iter_mut()
+            .find(|g| g.category == line.vat_category && g.percent == line.vat_percent)
+        {
+            Some(g) => g.taxable += line.net,
+            None => groups.push(VatSubtotal {
+                category: line.vat_category,
+                percent: line.vat_percent,
+                taxable: line.net,
+                vat: Decimal::ZERO,
+            }),
+        }
+    }
+    groups.sort_by_key(|g| (g.category, g.percent));
+    let mut vat_total = Decimal::ZERO;
+    for g in &mut groups {
+        g.vat = round_money(g.taxable * g.percent / Decimal::ONE_HUNDRED);
+        vat_total += g.vat;
+    }
+    Totals {
+        net,
+        vat: groups,
+        vat_total,
+        gross: net + vat_total,
+    }
+}
+
+/// A price per kWh from the engine's nano scale, for display.
+pub(crate) fn price_decimal(nano: i64) -> Decimal {
+    nano_to_decimal(nano)
+}

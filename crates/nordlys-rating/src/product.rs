@@ -1,0 +1,696 @@
+//! Products as data: a product is a list of price components, each valid for a date range
+//! `[valid_from, valid_to)` so a new price list is a new version and never rewrites the
+//! past. [`Product::validate`] rejects products that are incomplete or contradictory and
+//! says what and where (component code, field, value).
+//!
+//! These are domain types; the file format lives in [`crate::format`] (TOML) and
+//! [`crate::fri_nettleie`] (YAML import).
+
+use std::fmt;
+
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
+use nordlys_core::quantity::Currency;
+use rust_decimal::Decimal;
+
+use crate::calendar::{ALL_HOURS, HolidayCalendar, TimeWindow};
+use crate::decimal::price_to_nano;
+
+/// A sellable product (supplier product, grid tariff, non-metered service).
+#[derive(Debug, Clone)]
+pub struct Product {
+    pub code: String,
+    pub name: String,
+    pub currency: Currency,
+    /// IANA zone name; days, months and tariff hours are local to it.
+    pub time_zone_name: String,
+    pub time_zone: TimeZone,
+    pub holidays: HolidayCalendar,
+    pub components: Vec<Component>,
+}
+
+/// One price component in force over `[valid_from, valid_to)`. Several components may share
+/// a code: they are the versions of one price over time and must not overlap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub code: String,
+    pub name: String,
+    pub valid_from: Date,
+    pub valid_to: Option<Date>,
+    /// Required; `None` only so that [`Product::validate`] can name the omission.
+    pub vat: Option<VatTreatment>,
+    pub pricing: Pricing,
+}
+
+impl Component {
+    /// Whether this version is in force on `date`.
+    pub fn valid_on(&self, date: Date) -> bool {
+        date >= self.valid_from && self.valid_to.is_none_or(|to| date < to)
+    }
+}
+
+/// How VAT applies to a component. The rate itself comes from the statutory tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VatTreatment {
+    /// The market's standard rate, everywhere (broadband, services).
+    Standard,
+    /// The standard rate, except where the statutory tables zero-rate energy for the usage
+    /// and place (Norwegian households in Nordland, Troms and Finnmark).
+    Electricity,
+    /// Zero-rated (EN 16931 category Z).
+    Zero,
+    /// Exempt / outside the scope of VAT (category E).
+    Exempt,
+}
+
+impl VatTreatment {
+    pub const CODES: &'static str = "standard, electricity, zero, exempt";
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "standard" => VatTreatment::Standard,
+            "electricity" => VatTreatment::Electricity,
+            "zero" => VatTreatment::Zero,
+            "exempt" => VatTreatment::Exempt,
+            _ => return None,
+        })
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            VatTreatment::Standard => "standard",
+            VatTreatment::Electricity => "electricity",
+            VatTreatment::Zero => "zero",
+            VatTreatment::Exempt => "exempt",
+        }
+    }
+}
+
+/// The period a recurring price is quoted for. Monthly amounts are prorated by days for
+/// partial months; a yearly price is divided by 12 into a monthly one (the Norwegian grid
+/// convention: "kr/år → /12 per måned"); a daily price is charged per active day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeePeriod {
+    Day,
+    Month,
+    Year,
+}
+
+impl FeePeriod {
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "day" => FeePeriod::Day,
+            "month" => FeePeriod::Month,
+            "year" => FeePeriod::Year,
+            _ => return None,
+        })
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            FeePeriod::Day => "day",
+            FeePeriod::Month => "month",
+            FeePeriod::Year => "year",
+        }
+    }
+}
+
+/// When a one-off fee is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneOffTrigger {
+    /// In the period containing the contract's start date.
+    Start,
+    /// In the period containing the contract's last day (final settlement).
+    End,
+}
+
+/// How a spot-indexed price uses the area price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpotAveraging {
+    /// Area price of each interval × the energy of that interval ("time for time").
+    Interval,
+    /// One price per calendar month: the area's volume-weighted average when area volumes
+    /// are given to the engine, else the time-weighted average of the month's prices.
+    MonthlyAverage,
+}
+
+/// How the capacity (kW) that selects a step is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityMethod {
+    /// Average of the `peaks` highest daily maxima of clock-hour energy, on different days,
+    /// in the calendar month (fri-nettleie `TRE_DØGNMAX_MND` with 3).
+    DailyPeaks { peaks: u8 },
+    /// The single highest clock hour in the month (`MND_MAX`).
+    MonthlyMax,
+    /// Main fuse size in amperes, taken from the rating context (`OV_TREFASE`).
+    MainFuse,
+    /// Five highest weekly maxima over 12 months, season-weighted (`FEM_VEKTET_ÅR`).
+    /// Accepted as data; the engine refuses it (needs a year of history).
+    WeightedWeeklyPeaksYear,
+    /// The source did not say (`UKJENT`). Accepted as data; the engine refuses it.
+    Unknown,
+}
+
+impl CapacityMethod {
+    pub fn code(self) -> &'static str {
+        match self {
+            CapacityMethod::DailyPeaks { .. } => "daily_peaks",
+            CapacityMethod::MonthlyMax => "monthly_max",
+            CapacityMethod::MainFuse => "main_fuse",
+            CapacityMethod::WeightedWeeklyPeaksYear => "weighted_weekly_peaks_year",
+            CapacityMethod::Unknown => "unknown",
+        }
+    }
+}
+
+/// One capacity step `[from, to)` (or `(from, to]`, see `threshold_inclusive`), in kW or,
+/// for [`CapacityMethod::MainFuse`], amperes. The last step has no `to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityStep {
+    pub from: Decimal,
+    pub to: Option<Decimal>,
+    pub price: Decimal,
+}
+
+/// What a demand charge measures: the highest clock hour (kWh/h = kW) or the highest
+/// metering interval scaled to kW.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemandMeasure {
+    Hour,
+    Interval,
+}
+
+/// A block of a tiered price: applies up to `up_to` (kWh or kW) of the month; the last has none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tier {
+    pub up_to: Option<Decimal>,
+    pub price: Decimal,
+}
+
+/// A named time-of-use period with its price per kWh (or per kW for demand).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TouPeriod {
+    pub name: String,
+    pub when: TimeWindow,
+    pub price: Decimal,
+}
+
+/// How a component prices. Each variant maps to one invoice line kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pricing {
+    /// Fixed fee (line kind `fixed`).
+    Fixed { price: Decimal, per: FeePeriod },
+    /// Non-metered subscription (line kind `subscription`).
+    Subscription { price: Decimal, per: FeePeriod },
+    /// One-off fee (line kind `fee`).
+    OneOff { price: Decimal, on: OneOffTrigger },
+    /// A service priced per unit of a quantity given as input (line kind `usage`).
+    Usage {
+        price_per_unit: Decimal,
+        unit: String,
+    },
+    /// A fixed price per kWh (line kind `energy`).
+    Energy { price_per_kwh: Decimal },
+    /// Time-of-use price per kWh; hours no period matches take `default_price_per_kwh`.
+    TimeOfUse {
+        default_price_per_kwh: Option<Decimal>,
+        default_name: String,
+        periods: Vec<TouPeriod>,
+    },
+    /// Block prices per kWh by the month's cumulative energy (line kind `energy`).
+    TieredEnergy { tiers: Vec<Tier> },
+    /// Area price × factor + markup per kWh (line kind `spot`).
+    Spot {
+        factor: Decimal,
+        markup_per_kwh: Decimal,
+        averaging: SpotAveraging,
+    },
+    /// Stepped capacity fee per month (line kind `capacity`).
+    Capacity {
+        method: CapacityMethod,
+        threshold_inclusive: bool,
+        per: FeePeriod,
+        steps: Vec<CapacityStep>,
+    },
+    /// Monthly maximum demand, price per kW per month; tiers split the kW into blocks
+    /// (one tier = flat) (line kind `demand`).
+    Demand {
+        measure: DemandMeasure,
+        tiers: Vec<Tier>,
+    },
+    /// Maximum demand within each time-of-use period, per kW per month (line kind `demand`).
+    TouDemand {
+        measure: DemandMeasure,
+        periods: Vec<TouPeriod>,
+    },
+}
+
+impl Pricing {
+    /// The `kind` code used in product files.
+    pub fn kind_code(&self) -> &'static str {
+        match self {
+            Pricing::Fixed { .. } => "fixed",
+            Pricing::Subscription { .. } => "subscription",
+            Pricing::OneOff { .. } => "one_off",
+            Pricing::Usage { .. } => "usage",
+            Pricing::Energy { .. } => "energy",
+            Pricing::TimeOfUse { .. } => "time_of_use",
+            Pricing::TieredEnergy { .. } => "tiered_energy",
+            Pricing::Spot { .. } => "spot",
+            Pricing::Capacity { .. } => "capacity",
+            Pricing::Demand { .. } => "demand",
+            Pricing::TouDemand { .. } => "time_of_use_demand",
+        }
+    }
+}
+
+/// One thing wrong with a product: where (product, component, field), the value, the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductError {
+    pub product: String,
+    /// Component code, with its validity start when versions exist (`energiledd@2025-04-01`).
+    pub component: Option<String>,
+    pub field: String,
+    pub value: String,
+    pub rule: String,
+}
+
+impl fmt::Display for ProductError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "product {:?}", self.product)?;
+        if let Some(c) = &self.component {
+            write!(f, ", component {c:?}")?;
+        }
+        write!(f, ", field {}", self.field)?;
+        if !self.value.is_empty() {
+            write!(f, " = {:?}", self.value)?;
+        }
+        write!(f, ": {}", self.rule)
+    }
+}
+
+/// All the problems found in one product (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductErrors(pub Vec<ProductError>);
+
+impl fmt::Display for ProductErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProductErrors {}
+
+/// Collects errors about one product.
+pub(crate) struct Problems<'a> {
+    pub product: &'a str,
+    pub errors: Vec<ProductError>,
+}
+
+impl<'a> Problems<'a> {
+    pub fn new(product: &'a str) -> Self {
+        Problems {
+            product,
+            errors: Vec::new(),
+        }
+    }
+    pub fn push(
+        &mut self,
+        component: Option<&str>,
+        field: impl Into<String>,
+        value: impl fmt::Display,
+        rule: impl Into<String>,
+    ) {
+        self.errors.push(ProductError {
+            product: self.product.to_owned(),
+            component: component.map(str::to_owned),
+            field: field.into(),
+            value: value.to_string(),
+            rule: rule.into(),
+        });
+    }
+    pub fn finish(self) -> Result<(), ProductErrors> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ProductErrors(self.errors))
+        }
+    }
+}
+
+/// A code is 1–64 characters of letters, digits, `.`, `_` or `-`.
+pub(crate) fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+/// Every distinguishable (month, weekday, holiday, hour) cell of a calendar year, calling
+/// `f` with the indices of the periods that match it.
+fn for_each_cell(periods: &[TouPeriod], mut f: impl FnMut(i8, Weekday, bool, i8, &[usize])) {
+    let mut hits = Vec::new();
+    for month in 1..=12i8 {
+        for weekday in WEEKDAYS {
+            for holiday in [false, true] {
+                for hour in 0..24i8 {
+                    hits.clear();
+                    hits.extend(
+                        periods
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, p)| p.when.matches(month, weekday, holiday, hour))
+                            .map(|(i, _)| i),
+                    );
+                    f(month, weekday, holiday, hour, &hits);
+                }
+            }
+        }
+    }
+}
+
+fn cell_text(month: i8, weekday: Weekday, holiday: bool, hour: i8) -> String {
+    format!(
+        "month {month}, {weekday:?}{}, {hour:02}:00-{:02}:00",
+        if holiday { " (holiday)" } else { "" },
+        hour + 1
+    )
+}
+
+impl Product {
+    /// Reject incomplete or contradictory products. Every problem is reported.
+    pub fn validate(&self) -> Result<(), ProductErrors> {
+        let mut p = Problems::new(&self.code);
+        if !valid_code(&self.code) {
+            p.push(
+                None,
+                "product.code",
+                &self.code,
+                "a code is 1–64 characters of letters, digits, '.', '_' or '-'",
+            );
+        }
+        if self.name.trim().is_empty() {
+            p.push(None, "product.name", "", "a product needs a name");
+        }
+        if self.components.is_empty() {
+            p.push(
+                None,
+                "component",
+                "",
+                "a product needs at least one component",
+            );
+        }
+        for (i, c) in self.components.iter().enumerate() {
+            let at = format!("{}@{}", c.code, c.valid_from);
+            validate_component(c, &at, &mut p);
+            for other in &self.components[i + 1..] {
+                if other.code != c.code {
+                    continue;
+                }
+                if other.pricing.kind_code() != c.pricing.kind_code() {
+                    p.push(
+                        Some(&at),
+                        "kind",
+                        other.pricing.kind_code(),
+                        format!(
+                            "versions of one component must have the same kind ({})",
+                            c.pricing.kind_code()
+                        ),
+                    );
+                }
+                let overlaps = c.valid_to.is_none_or(|to| other.valid_from < to)
+                    && other.valid_to.is_none_or(|to| c.valid_from < to);
+                if overlaps {
+                    p.push(
+                        Some(&c.code),
+                        "valid_from",
+                        format!("{}..{} and {}..{}", c.valid_from, fmt_to(c.valid_to), other.valid_from, fmt_to(other.valid_to)),
+                        "two versions of the same component are valid at the same time; end one before the next starts",
+                    );
+                }
+            }
+        }
+        p.finish()
+    }
+}
+
+fn fmt_to(to: Option<Date>) -> String {
+    to.map_or_else(|| "open".to_owned(), |d| d.to_string())
+}
+
+fn check_price(p: &mut Problems, at: &str, field: &str, price: Decimal) {
+    if price_to_nano(price).is_none() {
+        p.push(
+            Some(at),
+            field,
+            price,
+            "a price is exact to at most 9 decimals and below 9.2e9",
+        );
+    }
+}
+
+fn check_tiers(p: &mut Problems, at: &str, tiers: &[Tier]) {
+    if tiers.is_empty() {
+        p.push(Some(at), "tier", "", "at least one tier is needed");
+    }
+    let mut previous = Decimal::ZERO;
+    for (i, t) in tiers.iter().enumerate() {
+        check_price(p, at, &format!("tier[{i}].price"), t.price);
+        let last = i + 1 == tiers.len();
+        match (t.up_to, last) {
+            (None, true) => {}
+            (None, false) => p.push(
+                Some(at),
+                format!("tier[{i}].up_to"),
+                "",
+                "only the last tier may be open-ended",
+            ),
+            (Some(u), true) => p.push(
+                Some(at),
+                format!("tier[{i}].up_to"),
+                u,
+                "the last tier must be open-ended (leave up_to out)",
+            ),
+            (Some(u), false) => {
+                if u <= previous {
+                    p.push(
+                        Some(at),
+                        format!("tier[{i}].up_to"),
+                        u,
+                        format!("tiers must increase (previous ends at {previous})"),
+                    );
+                }
+                previous = u;
+            }
+        }
+    }
+}
+
+fn check_windows(p: &mut Problems, at: &str, periods: &[TouPeriod]) {
+    for (i, period) in periods.iter().enumerate() {
+        if period.when.months == 0 {
+            p.push(
+                Some(at),
+                format!("period[{i}].months"),
+                "",
+                "no months selected",
+            );
+        }
+        if period.when.days.is_empty() {
+            p.push(
+                Some(at),
+                format!("period[{i}].days"),
+                "",
+                "no days selected",
+            );
+        }
+        if period.when.hours == 0 || period.when.hours & !ALL_HOURS != 0 {
+            p.push(
+                Some(at),
+                format!("period[{i}].hours"),
+                "",
+                "no hours selected",
+            );
+        }
+    }
+}
+
+fn validate_component(c: &Component, at: &str, p: &mut Problems) {
+    if !valid_code(&c.code) {
+        p.push(
+            Some(at),
+            "code",
+            &c.code,
+            "a code is 1–64 characters of letters, digits, '.', '_' or '-'",
+        );
+    }
+    if c.vat.is_none() {
+        p.push(
+            Some(at),
+            "vat",
+            "",
+            format!(
+                "every component needs a VAT treatment: one of {}",
+                VatTreatment::CODES
+            ),
+        );
+    }
+    if let Some(to) = c.valid_to
+        && to <= c.valid_from
+    {
+        p.push(
+            Some(at),
+            "valid_to",
+            to,
+            format!("must be after valid_from {}", c.valid_from),
+        );
+    }
+    match &c.pricing {
+        Pricing::Fixed { price, .. }
+        | Pricing::Subscription { price, .. }
+        | Pricing::OneOff { price, .. } => {
+            check_price(p, at, "price", *price);
+        }
+        Pricing::Usage {
+            price_per_unit,
+            unit,
+        } => {
+            check_price(p, at, "price_per_unit", *price_per_unit);
+            if unit.trim().is_empty() {
+                p.push(
+                    Some(at),
+                    "unit",
+                    unit,
+                    "a usage service needs a unit, e.g. \"hour\"",
+                );
+            }
+        }
+        Pricing::Energy { price_per_kwh } => check_price(p, at, "price_per_kwh", *price_per_kwh),
+        Pricing::TimeOfUse {
+            default_price_per_kwh,
+            periods,
+            ..
+        } => {
+            if let Some(d) = default_price_per_kwh {
+                check_price(p, at, "default_price_per_kwh", *d);
+            }
+            for (i, period) in periods.iter().enumerate() {
+                check_price(p, at, &format!("period[{i}].price_per_kwh"), period.price);
+            }
+            check_windows(p, at, periods);
+            let mut uncovered = None;
+            let mut overlap = None;
+            for_each_cell(periods, |month, weekday, holiday, hour, hits| {
+                if hits.is_empty() && default_price_per_kwh.is_none() && uncovered.is_none() {
+                    uncovered = Some(cell_text(month, weekday, holiday, hour));
+                }
+                if hits.len() > 1 && overlap.is_none() {
+                    overlap = Some((hits[0], hits[1], cell_text(month, weekday, holiday, hour)));
+                }
+            });
+            if let Some(cell) = uncovered {
+                p.push(Some(at), "period", cell, "the time-of-use calendar leaves this hour uncovered; add a period or a default_price_per_kwh");
+            }
+            if let Some((a, b, cell)) = overlap {
+                p.push(
+                    Some(at),
+                    format!("period[{b}]"),
+                    cell,
+                    format!("periods {:?} and {:?} both match this hour; time-of-use periods must not overlap", periods[a].name, periods[b].name),
+                );
+            }
+        }
+        Pricing::TieredEnergy { tiers } => {
+            check_tiers(p, at, tiers);
+            if c.valid_from.day() != 1 || c.valid_to.is_some_and(|d| d.day() != 1) {
+                p.push(Some(at), "valid_from", c.valid_from, "tiered energy blocks are monthly: versions must start and end on the 1st of a month");
+            }
+        }
+        Pricing::Spot { markup_per_kwh, .. } => {
+            check_price(p, at, "markup_per_kwh", *markup_per_kwh)
+        }
+        Pricing::Capacity { method, steps, .. } => {
+            if let CapacityMethod::DailyPeaks { peaks } = method
+                && !(1..=28).contains(peaks)
+            {
+                p.push(
+                    Some(at),
+                    "peaks",
+                    peaks,
+                    "the number of daily peaks must be 1–28 (the days of the shortest month)",
+                );
+            }
+            if steps.is_empty() {
+                p.push(
+                    Some(at),
+                    "step",
+                    "",
+                    "a capacity tariff needs at least one step",
+                );
+            }
+            for (i, s) in steps.iter().enumerate() {
+                check_price(p, at, &format!("step[{i}].price"), s.price);
+                if i == 0 && !s.from.is_zero() {
+                    p.push(
+                        Some(at),
+                        "step[0].from",
+                        s.from,
+                        "the first step must start at 0",
+                    );
+                }
+                match (s.to, steps.get(i + 1)) {
+                    (Some(to), _) if to <= s.from => {
+                        p.push(Some(at), format!("step[{i}].to"), to, format!("must be above from = {}", s.from));
+                    }
+                    (Some(to), Some(next)) if next.from != to => p.push(
+                        Some(at),
+                        format!("step[{}].from", i + 1),
+                        next.from,
+                        format!("capacity steps must be contiguous: the previous step ends at {to}, so this one must start there ({})", if next.from > to { "gap" } else { "overlap" }),
+                    ),
+                    (None, Some(_)) => p.push(Some(at), format!("step[{i}].to"), "", "only the last step may be open-ended"),
+                    (Some(to), None) => p.push(Some(at), format!("step[{i}].to"), to, "the last step must be open-ended (leave `to` out)"),
+                    _ => {}
+                }
+            }
+        }
+        Pricing::Demand { tiers, .. } => check_tiers(p, at, tiers),
+        Pricing::TouDemand { periods, .. } => {
+            for (i, period) in periods.iter().enumerate() {
+                check_price(p, at, &format!("period[{i}].price_per_kw"), period.price);
+            }
+            if periods.is_empty() {
+                p.push(Some(at), "period", "", "at least one period is needed");
+            }
+            check_windows(p, at, periods);
+            let mut overlap = None;
+            for_each_cell(periods, |month, weekday, holiday, hour, hits| {
+                if hits.len() > 1 && overlap.is_none() {
+                    overlap = Some((hits[1], cell_text(month, weekday, holiday, hour)));
+                }
+            });
+            if let Some((b, cell)) = overlap {
+                p.push(
+                    Some(at),
+                    format!("period[{b}]"),
+                    cell,
+                    "demand periods must not overlap",
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary for nordlys-rating (matklad, "Delete Cargo Integration Tests").
+
+mod examples;
+mod fri_nettleie;
+mod properties;
+mod support;
+mod validation;
+mod worked;
