@@ -24,6 +24,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
 
+use crate::products::{ProductFormat, parse_product_file};
 use crate::{Clock, Progress};
 
 /// What to build.
@@ -38,6 +39,7 @@ pub struct DemoConfig {
 /// What was built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DemoSummary {
+    pub products: usize,
     pub customers: usize,
     pub metering_points: usize,
     pub hourly_points: usize,
@@ -212,6 +214,24 @@ pub async fn build_demo(
     let mut tx = store
         .begin_import("demo", "nordlys demo (master data)", clock.now())
         .await?;
+    for (name, text) in DEMO_PRODUCTS {
+        let path = std::path::Path::new(name);
+        let format = ProductFormat::from_path(path).unwrap_or(ProductFormat::Toml);
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
+        let products = parse_product_file(format, stem, name, text)
+            .map_err(|e| StoreError::Unsupported(format!("demo product {name}: {e}")))?;
+        let stored_format = match format {
+            ProductFormat::Toml => "toml".to_owned(),
+            ProductFormat::FriNettleie => format!("fri-nettleie:{stem}"),
+        };
+        for product in products {
+            counts.record(
+                tx.upsert_product(&product.code, &stored_format, name, text)
+                    .await?,
+            );
+            summary.products += 1;
+        }
+    }
     let total_weight: u32 = PLACES.iter().map(|p| p.weight).sum();
     let mut points = Vec::with_capacity(config.metering_points);
     for n in 0..config.metering_points {
@@ -274,18 +294,20 @@ pub async fn build_demo(
         };
         counts.record(tx.upsert_metering_point(&point).await?);
         let supplier_product = match place.market {
-            Market::No => {
-                if business {
-                    "NO-SPOT-BUSINESS"
-                } else {
-                    "NO-SPOT"
-                }
-            }
-            Market::Dk => "DK-SPOT",
+            Market::No => "no-spot",
+            Market::Dk => "dk-spot",
         };
         let grid_product = match place.market {
-            Market::No => format!("NO-GRID-{}", place.grid_owner),
-            Market::Dk => "DK-GRID-TOU".to_owned(),
+            Market::No => format!(
+                "{}-{}",
+                grid_tariff_stem(place.municipality),
+                if business {
+                    "liten_naering"
+                } else {
+                    "husholdning"
+                }
+            ),
+            Market::Dk => "dk-n1-c".to_owned(),
         };
         // A few customers move in mid-period, a few move out.
         let start = if n % 97 == 5 {
@@ -322,13 +344,26 @@ pub async fn build_demo(
                 contract_id: format!("C{n:06}-B"),
                 account_id: account.account_id.clone(),
                 metering_point_id: None,
-                product_code: "BROADBAND-500".into(),
+                product_code: "fiber-bedrift-500".into(),
                 role: ContractRole::ServiceProvider,
                 start,
                 end: None,
             };
             counts.record(tx.upsert_contract(&broadband).await?);
             summary.contracts += 1;
+            // Consulting hours on the 10th of each month, billed by the usage component.
+            let mut month = from;
+            while month < to {
+                let hours = Decimal::new(rng.random_range(0..9) * 5, 1);
+                if !hours.is_zero() {
+                    let day = month.checked_add(9.days()).unwrap_or(month);
+                    counts.record(
+                        tx.upsert_usage(&broadband.contract_id, day, "konsulent", hours)
+                            .await?,
+                    );
+                }
+                month = month.checked_add(1.month()).unwrap_or(to);
+            }
         }
         match summary.by_area.iter_mut().find(|(a, _)| *a == place.area) {
             Some((_, count)) => *count += 1,
@@ -391,7 +426,6 @@ pub async fn build_demo(
     let mut tx = store
         .begin_import("demo", "nordlys demo (meter values)", clock.now())
         .await?;
-    let mut corrections = Vec::new();
     for (point, business, n) in &points {
         let tz = point.market.time_zone();
         let (start, end) = (start_of_local_day(from, &tz), start_of_local_day(to, &tz));
@@ -447,7 +481,6 @@ pub async fn build_demo(
             summary
                 .corrected_days
                 .push((point.metering_point_id.clone(), day));
-            corrections.push((point.clone(), day, chunks.clone()));
         }
         tx.merge_day_chunks(
             point_id(&refs, &point.metering_point_id)?,
@@ -464,44 +497,107 @@ pub async fn build_demo(
     .await?;
     progress.finish();
 
-    // Corrections arrive later as a second delivery: the estimated day, now measured, 8 % higher.
+    Ok(summary)
+}
+
+/// The demo's products: Nordlys TOML files and grid tariffs in the fri-nettleie format.
+const DEMO_PRODUCTS: &[(&str, &str)] = &[
+    (
+        "no-spot.toml",
+        include_str!("../../../examples/products/no-spot.toml"),
+    ),
+    (
+        "dk-spot.toml",
+        include_str!("../../../examples/products/dk-spot.toml"),
+    ),
+    (
+        "dk-n1-grid-tou.toml",
+        include_str!("../../../examples/products/dk-n1-grid-tou.toml"),
+    ),
+    (
+        "broadband-business.toml",
+        include_str!("../../../examples/products/broadband-business.toml"),
+    ),
+    (
+        "elvia.yml",
+        include_str!("../../../examples/products/fri-nettleie/elvia.yml"),
+    ),
+    (
+        "bkk.yml",
+        include_str!("../../../examples/products/fri-nettleie/bkk.yml"),
+    ),
+    (
+        "tensio.yml",
+        include_str!("../../../examples/products/fri-nettleie/tensio.yml"),
+    ),
+    (
+        "glitre.yml",
+        include_str!("../../../examples/products/fri-nettleie/glitre.yml"),
+    ),
+    (
+        "arva.yml",
+        include_str!("../../../examples/products/fri-nettleie/arva.yml"),
+    ),
+    (
+        "barents.yml",
+        include_str!("../../../examples/products/fri-nettleie/barents.yml"),
+    ),
+];
+
+/// The demo grid tariff (fri-nettleie file stem) of a Norwegian municipality.
+fn grid_tariff_stem(municipality: &str) -> &'static str {
+    match municipality {
+        "4204" => "glitre",
+        "4601" => "bkk",
+        "5001" => "tensio",
+        "5501" => "arva",
+        "5605" => "barents",
+        _ => "elvia",
+    }
+}
+
+/// The grid company's corrected values arrive after settlement: each estimated day of the
+/// demo, now measured and 8 % higher, as a new version. Returns the readings changed.
+pub async fn deliver_demo_corrections(
+    store: &Store,
+    days: &[(Gsrn, Date)],
+    clock: &dyn Clock,
+) -> Result<u64, StoreError> {
+    let refs = store.point_refs().await?;
     let mut tx = store
-        .begin_import(
-            "demo",
-            "nordlys demo (corrected meter values)",
-            clock.now() + 1.second(),
-        )
+        .begin_import("demo", "nordlys demo (corrected meter values)", clock.now())
         .await?;
-    for (point, day, chunks) in corrections {
+    let mut changed = 0u64;
+    for (gsrn, day) in days {
+        let point = refs.get(gsrn.as_str()).ok_or_else(|| {
+            StoreError::Unsupported(format!("demo metering point {gsrn} vanished"))
+        })?;
         let tz = point.market.time_zone();
-        let day_start = start_of_local_day(day, &tz).as_second();
-        let day_end = start_of_local_day(day.tomorrow().unwrap_or(day), &tz).as_second();
-        let mut corrected = Vec::new();
-        for (utc_day, chunk) in chunks {
-            let mut changed = DayChunk::empty(chunk.resolution);
-            for slot in 0..chunk.slots() {
-                let t = utc_day * 86_400 + slot as i64 * chunk.resolution.seconds();
-                if chunk.is_present(slot) && t >= day_start && t < day_end {
-                    changed.set(slot, chunk.energy_wh[slot] * 108 / 100, Quality::Corrected);
-                }
+        let (start, end) = (
+            start_of_local_day(*day, &tz),
+            start_of_local_day(day.tomorrow().unwrap_or(*day), &tz),
+        );
+        let mut chunks: Vec<(i64, DayChunk)> = Vec::new();
+        for reading in store.meter_values(point.id, start, end, None).await? {
+            let t = reading.start.as_second();
+            let utc_day = t.div_euclid(86_400);
+            if chunks.last().is_none_or(|(d, _)| *d != utc_day) {
+                chunks.push((utc_day, DayChunk::empty(point.resolution)));
             }
-            if changed
-                .quality
-                .iter()
-                .any(|&q| q != nordlys_store::chunk::ABSENT)
-            {
-                corrected.push((utc_day, changed));
+            let slot = ((t - utc_day * 86_400) / point.resolution.seconds()) as usize;
+            if let Some((_, chunk)) = chunks.last_mut() {
+                chunk.set(slot, reading.energy.0 * 108 / 100, Quality::Corrected);
+                changed += 1;
             }
         }
-        tx.merge_day_chunks(
-            point_id(&refs, &point.metering_point_id)?,
-            point.metering_point_id.as_str(),
-            corrected,
-        )
-        .await?;
+        tx.merge_day_chunks(point.id, gsrn.as_str(), chunks).await?;
     }
-    tx.commit(ImportCounts::default()).await?;
-    Ok(summary)
+    tx.commit(ImportCounts {
+        rows: changed,
+        ..ImportCounts::default()
+    })
+    .await?;
+    Ok(changed)
 }
 
 fn point_id(refs: &HashMap<String, PointRef>, gsrn: &Gsrn) -> Result<i64, StoreError> {
@@ -652,7 +748,7 @@ fn load_kw(
         0.65 + morning + evening + if weekend { 0.1 } else { 0.0 }
     };
     let mut kw = mean_kw * season * shape * rng.random_range(0.75..1.25);
-    if has_ev && (hour >= 22 || hour < 2) && (date.day() as u32 + hour as u32).is_multiple_of(3) {
+    if has_ev && !(2..22).contains(&hour) && (date.day() as u32 + hour as u32).is_multiple_of(3) {
         kw += 7.2;
     }
     kw

@@ -2,11 +2,14 @@
 //! is one all-or-nothing transaction against the [`nordlys_store::Store`]; the clock and the
 //! progress display are passed in, so the same code serves the CLI, the server and tests.
 
+pub mod billing;
 pub mod clock;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod products;
 pub mod progress;
+pub mod rate;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use progress::{NoProgress, Progress};

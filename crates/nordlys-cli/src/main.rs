@@ -3,6 +3,7 @@
 //! 2 wrong usage.
 
 mod bench;
+mod commands;
 mod progress;
 
 use std::fs::File;
@@ -71,6 +72,21 @@ enum Command {
     },
     /// Show what the database holds.
     Status,
+    /// Check product files without storing them.
+    Products {
+        #[command(subcommand)]
+        what: commands::ProductsWhat,
+    },
+    /// Settle a period: validate, rate every contract, issue one invoice per account;
+    /// then correct earlier settled periods whose readings or prices changed.
+    Bill(commands::BillArgs),
+    /// List and show issued invoices and credit notes.
+    Invoices {
+        #[command(subcommand)]
+        what: commands::InvoicesWhat,
+    },
+    /// What would this load cost under these tariffs.
+    Rate(commands::RateArgs),
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
         #[command(subcommand)]
@@ -108,6 +124,8 @@ enum Kind {
     MeterValues,
     SpotPrices,
     ExchangeRates,
+    Products,
+    Usage,
 }
 
 impl From<Kind> for ImportKind {
@@ -120,6 +138,8 @@ impl From<Kind> for ImportKind {
             Kind::MeterValues => ImportKind::MeterValues,
             Kind::SpotPrices => ImportKind::SpotPrices,
             Kind::ExchangeRates => ImportKind::ExchangeRates,
+            Kind::Products => ImportKind::Products,
+            Kind::Usage => ImportKind::Usage,
         }
     }
 }
@@ -155,11 +175,11 @@ fn main() -> ExitCode {
 }
 
 /// A rejected command-line value, named by its flag.
-fn flag_error(flag: &str, error: nordlys_core::ParseError) -> anyhow::Error {
+pub(crate) fn flag_error(flag: &str, error: nordlys_core::ParseError) -> anyhow::Error {
     anyhow::anyhow!("{flag} {:?}: {}", error.value, error.rule)
 }
 
-async fn open(db: &str) -> Result<Store> {
+pub(crate) async fn open(db: &str) -> Result<Store> {
     Store::open(db)
         .await
         .with_context(|| format!("opening the database {db}"))
@@ -194,6 +214,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let summary = build_demo(&store, &config, &clock, progress::for_stderr()).await?;
             print_demo_summary(&cli.db, &summary);
+            commands::demo_billing(&store, &summary, first_month, months, &clock).await?;
             store.close().await;
         }
         Command::Import { kind, files } => {
@@ -215,8 +236,8 @@ async fn run(cli: Cli) -> Result<()> {
                     output,
                 },
         } => {
-            let gsrn = Gsrn::parse(&metering_point)
-                .map_err(|e| flag_error("--metering-point", e))?;
+            let gsrn =
+                Gsrn::parse(&metering_point).map_err(|e| flag_error("--metering-point", e))?;
             let from = from
                 .map(|d| parse_date("from", &d))
                 .transpose()
@@ -262,6 +283,10 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
         }
         Command::Bench { what } => bench::run(what).await?,
+        Command::Products { what } => commands::products(what)?,
+        Command::Bill(args) => commands::bill(&cli.db, args, &clock).await?,
+        Command::Invoices { what } => commands::invoices(&cli.db, what).await?,
+        Command::Rate(args) => commands::rate(args)?,
     }
     Ok(())
 }
@@ -286,6 +311,12 @@ async fn import_file(
         ImportKind::SpotPrices => import::import_spot_prices(store, &source, input, clock).await,
         ImportKind::ExchangeRates => {
             import::import_exchange_rates(store, &source, input, clock).await
+        }
+        ImportKind::Usage => import::import_usage(store, &source, input, clock).await,
+        ImportKind::Products => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read {source}"))?;
+            nordlys_app::products::import_products(store, path, &text, clock).await
         }
         ImportKind::MeterValues => {
             import::import_meter_values(

@@ -112,7 +112,10 @@ pub fn document_totals(lines: &[DocumentLine]) -> (Decimal, Vec<VatBreakdown>, D
     let mut net = Decimal::ZERO;
     for line in lines {
         net += line.net;
-        match groups.iter_mut().find(|g| g.category == line.vat_category && g.percent == line.vat_percent) {
+        match groups
+            .iter_mut()
+            .find(|g| g.category == line.vat_category && g.percent == line.vat_percent)
+        {
             Some(g) => g.taxable += line.net,
             None => groups.push(VatBreakdown {
                 category: line.vat_category.clone(),
@@ -157,7 +160,12 @@ mod tests {
     #[test]
     fn vat_is_computed_on_the_sum_of_rounded_nets() {
         // Per line 0.01 × 25 % would round to 0.00 three times; on the sum 0.03 × 25 % = 0.0075 → 0.01.
-        let lines = [line("0.01", "S", 25), line("0.01", "S", 25), line("0.01", "S", 25), line("100.00", "Z", 0)];
+        let lines = [
+            line("0.01", "S", 25),
+            line("0.01", "S", 25),
+            line("0.01", "S", 25),
+            line("100.00", "Z", 0),
+        ];
         let (net, vat, vat_total, gross) = document_totals(&lines);
         assert_eq!(net, "100.03".parse().unwrap());
         assert_eq!(vat.len(), 2);
@@ -167,8 +175,17 @@ mod tests {
 
     #[test]
     fn money_rounds_half_away_from_zero() {
-        assert_eq!(round_money("2.345".parse().unwrap()), "2.35".parse().unwrap());
-        assert_eq!(round_money("-2.345".parse().unwrap()), "-2.35".parse().unwrap());
-        assert_eq!(round_money("2.344".parse().unwrap()), "2.34".parse().unwrap());
+        assert_eq!(
+            round_money("2.345".parse().unwrap()),
+            "2.35".parse().unwrap()
+        );
+        assert_eq!(
+            round_money("-2.345".parse().unwrap()),
+            "-2.35".parse().unwrap()
+        );
+        assert_eq!(
+            round_money("2.344".parse().unwrap()),
+            "2.34".parse().unwrap()
+        );
     }
 }

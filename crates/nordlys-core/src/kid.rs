@@ -189,7 +189,11 @@ pub fn kid_for_document_number(number: i64, algorithm: KidAlgorithm) -> Result<K
             return Ok(kid);
         }
     }
-    Err(ParseError::new("kid", body, "no MOD11 check digit could be found for this number"))
+    Err(ParseError::new(
+        "kid",
+        body,
+        "no MOD11 check digit could be found for this number",
+    ))
 }
 
 #[cfg(test)]
@@ -201,11 +205,22 @@ mod document_number_tests {
         for number in 1..3000 {
             for algorithm in [KidAlgorithm::Mod10, KidAlgorithm::Mod11] {
                 let kid = kid_for_document_number(number, algorithm).unwrap();
-                assert!(Kid::parse(kid.as_str(), algorithm).is_ok(), "{number}: {kid}");
+                assert!(
+                    Kid::parse(kid.as_str(), algorithm).is_ok(),
+                    "{number}: {kid}"
+                );
                 assert!(!kid.as_str().ends_with('-'));
-                assert!(kid.as_str().contains(&format!("{number:09}")), "{number}: {kid}");
+                assert!(
+                    kid.as_str().contains(&format!("{number:09}")),
+                    "{number}: {kid}"
+                );
             }
         }
-        assert_eq!(kid_for_document_number(1, KidAlgorithm::Mod10).unwrap().as_str(), "0000000018");
+        assert_eq!(
+            kid_for_document_number(1, KidAlgorithm::Mod10)
+                .unwrap()
+                .as_str(),
+            "0000000018"
+        );
     }
 }

@@ -107,3 +107,13 @@ CREATE TABLE missing_basis_tasks (
     resolved_at_us    INTEGER,
     PRIMARY KEY (contract_id, period)
 ) WITHOUT ROWID;
+
+-- Quantities of usage-priced services (consulting hours …), per contract, day and component.
+CREATE TABLE usage_quantities (
+    contract_id    TEXT    NOT NULL REFERENCES contracts (contract_id),
+    date           TEXT    NOT NULL,
+    component      TEXT    NOT NULL,
+    quantity       TEXT    NOT NULL,
+    recorded_at_us INTEGER NOT NULL,
+    PRIMARY KEY (contract_id, date, component)
+) WITHOUT ROWID;

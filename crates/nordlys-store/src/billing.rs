@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use jiff::civil::Date;
 use jiff::{Timestamp, tz::TimeZone};
 use nordlys_core::ParseError;
-use nordlys_core::document::{DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown};
+use nordlys_core::document::{
+    DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown,
+};
 use nordlys_core::kid::{Kid, KidAlgorithm, kid_for_document_number};
 use nordlys_core::model::{ContractRole, Market, PriceArea, UsageKind};
 use nordlys_core::quantity::Currency;
@@ -109,13 +111,21 @@ fn date(row: &SqliteRow, i: usize, field: &'static str) -> Result<Date, StoreErr
 
 impl StoreTx {
     /// Store a product's text under its code; identical text is unchanged, other text a new version.
-    pub async fn upsert_product(&mut self, code: &str, format: &str, source: &str, body: &str) -> Result<Upsert, StoreError> {
+    pub async fn upsert_product(
+        &mut self,
+        code: &str,
+        format: &str,
+        source: &str,
+        body: &str,
+    ) -> Result<Upsert, StoreError> {
         let latest = sqlx::query("SELECT version, format, body FROM products WHERE code = ? ORDER BY version DESC LIMIT 1")
             .bind(code)
             .fetch_optional(&mut *self.tx)
             .await?;
         let version = match latest {
-            Some(row) if row.get::<String, _>(1) == format && row.get::<String, _>(2) == body => return Ok(Upsert::Unchanged),
+            Some(row) if row.get::<String, _>(1) == format && row.get::<String, _>(2) == body => {
+                return Ok(Upsert::Unchanged);
+            }
             Some(row) => row.get::<i64, _>(0) + 1,
             None => 1,
         };
@@ -129,7 +139,11 @@ impl StoreTx {
             .bind(self.import_id)
             .execute(&mut *self.tx)
             .await?;
-        Ok(if version == 1 { Upsert::Inserted } else { Upsert::Updated })
+        Ok(if version == 1 {
+            Upsert::Inserted
+        } else {
+            Upsert::Updated
+        })
     }
 }
 
@@ -144,12 +158,23 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|row| StoredProduct { code: row.get(0), version: row.get(1), format: row.get(2), source: row.get(3), body: row.get(4) })
+            .map(|row| StoredProduct {
+                code: row.get(0),
+                version: row.get(1),
+                format: row.get(2),
+                source: row.get(3),
+                body: row.get(4),
+            })
             .collect())
     }
 
     /// Contracts overlapping `[start, end)` (local dates), with their metering points, by account.
-    pub async fn billable_contracts(&self, start: Date, end: Date, account: Option<&str>) -> Result<Vec<BillableContract>, StoreError> {
+    pub async fn billable_contracts(
+        &self,
+        start: Date,
+        end: Date,
+        account: Option<&str>,
+    ) -> Result<Vec<BillableContract>, StoreError> {
         let rows = sqlx::query(
             "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date,
                     m.id, m.gsrn, m.market, m.price_area, m.resolution, m.usage, m.municipality
@@ -168,21 +193,31 @@ impl Store {
 
     /// Contract ids already settled for `period`.
     pub async fn settled_contracts(&self, period: &str) -> Result<HashSet<String>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT contract_id FROM contract_settlements WHERE period = ?")
-            .bind(period)
-            .fetch_all(&self.pool)
-            .await?;
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT contract_id FROM contract_settlements WHERE period = ?")
+                .bind(period)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(ids.into_iter().collect())
     }
 
     /// Latest day chunks of each point in `point_ids` for UTC days `[first_day, last_day]`.
-    pub async fn day_chunks(&self, point_ids: &[i64], first_day: i64, last_day: i64) -> Result<HashMap<i64, Vec<(i64, DayChunk)>>, StoreError> {
+    pub async fn day_chunks(
+        &self,
+        point_ids: &[i64],
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<HashMap<i64, Vec<(i64, DayChunk)>>, StoreError> {
         let mut out: HashMap<i64, Vec<(i64, DayChunk)>> = HashMap::with_capacity(point_ids.len());
         for ids in point_ids.chunks(500) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "SELECT metering_point, utc_day, data FROM meter_value_chunks WHERE utc_day BETWEEN ",
             );
-            query.push_bind(first_day).push(" AND ").push_bind(last_day).push(" AND metering_point IN (");
+            query
+                .push_bind(first_day)
+                .push(" AND ")
+                .push_bind(last_day)
+                .push(" AND metering_point IN (");
             let mut separated = query.separated(", ");
             for id in ids {
                 separated.push_bind(*id);
@@ -204,7 +239,13 @@ impl Store {
     }
 
     /// Daily exchange rates `base → quote` for `[from, to)`.
-    pub async fn exchange_rates(&self, base: Currency, quote: Currency, from: Date, to: Date) -> Result<BTreeMap<Date, Decimal>, StoreError> {
+    pub async fn exchange_rates(
+        &self,
+        base: Currency,
+        quote: Currency,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
         let rows = sqlx::query("SELECT date, rate FROM exchange_rates WHERE base = ? AND quote = ? AND date >= ? AND date < ?")
             .bind(base.code())
             .bind(quote.code())
@@ -212,7 +253,9 @@ impl Store {
             .bind(to.to_string())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|row| Ok((date(row, 0, "date")?, decimal(row, 1, "rate")?))).collect()
+        rows.iter()
+            .map(|row| Ok((date(row, 0, "date")?, decimal(row, 1, "rate")?)))
+            .collect()
     }
 
     /// Settled contract-periods whose readings or spot prices were recorded after their settlement.
@@ -233,7 +276,11 @@ impl Store {
     }
 
     /// Every line issued so far for a contract-period, over all its documents.
-    pub async fn billed_lines(&self, contract_id: &str, period: &str) -> Result<Vec<DocumentLine>, StoreError> {
+    pub async fn billed_lines(
+        &self,
+        contract_id: &str,
+        period: &str,
+    ) -> Result<Vec<DocumentLine>, StoreError> {
         let rows = sqlx::query(
             "SELECT contract_id, kind, source, code, description, from_date, to_date, quantity, unit, unit_price, net, vat_category, vat_percent, explanation
              FROM document_lines WHERE contract_id = ? AND period = ? ORDER BY document_id, line_no",
@@ -246,7 +293,12 @@ impl Store {
     }
 
     /// Documents, newest first, optionally of one account and/or period.
-    pub async fn documents(&self, account: Option<&str>, period: Option<&str>, limit: i64) -> Result<Vec<DocumentSummary>, StoreError> {
+    pub async fn documents(
+        &self,
+        account: Option<&str>,
+        period: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<DocumentSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.id, d.kind, d.series, d.number, d.kid, d.account_id, d.period, d.issue_date, d.due_date, d.currency,
                     d.net, d.vat, d.gross, d.references_document, (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id)
@@ -297,21 +349,36 @@ impl Store {
 
     /// Numbers issued in `series`, ascending (for gaplessness checks and audits).
     pub async fn document_numbers(&self, series: &str) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT number FROM documents WHERE series = ? ORDER BY number").bind(series).fetch_all(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT number FROM documents WHERE series = ? ORDER BY number")
+                .bind(series)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Open missing-basis tasks as (contract, period, metering point, reason).
-    pub async fn missing_basis_tasks(&self) -> Result<Vec<(String, String, Option<String>, String)>, StoreError> {
+    pub async fn missing_basis_tasks(
+        &self,
+    ) -> Result<Vec<(String, String, Option<String>, String)>, StoreError> {
         let rows = sqlx::query(
             "SELECT contract_id, period, metering_point, reason FROM missing_basis_tasks WHERE resolved_at_us IS NULL ORDER BY period, contract_id",
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
     }
 
     /// Record the start of a settlement run; returns its id.
-    pub async fn start_run(&self, kind: &str, period: &str, now: Timestamp) -> Result<i64, StoreError> {
+    pub async fn start_run(
+        &self,
+        kind: &str,
+        period: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("INSERT INTO settlement_runs (kind, period, started_at_us) VALUES (?, ?, ?) RETURNING id")
             .bind(kind)
             .bind(period)
@@ -320,7 +387,12 @@ impl Store {
             .await?)
     }
 
-    pub async fn finish_run(&self, run_id: i64, counts: RunCounts, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        counts: RunCounts,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE settlement_runs SET finished_at_us = ?, invoices = ?, credit_notes = ?, not_ready = ? WHERE id = ?")
             .bind(now.as_microsecond())
             .bind(counts.invoices as i64)
@@ -333,8 +405,16 @@ impl Store {
     }
 
     /// Begin writing documents of run `run_id`, all-or-nothing.
-    pub async fn begin_billing(&self, run_id: i64, now: Timestamp) -> Result<BillingTx, StoreError> {
-        Ok(BillingTx { tx: self.pool.begin().await?, run_id, now_us: now.as_microsecond() })
+    pub async fn begin_billing(
+        &self,
+        run_id: i64,
+        now: Timestamp,
+    ) -> Result<BillingTx, StoreError> {
+        Ok(BillingTx {
+            tx: self.pool.begin().await?,
+            run_id,
+            now_us: now.as_microsecond(),
+        })
     }
 }
 
@@ -359,7 +439,9 @@ fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
         product_code: row.get(2),
         role: ContractRole::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
         start: date(row, 4, "start_date")?,
-        end: end.map(|e| e.parse().map_err(|_| bad("end_date", &e))).transpose()?,
+        end: end
+            .map(|e| e.parse().map_err(|_| bad("end_date", &e)))
+            .transpose()?,
         point,
     })
 }
@@ -371,7 +453,9 @@ fn settlement_from_row(row: &SqliteRow) -> Result<SettlementRecord, StoreError> 
         period: row.get(1),
         account_id: row.get(2),
         metering_point: row.get(3),
-        price_area: area.map(|a| PriceArea::parse(&a).map_err(StoreError::CorruptValue)).transpose()?,
+        price_area: area
+            .map(|a| PriceArea::parse(&a).map_err(StoreError::CorruptValue))
+            .transpose()?,
         first_utc_day: row.get(5),
         last_utc_day: row.get(6),
         last_document: row.get(7),
@@ -394,7 +478,11 @@ fn line_from_row(row: &SqliteRow) -> Result<DocumentLine, StoreError> {
         net: decimal(row, 10, "net")?,
         vat_category: row.get(11),
         vat_percent: decimal(row, 12, "vat_percent")?,
-        explanation: if explanation.is_empty() { Vec::new() } else { explanation.split('\n').map(str::to_owned).collect() },
+        explanation: if explanation.is_empty() {
+            Vec::new()
+        } else {
+            explanation.split('\n').map(str::to_owned).collect()
+        },
     })
 }
 
@@ -407,7 +495,12 @@ pub struct BillingTx {
 
 impl BillingTx {
     /// Issue `document` with the next number of `series` and its KID.
-    pub async fn issue(&mut self, document: NewDocument, series: &str, kid_algorithm: KidAlgorithm) -> Result<IssuedDocument, StoreError> {
+    pub async fn issue(
+        &mut self,
+        document: NewDocument,
+        series: &str,
+        kid_algorithm: KidAlgorithm,
+    ) -> Result<IssuedDocument, StoreError> {
         sqlx::query("INSERT INTO number_series (series, next_number) VALUES (?, 1) ON CONFLICT (series) DO NOTHING")
             .bind(series)
             .execute(&mut *self.tx)
@@ -416,7 +509,8 @@ impl BillingTx {
             .bind(series)
             .fetch_one(&mut *self.tx)
             .await?;
-        let kid: Kid = kid_for_document_number(number, kid_algorithm).map_err(StoreError::Rejected)?;
+        let kid: Kid =
+            kid_for_document_number(number, kid_algorithm).map_err(StoreError::Rejected)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (kind, series, number, kid, account_id, period, issue_date, due_date, currency, net, vat, gross,
                                     references_document, run_id, issued_at_us)
@@ -465,7 +559,13 @@ impl BillingTx {
             });
             query.build().execute(&mut *self.tx).await?;
         }
-        for VatBreakdown { category, percent, taxable, vat } in &document.vat {
+        for VatBreakdown {
+            category,
+            percent,
+            taxable,
+            vat,
+        } in &document.vat
+        {
             sqlx::query("INSERT INTO document_vat (document_id, category, percent, taxable, vat) VALUES (?, ?, ?, ?, ?)")
                 .bind(id)
                 .bind(category)
@@ -475,7 +575,13 @@ impl BillingTx {
                 .execute(&mut *self.tx)
                 .await?;
         }
-        Ok(IssuedDocument { id, series: series.to_owned(), number, kid, document })
+        Ok(IssuedDocument {
+            id,
+            series: series.to_owned(),
+            number,
+            kid,
+            document,
+        })
     }
 
     /// Mark a contract-period as settled by `document_id`. Fails if it already is: a
@@ -513,7 +619,12 @@ impl BillingTx {
     }
 
     /// A correction re-settled the contract-period with `document_id` (the inputs as of now).
-    pub async fn record_correction(&mut self, contract_id: &str, period: &str, document_id: i64) -> Result<(), StoreError> {
+    pub async fn record_correction(
+        &mut self,
+        contract_id: &str,
+        period: &str,
+        document_id: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE contract_settlements SET settled_at_us = ?, last_document = ? WHERE contract_id = ? AND period = ?")
             .bind(self.now_us)
             .bind(document_id)
@@ -525,7 +636,11 @@ impl BillingTx {
     }
 
     /// Inputs changed but the rating did not: the settlement is current as of now.
-    pub async fn touch_settlement(&mut self, contract_id: &str, period: &str) -> Result<(), StoreError> {
+    pub async fn touch_settlement(
+        &mut self,
+        contract_id: &str,
+        period: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE contract_settlements SET settled_at_us = ? WHERE contract_id = ? AND period = ?")
             .bind(self.now_us)
             .bind(contract_id)
@@ -536,7 +651,13 @@ impl BillingTx {
     }
 
     /// Record (or refresh) a missing-basis task for a contract-period that is not ready.
-    pub async fn record_missing_basis(&mut self, contract_id: &str, period: &str, metering_point: Option<&str>, reason: &str) -> Result<(), StoreError> {
+    pub async fn record_missing_basis(
+        &mut self,
+        contract_id: &str,
+        period: &str,
+        metering_point: Option<&str>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO missing_basis_tasks (contract_id, period, metering_point, reason, first_seen_at_us, last_seen_at_us)
              VALUES (?, ?, ?, ?, ?, ?)
@@ -563,5 +684,81 @@ impl BillingTx {
 pub fn utc_days_of(start: Date, end: Date, tz: &TimeZone) -> (i64, i64) {
     let first = nordlys_core::time::start_of_local_day(start, tz);
     let last = nordlys_core::time::start_of_local_day(end, tz);
-    (nordlys_core::time::utc_day_number(first), nordlys_core::time::utc_day_number(last - jiff::SignedDuration::from_nanos(1)))
+    (
+        nordlys_core::time::utc_day_number(first),
+        nordlys_core::time::utc_day_number(last - jiff::SignedDuration::from_nanos(1)),
+    )
+}
+
+impl StoreTx {
+    /// Store a usage quantity; a different quantity for the same contract, day and component replaces it.
+    pub async fn upsert_usage(
+        &mut self,
+        contract_id: &str,
+        date: Date,
+        component: &str,
+        quantity: Decimal,
+    ) -> Result<Upsert, StoreError> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM contracts WHERE contract_id = ?")
+                .bind(contract_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if known.is_none() {
+            return Err(StoreError::Rejected(ParseError::new(
+                "contract_id",
+                contract_id,
+                "no contract has this id",
+            )));
+        }
+        let text = quantity.normalize().to_string();
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT quantity FROM usage_quantities WHERE contract_id = ? AND date = ? AND component = ?")
+                .bind(contract_id)
+                .bind(date.to_string())
+                .bind(component)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let upsert = match existing {
+            Some(stored) if stored == text => return Ok(Upsert::Unchanged),
+            Some(_) => Upsert::Updated,
+            None => Upsert::Inserted,
+        };
+        sqlx::query("INSERT OR REPLACE INTO usage_quantities (contract_id, date, component, quantity, recorded_at_us) VALUES (?, ?, ?, ?, ?)")
+            .bind(contract_id)
+            .bind(date.to_string())
+            .bind(component)
+            .bind(&text)
+            .bind(self.now_us)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(upsert)
+    }
+}
+
+impl Store {
+    /// Usage quantities of a contract summed per component over local dates `[from, to)`.
+    pub async fn usage_quantities(
+        &self,
+        contract_id: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<(String, Decimal)>, StoreError> {
+        let rows = sqlx::query("SELECT component, quantity FROM usage_quantities WHERE contract_id = ? AND date >= ? AND date < ? ORDER BY component")
+            .bind(contract_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: Vec<(String, Decimal)> = Vec::new();
+        for row in &rows {
+            let component: String = row.get(0);
+            let quantity = decimal(row, 1, "quantity")?;
+            match out.last_mut() {
+                Some((c, q)) if *c == component => *q += quantity,
+                _ => out.push((component, quantity)),
+            }
+        }
+        Ok(out)
+    }
 }

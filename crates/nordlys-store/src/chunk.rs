@@ -226,7 +226,7 @@ mod tests {
         #[test]
         fn encode_decode_round_trips(
             hourly in any::<bool>(),
-            slots in proptest::collection::vec((any::<Option<(i64, u8)>>()), 96),
+            slots in proptest::collection::vec(any::<Option<(i64, u8)>>(), 96),
         ) {
             let resolution = if hourly { Resolution::Pt60m } else { Resolution::Pt15m };
             let mut chunk = DayChunk::empty(resolution);

@@ -18,7 +18,10 @@ use nordlys_core::ParseError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-pub use billing::{BillableContract, BillablePoint, BillingTx, DocumentSummary, RunCounts, SettlementRecord, StoredProduct, utc_days_of};
+pub use billing::{
+    BillableContract, BillablePoint, BillingTx, DocumentSummary, RunCounts, SettlementRecord,
+    StoredProduct, utc_days_of,
+};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 

@@ -273,7 +273,7 @@ impl StoreTx {
                     start: parse_date(row.get(1))?,
                     end: row
                         .get::<Option<String>, _>(2)
-                        .map(|d| parse_date(d))
+                        .map(parse_date)
                         .transpose()?,
                     ..contract.clone()
                 };

@@ -61,25 +61,27 @@ fn check_interval(
     Ok(resolution)
 }
 
-pub async fn import_spot_prices(
-    store: &Store,
+/// Read and check a whole spot-price file (no store): each row parsed, no interval twice.
+pub fn read_spot_prices(source: &str, input: impl Read) -> Result<Vec<SpotPrice>, ImportError> {
+    Ok(read_spot_price_rows(source, input)?
+        .into_iter()
+        .map(|(_, price)| price)
+        .collect())
+}
+
+fn read_spot_price_rows(
     source: &str,
     input: impl Read,
-    clock: &dyn Clock,
-) -> Result<ImportReport, ImportError> {
-    let started = Instant::now();
+) -> Result<Vec<(u64, SpotPrice)>, ImportError> {
     let mut table = CsvTable::open(
         input,
         &["area", "start", "end", "price", "currency", "unit"],
         &[],
     )
     .map_err(|errors| ImportError::rejected(source, errors, false))?;
-    let mut tx = store
-        .begin_import(ImportKind::SpotPrices.code(), source, clock.now())
-        .await?;
     let mut errors = ErrorList::default();
-    let mut counts = ImportCounts::default();
     let mut first_line: HashMap<(PriceArea, Timestamp), u64> = HashMap::new();
+    let mut out = Vec::new();
     let mut record = csv::StringRecord::new();
     while let Some(next) = table.next_row(&mut record) {
         let line = match next {
@@ -111,9 +113,29 @@ pub async fn import_spot_prices(
             ));
             continue;
         }
-        match tx.upsert_spot_price(&price).await {
+        out.push((line, price));
+    }
+    errors.into_result(source)?;
+    Ok(out)
+}
+
+pub async fn import_spot_prices(
+    store: &Store,
+    source: &str,
+    input: impl Read,
+    clock: &dyn Clock,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let rows = read_spot_price_rows(source, input)?;
+    let mut tx = store
+        .begin_import(ImportKind::SpotPrices.code(), source, clock.now())
+        .await?;
+    let mut errors = ErrorList::default();
+    let mut counts = ImportCounts::default();
+    for (line, price) in &rows {
+        match tx.upsert_spot_price(price).await {
             Ok(upsert) => counts.record(upsert),
-            Err(StoreError::Rejected(e)) => errors.push(RowError::from_parse(line, e)),
+            Err(StoreError::Rejected(e)) => errors.push(RowError::from_parse(*line, e)),
             Err(other) => return Err(other.into()),
         }
     }

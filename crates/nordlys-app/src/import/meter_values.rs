@@ -255,7 +255,7 @@ pub async fn import_meter_values(
                     break;
                 }
             }
-            if parser.rows % PROGRESS_EVERY_ROWS == 0 {
+            if parser.rows.is_multiple_of(PROGRESS_EVERY_ROWS) {
                 parser_progress.advance(position.byte() - reported_bytes);
                 reported_bytes = position.byte();
                 if parser_stop.load(Ordering::Relaxed) {

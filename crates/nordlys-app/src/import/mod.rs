@@ -2,10 +2,11 @@
 //! One bad row rejects the whole file with `file:line: column: what is wrong` (up to
 //! [`MAX_REPORTED_ERRORS`] of them) and nothing of the file is stored.
 
-mod csv_table;
+pub(crate) mod csv_table;
 mod market_data;
 mod master;
 mod meter_values;
+mod usage;
 
 use std::fmt;
 use std::time::Duration;
@@ -13,9 +14,10 @@ use std::time::Duration;
 use nordlys_core::ParseError;
 use nordlys_store::StoreError;
 
-pub use market_data::{import_exchange_rates, import_spot_prices};
+pub use market_data::{import_exchange_rates, import_spot_prices, read_spot_prices};
 pub use master::{import_accounts, import_contracts, import_customers, import_metering_points};
 pub use meter_values::{MeterValueLimits, import_meter_values};
+pub use usage::import_usage;
 
 /// How many row errors a rejected file lists before it stops looking.
 pub const MAX_REPORTED_ERRORS: usize = 20;
@@ -63,6 +65,8 @@ pub enum ImportKind {
     MeterValues,
     SpotPrices,
     ExchangeRates,
+    Products,
+    Usage,
 }
 
 impl ImportKind {
@@ -74,6 +78,8 @@ impl ImportKind {
         ImportKind::MeterValues,
         ImportKind::SpotPrices,
         ImportKind::ExchangeRates,
+        ImportKind::Products,
+        ImportKind::Usage,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -84,6 +90,8 @@ impl ImportKind {
             ImportKind::MeterValues => "meter-values",
             ImportKind::SpotPrices => "spot-prices",
             ImportKind::ExchangeRates => "exchange-rates",
+            ImportKind::Products => "products",
+            ImportKind::Usage => "usage",
         }
     }
 }

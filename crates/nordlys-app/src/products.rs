@@ -1,0 +1,131 @@
+//! Products as data: reading product files (Nordlys TOML, fri-nettleie YAML), storing them
+//! versioned by code, and loading the current versions for rating.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use nordlys_rating::{Product, fri_nettleie::import_fri_nettleie, parse_product_toml};
+use nordlys_store::{ImportCounts, Store, StoreError};
+
+use crate::Clock;
+use crate::import::{ImportError, ImportKind, ImportReport, RowError};
+
+/// Product file formats Nordlys reads, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductFormat {
+    /// Nordlys's own TOML (`docs/products.md`), one product per file.
+    Toml,
+    /// fri-nettleie YAML: one grid company's tariffs, one product per customer group.
+    FriNettleie,
+}
+
+impl ProductFormat {
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()? {
+            "toml" => Some(ProductFormat::Toml),
+            "yml" | "yaml" => Some(ProductFormat::FriNettleie),
+            _ => None,
+        }
+    }
+
+    fn stored_name(self, file_stem: &str) -> String {
+        match self {
+            ProductFormat::Toml => "toml".to_owned(),
+            ProductFormat::FriNettleie => format!("fri-nettleie:{file_stem}"),
+        }
+    }
+}
+
+/// Parse and validate every product in a file. Errors say which file, product, component and field.
+pub fn parse_product_file(
+    format: ProductFormat,
+    file_stem: &str,
+    source: &str,
+    text: &str,
+) -> Result<Vec<Product>, String> {
+    match format {
+        ProductFormat::Toml => parse_product_toml(text)
+            .map(|p| vec![p])
+            .map_err(|e| format!("{source}: {e}")),
+        ProductFormat::FriNettleie => {
+            import_fri_nettleie(file_stem, text).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Parse one stored product body back into the product with `code`.
+fn parse_stored(format: &str, body: &str, code: &str) -> Result<Product, String> {
+    let products = match format.split_once(':') {
+        None if format == "toml" => parse_product_file(ProductFormat::Toml, "", code, body)?,
+        Some(("fri-nettleie", stem)) => {
+            parse_product_file(ProductFormat::FriNettleie, stem, code, body)?
+        }
+        _ => return Err(format!("product {code}: unknown stored format {format:?}")),
+    };
+    products
+        .into_iter()
+        .find(|p| p.code == code)
+        .ok_or_else(|| format!("product {code} is missing from its stored file"))
+}
+
+/// Import the products of one file; the file is all-or-nothing.
+pub async fn import_products(
+    store: &Store,
+    path: &Path,
+    text: &str,
+    clock: &dyn Clock,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let source = path.display().to_string();
+    let rejected = |message: String| {
+        ImportError::rejected(&source, vec![RowError::new(0, "product", message)], false)
+    };
+    let format = ProductFormat::from_path(path).ok_or_else(|| {
+        rejected("product files are .toml (Nordlys) or .yml/.yaml (fri-nettleie)".to_owned())
+    })?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("product");
+    let products = parse_product_file(format, stem, &source, text).map_err(rejected)?;
+    let mut tx = store
+        .begin_import(ImportKind::Products.code(), &source, clock.now())
+        .await?;
+    let mut counts = ImportCounts::default();
+    for product in &products {
+        counts.record(
+            tx.upsert_product(&product.code, &format.stored_name(stem), &source, text)
+                .await?,
+        );
+    }
+    tx.commit(counts).await?;
+    Ok(ImportReport {
+        kind: ImportKind::Products,
+        source,
+        rows: counts.rows,
+        inserted: counts.inserted,
+        updated: counts.updated,
+        unchanged: counts.unchanged,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The current version of every stored product, by code.
+pub async fn load_products(store: &Store) -> Result<HashMap<String, Product>, LoadProductsError> {
+    let mut out = HashMap::new();
+    for stored in store.products().await? {
+        let product = parse_stored(&stored.format, &stored.body, &stored.code)
+            .map_err(LoadProductsError::Invalid)?;
+        out.insert(stored.code, product);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadProductsError {
+    #[error("a stored product no longer reads: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,247 @@
+//! "What would this load cost under these tariffs": rating a load file with products, spot
+//! prices and the statutory tables, month by month, without a database.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use nordlys_core::model::{PriceArea, SpotPrice, UsageKind};
+use nordlys_core::quantity::EnergyWh;
+use nordlys_core::time::{
+    LocalPeriod, Resolution, format_local, parse_instant, start_of_local_day,
+};
+use nordlys_rating::{MeterInput, Product, Rating, RatingContext, RatingPlan, Statutory, Totals};
+use rust_decimal::Decimal;
+
+use crate::billing::inputs::align_spot_prices;
+use crate::import::{ImportError, RowError};
+
+/// A load: energy per interval at one resolution, keyed by interval start.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub resolution: Resolution,
+    pub energy_wh: HashMap<i64, i64>,
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+/// Read a load in the meter-values CSV format (`metering_point_id` and `quality` optional).
+pub fn read_load(source: &str, input: impl Read) -> Result<Load, ImportError> {
+    let mut table = crate::import::csv_table::CsvTable::open(
+        input,
+        &["start", "end", "quantity_kwh"],
+        &["metering_point_id", "quality"],
+    )
+    .map_err(|e| ImportError::rejected(source, e, false))?;
+    let mut record = csv::StringRecord::new();
+    let mut errors = crate::import::ErrorList::default();
+    let mut energy = HashMap::new();
+    let mut resolution: Option<Resolution> = None;
+    let (mut first, mut last) = (Timestamp::MAX, Timestamp::MIN);
+    while let Some(next) = table.next_row(&mut record) {
+        let line = match next {
+            Ok(line) => line,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let row = table.row(&record);
+        let parsed = (|| {
+            let start = parse_instant("start", row.get(0))?;
+            let end = parse_instant("end", row.get(1))?;
+            let seconds = end.as_second() - start.as_second();
+            let res = Resolution::from_seconds(seconds).ok_or_else(|| {
+                nordlys_core::ParseError::new(
+                    "end",
+                    row.get(1),
+                    format!("the interval is {seconds} s; loads are per 15 or 60 minutes"),
+                )
+            })?;
+            let wh = EnergyWh::parse_kwh("quantity_kwh", row.get(2))?;
+            Ok::<_, nordlys_core::ParseError>((start, res, wh))
+        })();
+        match parsed {
+            Err(e) => errors.push(RowError::from_parse(line, e)),
+            Ok((start, res, wh)) => {
+                if *resolution.get_or_insert(res) != res {
+                    errors.push(RowError::new(
+                        line,
+                        "end",
+                        format!(
+                            "this interval is {res} but the load's first interval is {}",
+                            resolution.unwrap_or(res)
+                        ),
+                    ));
+                } else if energy.insert(start.as_second(), wh.0).is_some() {
+                    errors.push(RowError::new(
+                        line,
+                        "start",
+                        format!("{:?}: this interval appears twice", row.get(0)),
+                    ));
+                }
+                first = first.min(start);
+                last = last.max(start);
+            }
+        }
+        if errors.is_full() {
+            break;
+        }
+    }
+    errors.into_result(source)?;
+    let resolution = resolution.ok_or_else(|| {
+        ImportError::rejected(
+            source,
+            vec![RowError::new(1, "row", "the load has no rows")],
+            false,
+        )
+    })?;
+    Ok(Load {
+        resolution,
+        energy_wh: energy,
+        first,
+        last,
+    })
+}
+
+/// Calendar months in `tz` from the load's first to last interval.
+pub fn months_of(load: &Load, tz: &TimeZone) -> Vec<LocalPeriod> {
+    let first = tz.to_datetime(load.first).date().first_of_month();
+    let last = tz.to_datetime(load.last).date();
+    let mut out = Vec::new();
+    let mut month = first;
+    while month <= last {
+        let next = month
+            .checked_add(jiff::Span::new().months(1))
+            .unwrap_or(last);
+        out.push(LocalPeriod {
+            start: month,
+            end: next,
+        });
+        month = next;
+    }
+    out
+}
+
+/// One rated period.
+pub struct RatedPeriod {
+    pub period: LocalPeriod,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub rating: Rating,
+    pub totals: Totals,
+}
+
+/// What to rate and where.
+pub struct RateRequest<'a> {
+    pub products: &'a [Product],
+    pub statutory: &'a Statutory,
+    pub area: PriceArea,
+    pub municipality: String,
+    pub usage: UsageKind,
+    pub apply_statutory: bool,
+    pub prices: Option<&'a [SpotPrice]>,
+    /// 1 unit of the prices' currency in the products' currency, when they differ.
+    pub exchange_rate: Option<Decimal>,
+}
+
+/// Rate `load` for each period. A hole in the load or prices is an error naming the instant.
+pub fn rate_load(
+    request: &RateRequest<'_>,
+    load: &Load,
+    periods: &[LocalPeriod],
+) -> Result<Vec<RatedPeriod>, String> {
+    let first = request
+        .products
+        .first()
+        .ok_or("give at least one --tariff")?;
+    let tz = first.time_zone.clone();
+    let market = request
+        .area
+        .market()
+        .ok_or_else(|| format!("price area {} has no supported market", request.area))?;
+    let context = RatingContext {
+        market,
+        price_area: request.area,
+        municipality: request.municipality.clone(),
+        usage: request.usage,
+        apply_statutory: request.apply_statutory,
+        norgespris: false,
+        main_fuse_amperes: None,
+    };
+    let mut out = Vec::new();
+    for &period in periods {
+        let plan = RatingPlan::new(
+            request.products,
+            request.statutory,
+            market,
+            period,
+            load.resolution,
+        )
+        .map_err(|e| e.to_string())?;
+        let (start, end) = (
+            start_of_local_day(period.start, &tz),
+            start_of_local_day(period.end, &tz),
+        );
+        let step = load.resolution.seconds();
+        let mut energy = Vec::with_capacity(plan.intervals());
+        for i in 0..plan.intervals() {
+            let t = start.as_second() + i as i64 * step;
+            match load.energy_wh.get(&t) {
+                Some(&wh) => energy.push(wh),
+                None => {
+                    return Err(format!(
+                        "the load has a hole: no value for {} (period {}..{})",
+                        format_local(Timestamp::from_second(t).unwrap_or(start), &tz),
+                        period.start,
+                        period.end
+                    ));
+                }
+            }
+        }
+        let spot = match request.prices {
+            None => None,
+            Some(prices) => {
+                Some(align_spot_prices(
+                    prices,
+                    request.area,
+                    start.as_second(),
+                    step,
+                    plan.intervals(),
+                    &tz,
+                    |price, _| {
+                        if price.currency == first.currency {
+                            Ok(price.price_per_mwh)
+                        } else {
+                            request.exchange_rate.map(|r| price.price_per_mwh * r).ok_or_else(|| {
+                        format!("prices are in {} but the tariff in {}: give --exchange-rate", price.currency, first.currency)
+                    })
+                        }
+                    },
+                )?)
+            }
+        };
+        let input = MeterInput {
+            energy_wh: &energy,
+            spot_price: spot.as_deref(),
+            ..MeterInput::default()
+        };
+        let rating = plan.rate(&context, &input).map_err(|e| e.to_string())?;
+        let totals = rating.totals();
+        out.push(RatedPeriod {
+            period,
+            start,
+            end,
+            rating,
+            totals,
+        });
+    }
+    Ok(out)
+}
+
+/// A period `[from, to)` from two local dates.
+pub fn period_between(from: Date, to: Date) -> Result<LocalPeriod, nordlys_core::ParseError> {
+    LocalPeriod::new(from, to)
+}
