@@ -11,6 +11,7 @@ use tempfile::TempDir;
 pub const HOURLY_POINT: &str = "707057500000000018";
 pub const QUARTER_POINT: &str = "707057500000000025";
 pub const DANISH_POINT: &str = "571313180000000005";
+pub const SECOND_HOURLY_POINT: &str = "707057500000000094";
 
 pub struct TestDb {
     pub store: Store,
@@ -48,7 +49,8 @@ pub fn metering_points() -> String {
         "metering_point_id,market,price_area,grid_owner,resolution,utility,usage,street,postcode,city,municipality,county\n\
          {HOURLY_POINT},NO,NO1,7080005046220,PT60M,electricity,household,Storgata 1,0150,Oslo,0301,Oslo\n\
          {QUARTER_POINT},NO,NO1,7080005046220,PT15M,electricity,business,Havnegata 2,8900,Brønnøysund,1813,Nordland\n\
-         {DANISH_POINT},DK,DK2,5790000610099,PT60M,electricity,household,Strandvejen 3,2100,København,101,Hovedstaden\n"
+         {DANISH_POINT},DK,DK2,5790000610099,PT60M,electricity,household,Strandvejen 3,2100,København,101,Hovedstaden\n\
+         {SECOND_HOURLY_POINT},NO,NO1,7080005046220,PT60M,electricity,household,Kirkeveien 9,0368,Oslo,0301,Oslo\n"
     )
 }
 

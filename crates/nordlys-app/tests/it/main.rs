@@ -1,5 +1,6 @@
 //! Integration tests of the use-cases against a real SQLite file.
 
+mod billing;
 mod fixtures;
 mod market_data;
 mod master_data;

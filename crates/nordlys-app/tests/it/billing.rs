@@ -1,0 +1,533 @@
+//! Settlement and correction settlement against a real SQLite file: exactly once, gapless
+//! numbers, validation before settlement, one invoice per account, final settlement, and
+//! corrections that net to the rating of the latest data.
+
+use std::sync::Arc;
+
+use nordlys_app::billing::{BillingPolicy, RunReport, correct, settle};
+use nordlys_app::{FixedClock, NoProgress, import};
+use nordlys_core::document::{CorrectionMode, DocumentKind};
+use nordlys_core::time::LocalPeriod;
+use nordlys_rating::Statutory;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::fixtures::*;
+
+const JANUARY: &str = "2025-01";
+
+fn examples(path: &str) -> (std::path::PathBuf, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/products")
+        .join(path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    (path, text)
+}
+
+/// Hourly readings for `point` over January 2025 (Oslo), value `wh(hour_index)`.
+fn january_hourly(point: &str, wh: impl Fn(usize) -> i64) -> String {
+    let tz = nordlys_core::time::zone("Europe/Oslo").unwrap();
+    let start: jiff::Timestamp = "2024-12-31T23:00:00Z".parse().unwrap();
+    let mut csv = String::from("metering_point_id,start,end,quantity_kwh,quality\n");
+    for h in 0..744 {
+        let s = start + jiff::SignedDuration::from_hours(h as i64);
+        let e = s + jiff::SignedDuration::from_hours(1);
+        let v = wh(h);
+        csv.push_str(&format!(
+            "{point},{},{},{}.{:03},measured\n",
+            nordlys_core::time::format_local(s, &tz),
+            nordlys_core::time::format_local(e, &tz),
+            v / 1000,
+            v % 1000
+        ));
+    }
+    csv
+}
+
+fn january_prices() -> String {
+    let mut csv = String::from("area,start,end,price,currency,unit\n");
+    let start: jiff::Timestamp = "2024-12-31T23:00:00Z".parse().unwrap();
+    for h in 0..744i64 {
+        let s = start + jiff::SignedDuration::from_hours(h);
+        let e = s + jiff::SignedDuration::from_hours(1);
+        csv.push_str(&format!(
+            "NO1,{s},{e},{}.{:02},EUR,MWh\n",
+            40 + h % 60,
+            h % 100
+        ));
+    }
+    csv
+}
+
+/// Weekday EUR→NOK rates only: weekends use Friday's rate.
+fn january_rates() -> String {
+    let mut csv = String::from("date,base,quote,rate\n2024-12-31,EUR,NOK,11.7700\n");
+    let mut day: jiff::civil::Date = "2025-01-01".parse().unwrap();
+    while day < "2025-02-01".parse().unwrap() {
+        if !matches!(
+            day.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) {
+            csv.push_str(&format!(
+                "{day},EUR,NOK,11.{:04}\n",
+                7000 + day.day() as i32 * 10
+            ));
+        }
+        day = day.tomorrow().unwrap();
+    }
+    csv
+}
+
+const CONTRACTS: &str = "contract_id,account_id,metering_point_id,product_code,role,start,end
+S1,A1,707057500000000018,no-spot,supplier,2024-01-01,
+G1,A1,707057500000000018,elvia-husholdning,grid_owner,2024-01-01,
+B1,A2,,fiber-bedrift-500,service_provider,2025-01-15,
+";
+
+async fn billing_db() -> TestDb {
+    let db = db_with_master_data().await;
+    let c = clock("2025-02-01T06:00:00Z");
+    for file in [
+        "no-spot.toml",
+        "broadband-business.toml",
+        "fri-nettleie/elvia.yml",
+    ] {
+        let (path, text) = examples(file);
+        nordlys_app::products::import_products(&db.store, &path, &text, &c)
+            .await
+            .unwrap();
+    }
+    import::import_contracts(&db.store, "contracts.csv", CONTRACTS.as_bytes(), &c)
+        .await
+        .unwrap();
+    import::import_spot_prices(&db.store, "prices.csv", january_prices().as_bytes(), &c)
+        .await
+        .unwrap();
+    import::import_exchange_rates(&db.store, "fx.csv", january_rates().as_bytes(), &c)
+        .await
+        .unwrap();
+    let usage = "contract_id,date,component,quantity\nB1,2025-01-20,konsulent,2.5\nB1,2025-01-27,konsulent,1\n";
+    import::import_usage(&db.store, "usage.csv", usage.as_bytes(), &c)
+        .await
+        .unwrap();
+    import_values(
+        &db,
+        &january_hourly(HOURLY_POINT, |h| 800 + (h as i64 * 37) % 900),
+        "2025-02-01T06:00:00Z",
+    )
+    .await
+    .unwrap();
+    db
+}
+
+async fn run(db: &TestDb, at: &str, policy: &BillingPolicy) -> RunReport {
+    let period = LocalPeriod::parse_month(JANUARY).unwrap();
+    settle(
+        &db.store,
+        period,
+        None,
+        policy,
+        Arc::new(Statutory::default()),
+        &clock(at),
+        Arc::new(NoProgress),
+        false,
+    )
+    .await
+    .unwrap()
+}
+
+async fn corrections(db: &TestDb, at: &str, policy: &BillingPolicy) -> RunReport {
+    correct(
+        &db.store,
+        policy,
+        Arc::new(Statutory::default()),
+        &FixedClock(at.parse().unwrap()),
+        Arc::new(NoProgress),
+        false,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_invoice_per_account_with_every_product_and_exactly_once() {
+    let db = billing_db().await;
+    let policy = BillingPolicy::default();
+    let first = run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    assert_eq!(
+        (
+            first.invoices,
+            first.contracts_settled,
+            first.not_ready.len()
+        ),
+        (2, 3, 0),
+        "{:?}",
+        first.not_ready
+    );
+    assert_eq!(first.numbers, [("F".to_owned(), 1, 2)]);
+
+    let docs = db.store.documents(None, None, 10).await.unwrap();
+    let household = docs.iter().find(|d| d.account_id == "A1").unwrap();
+    let lines = db.store.document_lines(household.id).await.unwrap();
+    let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+    for kind in ["spot", "fixed", "capacity", "energy", "tax", "subsidy"] {
+        assert!(
+            kinds.contains(&kind),
+            "household invoice lacks {kind}: {kinds:?}"
+        );
+    }
+    assert_eq!(
+        lines.iter().map(|l| l.net).sum::<Decimal>(),
+        household.net,
+        "lines sum to the net"
+    );
+    assert_eq!(household.net + household.vat, household.gross);
+    assert_eq!(
+        household.kid, "0000000018",
+        "KID = number 1 zero-padded with its MOD10 digit"
+    );
+    assert_eq!(
+        household.due_date,
+        "2025-02-16".parse().unwrap(),
+        "14 days of payment terms"
+    );
+
+    // The business: broadband from the 15th (prorated), installation once, 3.5 consulting hours.
+    let business = docs.iter().find(|d| d.account_id == "A2").unwrap();
+    let lines = db.store.document_lines(business.id).await.unwrap();
+    let by_code = |code: &str| {
+        lines
+            .iter()
+            .find(|l| l.code == code)
+            .unwrap_or_else(|| panic!("no {code} line in {lines:?}"))
+    };
+    assert_eq!(by_code("konsulent").quantity, Decimal::new(35, 1));
+    assert_eq!(
+        by_code("konsulent").net,
+        Decimal::new(402500, 2),
+        "3.5 h × 1150"
+    );
+    assert_eq!(by_code("etablering").net, Decimal::new(249000, 2));
+    assert_eq!(
+        by_code("abonnement").net,
+        Decimal::new(43816, 2),
+        "799 × 17/31 days, moved in on the 15th"
+    );
+
+    let again = run(&db, "2025-02-03T06:00:00Z", &policy).await;
+    assert_eq!(
+        (again.invoices, again.already_settled),
+        (0, 3),
+        "a settled contract-period is never billed twice"
+    );
+    assert_eq!(db.store.document_numbers("F").await.unwrap(), [1, 2]);
+}
+
+#[tokio::test]
+async fn a_point_with_a_gap_is_not_ready_until_the_basis_arrives() {
+    let db = billing_db().await;
+    // Remove nothing: instead, a second point with a hole on 2025-01-20 10:00–11:00.
+    let c = clock("2025-02-01T06:00:00Z");
+    let more = format!(
+        "contract_id,account_id,metering_point_id,product_code,role,start,end\nS2,A3,{SECOND_HOURLY_POINT},no-spot,supplier,2024-01-01,\n"
+    );
+    import::import_contracts(&db.store, "more.csv", more.as_bytes(), &c)
+        .await
+        .unwrap();
+    let with_hole: String = january_hourly(SECOND_HOURLY_POINT, |_| 500)
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{SECOND_HOURLY_POINT},2025-01-20T10:00:00+01:00,")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    import_values(&db, &with_hole, "2025-02-01T06:00:00Z")
+        .await
+        .unwrap();
+
+    let policy = BillingPolicy::default();
+    let report = run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    assert_eq!(report.invoices, 2, "the other accounts are billed");
+    assert_eq!(report.not_ready.len(), 1);
+    let nr = &report.not_ready[0];
+    assert_eq!(
+        (nr.contract_id.as_str(), nr.metering_point.as_deref()),
+        ("S2", Some(SECOND_HOURLY_POINT))
+    );
+    assert_eq!(
+        nr.reason,
+        "readings incomplete: 1 absent, 0 missing, 0 estimated (not accepted) of 744 intervals, the first at 2025-01-20T10:00:00+01:00"
+    );
+    let tasks = db.store.missing_basis_tasks().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!((tasks[0].0.as_str(), tasks[0].1.as_str()), ("S2", JANUARY));
+
+    // The datahub re-sends the hour; the next run settles it and closes the task.
+    let hour = format!(
+        "metering_point_id,start,end,quantity_kwh,quality\n{SECOND_HOURLY_POINT},2025-01-20T10:00:00+01:00,2025-01-20T11:00:00+01:00,0.500,measured\n"
+    );
+    import_values(&db, &hour, "2025-02-03T06:00:00Z")
+        .await
+        .unwrap();
+    let report = run(&db, "2025-02-04T06:00:00Z", &policy).await;
+    assert_eq!(
+        (
+            report.invoices,
+            report.already_settled,
+            report.not_ready.len()
+        ),
+        (1, 3, 0)
+    );
+    assert!(db.store.missing_basis_tasks().await.unwrap().is_empty());
+    assert_eq!(
+        db.store.document_numbers("F").await.unwrap(),
+        [1, 2, 3],
+        "numbering stays gapless across runs"
+    );
+}
+
+#[tokio::test]
+async fn missing_quality_and_missing_prices_are_not_settled() {
+    let db = billing_db().await;
+    let missing = format!(
+        "metering_point_id,start,end,quantity_kwh,quality\n{HOURLY_POINT},2025-01-05T00:00:00+01:00,2025-01-05T01:00:00+01:00,,missing\n"
+    );
+    import_values(&db, &missing, "2025-02-01T07:00:00Z")
+        .await
+        .unwrap();
+    let report = run(&db, "2025-02-02T06:00:00Z", &BillingPolicy::default()).await;
+    assert_eq!(report.invoices, 1, "only the business is billed");
+    assert!(
+        report
+            .not_ready
+            .iter()
+            .all(|nr| nr.reason.contains("0 absent, 1 missing")),
+        "{:?}",
+        report.not_ready
+    );
+    assert_eq!(
+        report.not_ready.len(),
+        2,
+        "both contracts of the household wait"
+    );
+
+    // Spot prices: an area without any is named.
+    let db = billing_db().await;
+    let (path, text) = examples("dk-spot.toml");
+    nordlys_app::products::import_products(&db.store, &path, &text, &clock("2025-02-01T06:00:00Z"))
+        .await
+        .unwrap();
+    let more = format!(
+        "contract_id,account_id,metering_point_id,product_code,role,start,end\nS2,A3,{DANISH_POINT},dk-spot,supplier,2024-01-01,\n"
+    );
+    import::import_contracts(
+        &db.store,
+        "more.csv",
+        more.as_bytes(),
+        &clock("2025-02-01T06:00:00Z"),
+    )
+    .await
+    .unwrap();
+    import_values(
+        &db,
+        &january_hourly(DANISH_POINT, |_| 500),
+        "2025-02-01T06:00:00Z",
+    )
+    .await
+    .unwrap();
+    let report = run(&db, "2025-02-02T06:00:00Z", &BillingPolicy::default()).await;
+    assert_eq!(report.not_ready.len(), 1);
+    assert!(
+        report.not_ready[0]
+            .reason
+            .starts_with("spot prices for DK2 are missing for 744 of 744 intervals"),
+        "{}",
+        report.not_ready[0].reason
+    );
+}
+
+#[tokio::test]
+async fn final_settlement_stops_at_the_end_date() {
+    let db = billing_db().await;
+    let c = clock("2025-02-01T06:00:00Z");
+    let ended = "contract_id,account_id,metering_point_id,product_code,role,start,end\n\
+                 S1,A1,707057500000000018,no-spot,supplier,2024-01-01,2025-01-21\n\
+                 G1,A1,707057500000000018,elvia-husholdning,grid_owner,2024-01-01,2025-01-21\n";
+    import::import_contracts(&db.store, "moveout.csv", ended.as_bytes(), &c)
+        .await
+        .unwrap();
+    run(&db, "2025-02-02T06:00:00Z", &BillingPolicy::default()).await;
+    let doc = db
+        .store
+        .documents(Some("A1"), None, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let lines = db.store.document_lines(doc.id).await.unwrap();
+    let spot = lines.iter().find(|l| l.kind == "spot").unwrap();
+    let expected_kwh: i64 = (0..480).map(|h: i64| 800 + (h * 37) % 900).sum(); // 20 days × 24 h
+    assert_eq!(
+        spot.quantity,
+        Decimal::new(expected_kwh, 3),
+        "energy up to the end date only"
+    );
+    assert!(spot.to == "2025-01-21".parse().unwrap());
+    let fee = lines.iter().find(|l| l.code == "fastbelop").unwrap();
+    assert_eq!(fee.net, Decimal::new(2516, 2), "39 × 20/31 days = 25.16");
+}
+
+/// What every document issued for a contract-period sums to, per line identity.
+async fn billed_sum(db: &TestDb, contract: &str) -> Vec<(String, Decimal)> {
+    let mut sums: std::collections::BTreeMap<String, Decimal> = Default::default();
+    for line in db.store.billed_lines(contract, JANUARY).await.unwrap() {
+        *sums
+            .entry(format!(
+                "{} {} {} {}",
+                line.kind, line.code, line.from, line.to
+            ))
+            .or_default() += line.net;
+    }
+    sums.into_iter().filter(|(_, v)| !v.is_zero()).collect()
+}
+
+/// A fresh database with the same (latest) data, settled once: the rating of the final data.
+async fn fresh_rating(values: &str, contract: &str) -> Vec<(String, Decimal)> {
+    let db = billing_db().await;
+    import_values(&db, values, "2025-02-01T07:00:00Z")
+        .await
+        .unwrap();
+    run(&db, "2025-02-02T06:00:00Z", &BillingPolicy::default()).await;
+    billed_sum(&db, contract).await
+}
+
+#[tokio::test]
+async fn credit_and_reissue_references_the_original_and_nets_to_the_new_rating() {
+    let db = billing_db().await;
+    let policy = BillingPolicy::default();
+    run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    let changed = january_hourly(HOURLY_POINT, |h| {
+        if h == 300 {
+            9000
+        } else {
+            800 + (h as i64 * 37) % 900
+        }
+    });
+    import_values(&db, &changed, "2025-02-10T06:00:00Z")
+        .await
+        .unwrap();
+    let report = corrections(&db, "2025-02-11T06:00:00Z", &policy).await;
+    assert_eq!(
+        (
+            report.credit_notes,
+            report.invoices,
+            report.contracts_settled
+        ),
+        (1, 1, 2)
+    );
+    let docs = db
+        .store
+        .documents(Some("A1"), Some(JANUARY), 10)
+        .await
+        .unwrap();
+    let original = docs.iter().find(|d| d.references.is_none()).unwrap();
+    let credit = docs
+        .iter()
+        .find(|d| d.kind == DocumentKind::CreditNote)
+        .unwrap();
+    let reissue = docs
+        .iter()
+        .find(|d| d.kind == DocumentKind::Invoice && d.references.is_some())
+        .unwrap();
+    assert_eq!(credit.references, Some(original.id));
+    assert_eq!(
+        credit.gross, -original.gross,
+        "the credit note reverses the original exactly"
+    );
+    assert_eq!((credit.series.as_str(), credit.number), ("K", 1));
+    assert_eq!(reissue.references, Some(original.id));
+    for contract in ["S1", "G1"] {
+        assert_eq!(
+            billed_sum(&db, contract).await,
+            fresh_rating(&changed, contract).await,
+            "{contract}"
+        );
+    }
+    // Nothing changed since: another correction run issues nothing.
+    let quiet = corrections(&db, "2025-02-12T06:00:00Z", &policy).await;
+    assert_eq!(
+        (quiet.invoices, quiet.credit_notes, quiet.contracts_settled),
+        (0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn difference_mode_issues_one_document_with_the_difference() {
+    let db = billing_db().await;
+    let policy = BillingPolicy {
+        correction_mode: CorrectionMode::Difference,
+        ..BillingPolicy::default()
+    };
+    run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    let lower = january_hourly(HOURLY_POINT, |h| {
+        if h < 24 {
+            100
+        } else {
+            800 + (h as i64 * 37) % 900
+        }
+    });
+    import_values(&db, &lower, "2025-02-10T06:00:00Z")
+        .await
+        .unwrap();
+    let report = corrections(&db, "2025-02-11T06:00:00Z", &policy).await;
+    assert_eq!(
+        report.invoices + report.credit_notes,
+        1,
+        "one difference document"
+    );
+    assert_eq!(
+        report.credit_notes, 1,
+        "less energy: the difference is a credit"
+    );
+    for contract in ["S1", "G1"] {
+        assert_eq!(
+            billed_sum(&db, contract).await,
+            fresh_rating(&lower, contract).await,
+            "{contract}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// After any sequence of corrections, in either mode, everything issued for a
+    /// contract-period sums to the rating of the latest data.
+    #[test]
+    fn successive_corrections_net_to_the_latest_rating(
+        steps in proptest::collection::vec((0usize..744, 0i64..5000), 1..4),
+        difference in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let db = billing_db().await;
+            let mode = if difference { CorrectionMode::Difference } else { CorrectionMode::CreditAndReissue };
+            let policy = BillingPolicy { correction_mode: mode, ..BillingPolicy::default() };
+            run(&db, "2025-02-02T06:00:00Z", &policy).await;
+            let mut values: Vec<i64> = (0..744).map(|h: i64| 800 + (h * 37) % 900).collect();
+            let mut csv = String::new();
+            for (i, (hour, wh)) in steps.iter().enumerate() {
+                values[*hour] = *wh;
+                let snapshot = values.clone();
+                csv = january_hourly(HOURLY_POINT, move |h| snapshot[h]);
+                let day = 10 + i;
+                import_values(&db, &csv, &format!("2025-02-{day:02}T06:00:00Z")).await.unwrap();
+                corrections(&db, &format!("2025-02-{day:02}T07:00:00Z"), &policy).await;
+            }
+            for contract in ["S1", "G1"] {
+                assert_eq!(billed_sum(&db, contract).await, fresh_rating(&csv, contract).await, "{contract}");
+            }
+            let mut numbers = db.store.document_numbers("F").await.unwrap();
+            numbers.extend(db.store.document_numbers("K").await.unwrap().iter().map(|n| n + 10_000));
+            let f: Vec<i64> = numbers.iter().copied().filter(|n| *n < 10_000).collect();
+            assert_eq!(f, (1..=f.len() as i64).collect::<Vec<_>>(), "gapless invoice numbers");
+        });
+    }
+}
