@@ -57,6 +57,9 @@ enum Command {
         start: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Stop after building the data: do not settle.
+        #[arg(long)]
+        no_bill: bool,
     },
     /// Import CSV files; each file is all-or-nothing.
     Import {
@@ -193,6 +196,7 @@ async fn run(cli: Cli) -> Result<()> {
             months,
             start,
             seed,
+            no_bill,
         } => {
             if customers == 0 || months == 0 {
                 bail!("--customers and --months must be at least 1");
@@ -214,7 +218,9 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let summary = build_demo(&store, &config, &clock, progress::for_stderr()).await?;
             print_demo_summary(&cli.db, &summary);
-            commands::demo_billing(&store, &summary, first_month, months, &clock).await?;
+            if !no_bill {
+                commands::demo_billing(&store, &summary, first_month, months, &clock).await?;
+            }
             store.close().await;
         }
         Command::Import { kind, files } => {
@@ -280,6 +286,12 @@ async fn run(cli: Cli) -> Result<()> {
             println!("spot prices       {}", s.spot_prices);
             println!("exchange rates    {}", s.exchange_rates);
             println!("imports           {}", s.imports);
+            println!("products          {}", s.products);
+            println!("documents         {}", s.documents);
+            println!(
+                "missing basis     {} open tasks",
+                s.open_missing_basis_tasks
+            );
             store.close().await;
         }
         Command::Bench { what } => bench::run(what).await?,

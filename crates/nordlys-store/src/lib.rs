@@ -88,6 +88,9 @@ pub struct Summary {
     pub spot_prices: i64,
     pub exchange_rates: i64,
     pub imports: i64,
+    pub products: i64,
+    pub documents: i64,
+    pub open_missing_basis_tasks: i64,
 }
 
 /// The database. Cheap to clone (a connection pool).
@@ -164,7 +167,9 @@ impl Store {
                     (SELECT count(*) FROM meter_value_chunks),
                     (SELECT coalesce(sum(length(data)), 0) FROM meter_value_chunks),
                     (SELECT count(*) FROM spot_prices), (SELECT count(*) FROM exchange_rates),
-                    (SELECT count(*) FROM imports)",
+                    (SELECT count(*) FROM imports),
+                    (SELECT count(DISTINCT code) FROM products), (SELECT count(*) FROM documents),
+                    (SELECT count(*) FROM missing_basis_tasks WHERE resolved_at_us IS NULL)",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -178,6 +183,9 @@ impl Store {
             spot_prices: row.get(6),
             exchange_rates: row.get(7),
             imports: row.get(8),
+            products: row.get(9),
+            documents: row.get(10),
+            open_missing_basis_tasks: row.get(11),
         })
     }
 

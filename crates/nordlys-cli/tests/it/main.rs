@@ -273,3 +273,331 @@ fn bench_import_reports_machine_size_and_figures() {
         "generated files are removed without --keep"
     );
 }
+
+fn documents_in(w: &Workdir) -> usize {
+    let status = w.ok(&["status"]);
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("documents"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_killed_settlement_run_leaves_no_half_invoice_and_no_gap() {
+    let w = Workdir::new();
+    w.ok(&["demo", "--customers", "600", "--months", "1", "--no-bill"]);
+    let clean = Workdir::new();
+    std::fs::copy(w.path("test.db"), clean.path("test.db")).unwrap();
+    assert!(
+        !w.path("test.db-wal").exists()
+            || std::fs::metadata(w.path("test.db-wal")).unwrap().len() == 0
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nordlys"))
+        .arg("--db")
+        .arg(w.path("test.db"))
+        .args(["bill", "--period", "2025-01", "--batch-size", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while documents_in(&w) == 0 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let at_kill = documents_in(&w);
+    assert!(
+        at_kill > 0,
+        "the run should have issued something before it was killed"
+    );
+
+    // The rerun completes the rest; the result equals an uninterrupted run, number for number.
+    let rerun = w.ok(&["bill", "--period", "2025-01"]);
+    assert!(
+        rerun_settled(&rerun) >= at_kill,
+        "every contract of a committed invoice counts as settled: {rerun}"
+    );
+    clean.ok(&["bill", "--period", "2025-01"]);
+    let list = |d: &Workdir| d.ok(&["invoices", "list", "--limit", "100000"]);
+    let (resumed, uninterrupted) = (list(&w), list(&clean));
+    assert_eq!(resumed, uninterrupted, "killed after {at_kill} documents");
+    let numbers: Vec<i64> = resumed
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)?
+                .strip_prefix("F-")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        (1..=numbers.len() as i64).collect::<Vec<_>>(),
+        "gapless F series"
+    );
+}
+
+/// The "already settled before N" figure of a settlement report.
+fn rerun_settled(report: &str) -> usize {
+    report
+        .split("already settled before ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+#[test]
+fn bill_dry_run_stores_nothing_and_bill_needs_a_period() {
+    let w = Workdir::new();
+    w.ok(&["demo", "--customers", "30", "--months", "1", "--no-bill"]);
+    let dry = w.ok(&["bill", "--period", "2025-01", "--dry-run"]);
+    assert!(
+        dry.contains("Settlement 2025-01 (dry run, nothing stored)"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("invoices 29"),
+        "metering point 13 misses a day: {dry}"
+    );
+    assert_eq!(documents_in(&w), 0);
+    let (code, stderr) = w.fails(&["bill"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("give --period YYYY-MM"), "{stderr}");
+    let (_, stderr) = w.fails(&["bill", "--period", "2025-13"]);
+    assert!(
+        stderr.contains("--period \"2025-13\": a month is written YYYY-MM"),
+        "{stderr}"
+    );
+}
+
+fn example(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/products")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// A day of hourly load: 1 kWh each hour, 4 kWh at 18:00.
+fn one_day_load() -> String {
+    let mut csv = String::from("metering_point_id,start,end,quantity_kwh,quality\n");
+    for h in 0..24 {
+        let kwh = if h == 18 { "4.000" } else { "1.000" };
+        csv.push_str(&format!(
+            "707057500000000018,2025-01-06T{h:02}:00:00+01:00,{},{kwh},measured\n",
+            if h == 23 {
+                "2025-01-07T00:00:00+01:00".to_owned()
+            } else {
+                format!("2025-01-06T{:02}:00:00+01:00", h + 1)
+            }
+        ));
+    }
+    csv
+}
+
+#[test]
+fn rate_prints_lines_in_json_and_explains_them() {
+    let w = Workdir::new();
+    let load = w.write("load.csv", &one_day_load());
+    let mut prices = String::from("area,start,end,price,currency,unit\n");
+    for h in 0..24 {
+        let start = format!("2025-01-06T{h:02}:00:00+01:00");
+        let end = if h == 23 {
+            "2025-01-07T00:00:00+01:00".to_owned()
+        } else {
+            format!("2025-01-06T{:02}:00:00+01:00", h + 1)
+        };
+        prices.push_str(&format!(
+            "NO1,{start},{end},{},NOK,kWh\n",
+            if h == 18 { "2.00" } else { "0.50" }
+        ));
+    }
+    let prices = w.write("prices.csv", &prices);
+    // Without prices, the household's strømstøtte cannot be computed: the message says so.
+    let (_, stderr) = w.fails(&[
+        "rate",
+        "--tariff",
+        &example("no-elvia-grid-2025.toml"),
+        "--load",
+        arg(&load),
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+    ]);
+    assert!(stderr.contains("spot prices are needed"), "{stderr}");
+    let out = w.ok(&[
+        "rate",
+        "--tariff",
+        &example("no-elvia-grid-2025.toml"),
+        "--load",
+        arg(&load),
+        "--prices",
+        arg(&prices),
+        "--area",
+        "NO1",
+        "--municipality",
+        "0301",
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+        "--format",
+        "json",
+        "--explain",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["currency"], "NOK");
+    let period = &json["periods"][0];
+    assert_eq!(period["period"], "2025-01-06..2025-01-07");
+    let lines = period["lines"].as_array().unwrap();
+    let energy: Vec<&serde_json::Value> = lines.iter().filter(|l| l["kind"] == "energy").collect();
+    // Monday: 16 day hours (06–22) hold 15 × 1 + 4 = 19 kWh; 8 night hours 8 kWh.
+    let quantities: Vec<&str> = energy
+        .iter()
+        .map(|l| l["quantity"].as_str().unwrap())
+        .collect();
+    assert!(
+        quantities.contains(&"19") && quantities.contains(&"8"),
+        "{quantities:?}"
+    );
+    let capacity = lines.iter().find(|l| l["kind"] == "capacity").unwrap();
+    assert!(
+        capacity["explanation"][0]
+            .as_str()
+            .unwrap()
+            .contains("2025-01-06 18:00-19:00 4.000 kWh"),
+        "{capacity}"
+    );
+    // Strømstøtte only in the 18:00 hour: 4 kWh × 90 % × (2.00 − 0.75) = 4.50 credit.
+    let subsidy = lines.iter().find(|l| l["kind"] == "subsidy").unwrap();
+    assert_eq!(subsidy["net"], "-4.50", "{subsidy}");
+    let tax = lines.iter().find(|l| l["kind"] == "tax").unwrap();
+    assert_eq!(tax["vat_rate"], "25");
+    let net: rust_decimal::Decimal = lines
+        .iter()
+        .map(|l| {
+            l["net"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        net.to_string(),
+        period["net"].as_str().unwrap(),
+        "lines sum to the period's net"
+    );
+    assert_eq!(json["total"], period["total"]);
+}
+
+#[test]
+fn rate_refuses_holes_and_bad_tariffs_with_where_and_what() {
+    let w = Workdir::new();
+    let holey: String = one_day_load()
+        .lines()
+        .filter(|l| !l.contains(",2025-01-06T05:00:00+01:00,2025-01-06T06"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let load = w.write("load.csv", &holey);
+    let (code, stderr) = w.fails(&[
+        "rate",
+        "--tariff",
+        &example("no-spot.toml"),
+        "--load",
+        arg(&load),
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+        "--prices",
+        arg(&load),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("header: unknown column \"metering_point_id\""),
+        "prices file is checked: {stderr}"
+    );
+    let (_, stderr) = w.fails(&[
+        "rate",
+        "--tariff",
+        &example("no-elvia-grid-2025.toml"),
+        "--load",
+        arg(&load),
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+    ]);
+    assert!(
+        stderr.contains("the load has a hole: no value for 2025-01-06T05:00:00+01:00"),
+        "{stderr}"
+    );
+    let bad = w.write(
+        "bad.toml",
+        &std::fs::read_to_string(example("no-spot.toml"))
+            .unwrap()
+            .replace(
+                "averaging = \"interval\"",
+                "averaging = \"interval\"\ncolour = \"blue\"",
+            ),
+    );
+    let (_, stderr) = w.fails(&["products", "validate", arg(&bad)]);
+    assert!(
+        stderr.contains("colour"),
+        "an unknown field is named: {stderr}"
+    );
+}
+
+#[test]
+fn every_fri_nettleie_file_imports_as_products() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/fri-nettleie/tariffer");
+    if !data.is_dir() {
+        eprintln!(
+            "skipped: {} is absent (the shared data lies beside the repository)",
+            data.display()
+        );
+        return;
+    }
+    let w = Workdir::new();
+    let mut files: Vec<String> = Vec::new();
+    for dir in [data.clone(), data.join("old")] {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "yml") {
+                files.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(files.len() >= 70, "{} files", files.len());
+    let mut args = vec!["import", "products"];
+    args.extend(files.iter().map(String::as_str));
+    let out = w.ok(&args);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("rows imported as products"))
+            .count(),
+        files.len()
+    );
+    let status = w.ok(&["status"]);
+    let products: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("products"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(
+        products >= files.len(),
+        "{products} products from {} files",
+        files.len()
+    );
+}
