@@ -16,6 +16,18 @@ use nordlys_store::Store;
 
 #[derive(Subcommand)]
 pub enum BenchWhat {
+    /// The end-to-end run: N metering points with one month of 15-minute readings in a fresh
+    /// SQLite file, settled to issued invoices with numbers and KID.
+    Settle {
+        #[arg(long, default_value_t = 100_000)]
+        metering_points: u64,
+        /// Where to put the database (default: a new temporary folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Keep the database.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Import generated 15-minute meter values into a fresh SQLite file: rows/s and bytes on
     /// disk per metering-point-year.
     Import {
@@ -36,6 +48,7 @@ pub enum BenchWhat {
 
 pub async fn run(what: BenchWhat) -> Result<()> {
     match what {
+        BenchWhat::Settle { metering_points, dir, keep } => crate::bench_settle::run(metering_points, dir, keep).await,
         BenchWhat::Import {
             rows,
             metering_points,

@@ -3,6 +3,7 @@
 //! 2 wrong usage.
 
 mod bench;
+mod bench_settle;
 mod commands;
 mod progress;
 

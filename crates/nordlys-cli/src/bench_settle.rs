@@ -1,0 +1,229 @@
+//! `nordlys bench settle`: the end-to-end run — generated master data, products, prices and
+//! one month of 15-minute readings for N metering points stored in a fresh SQLite file, then
+//! the real settlement run to issued invoices with numbers and KID, timed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use jiff::civil::Date;
+use nordlys_app::billing::{BillingPolicy, settle};
+use nordlys_app::{FixedClock, NoProgress};
+use nordlys_core::ids::{Gln, Gsrn};
+use nordlys_core::model::{
+    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, ExchangeRate, InvoiceChannel, Language, Market,
+    MeteringPoint, PriceArea, Quality, SpotPrice, UsageKind, Utility,
+};
+use nordlys_core::quantity::Currency;
+use nordlys_core::time::{LocalPeriod, Resolution, start_of_local_day};
+use nordlys_rating::Statutory;
+use nordlys_store::chunk::DayChunk;
+use nordlys_store::{ImportCounts, Store};
+use rust_decimal::Decimal;
+
+use crate::bench::{machine, peak_rss_mib};
+
+const PRODUCTS: &[(&str, &str)] = &[
+    ("no-spot.toml", include_str!("../../../examples/products/no-spot.toml")),
+    ("no-elvia-grid-2025.toml", include_str!("../../../examples/products/no-elvia-grid-2025.toml")),
+];
+
+pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
+    if points == 0 {
+        bail!("--metering-points must be at least 1");
+    }
+    let temp = std::env::temp_dir().join(format!("nordlys-bench-settle-{}", std::process::id()));
+    let dir = dir.unwrap_or_else(|| temp.clone());
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let db_path = dir.join("settle.db");
+    for stale in ["settle.db", "settle.db-wal", "settle.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    let period = LocalPeriod::parse_month("2025-01").map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("nordlys bench settle");
+    println!("machine: {}", machine());
+    println!(
+        "input:   {points} metering points (households, NO1, PT15M) × January 2025 = {} readings; 2 contracts each (spot supply + Elvia grid with statutory charges)",
+        points * 2976
+    );
+    let store = Store::open(&db_path.display().to_string()).await?;
+    let generated = Instant::now();
+    generate(&store, points, period).await?;
+    println!("generated and stored the input in {:.1} s", generated.elapsed().as_secs_f64());
+
+    let clock = FixedClock("2025-02-03T06:00:00Z".parse()?);
+    let started = Instant::now();
+    let report = settle(
+        &store,
+        period,
+        None,
+        &BillingPolicy::default(),
+        Arc::new(Statutory::default()),
+        &clock,
+        Arc::new(NoProgress),
+        false,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = store.summary().await?;
+    store.close().await;
+    println!(
+        "settled {} contracts into {} invoices (numbers {}) in {seconds:.2} s: {:.0} metering points/s; {} not ready",
+        report.contracts_settled,
+        report.invoices,
+        report.numbers.iter().map(|(s, a, b)| format!("{s} {a}–{b}")).collect::<Vec<_>>().join(", "),
+        points as f64 / seconds,
+        report.not_ready.len()
+    );
+    println!("invoice total {:.2} NOK incl. VAT; {} documents in the database", report.gross, summary.documents);
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak memory {peak:.0} MiB");
+    }
+    if keep {
+        println!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&temp);
+        for stale in ["settle.db", "settle.db-wal", "settle.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+    }
+    Ok(())
+}
+
+async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()> {
+    let now = "2025-02-02T06:00:00Z".parse()?;
+    let mut tx = store.begin_import("bench", "nordlys bench settle", now).await?;
+    let mut counts = ImportCounts::default();
+    for (name, text) in PRODUCTS {
+        let product = nordlys_rating::parse_product_toml(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        counts.record(tx.upsert_product(&product.code, "toml", name, text).await?);
+    }
+    let elvia = Gln::parse("7080005046220").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let start: Date = "2024-01-01".parse()?;
+    for n in 0..points {
+        let customer_id = format!("K{n:07}");
+        let account_id = format!("A{n:07}");
+        let gsrn = Gsrn::from_body(&format!("70705750{:09}", n + 1)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let address = Address { street: "Storgata 1".into(), postcode: "0150".into(), city: "Oslo".into(), municipality: "0301".into(), county: "Oslo".into() };
+        let org = synthetic_org_number(n);
+        tx.upsert_customer(&Customer {
+            customer_id: customer_id.clone(),
+            identity: CustomerIdentity::NorwegianOrganisation(org),
+            name: format!("Kunde {n}"),
+            email: String::new(),
+            phone: String::new(),
+            address: address.clone(),
+        })
+        .await?;
+        tx.upsert_account(&Account {
+            account_id: account_id.clone(),
+            customer_id: customer_id.clone(),
+            payer_customer_id: customer_id,
+            invoice_channel: InvoiceChannel::EFaktura,
+            language: Language::Nb,
+            email: String::new(),
+            invoice_address: None,
+        })
+        .await?;
+        tx.upsert_metering_point(&MeteringPoint {
+            metering_point_id: gsrn.clone(),
+            market: Market::No,
+            price_area: PriceArea::No1,
+            grid_owner: elvia.clone(),
+            resolution: Resolution::Pt15m,
+            utility: Utility::Electricity,
+            usage: UsageKind::Household,
+            address,
+        })
+        .await?;
+        for (suffix, product, role) in [("S", "no-spot", ContractRole::Supplier), ("G", "no-elvia-husholdning", ContractRole::GridOwner)] {
+            tx.upsert_contract(&Contract {
+                contract_id: format!("C{n:07}-{suffix}"),
+                account_id: account_id.clone(),
+                metering_point_id: Some(gsrn.clone()),
+                product_code: product.into(),
+                role,
+                start,
+                end: None,
+            })
+            .await?;
+        }
+    }
+    // Hourly NO1 prices in EUR and daily EUR→NOK rates.
+    let tz = Market::No.time_zone();
+    let (from, to) = period.to_utc(&tz);
+    let mut t = from.as_second() - 86_400;
+    let mut h = 0i64;
+    while t < to.as_second() + 86_400 {
+        let price = SpotPrice {
+            area: PriceArea::No1,
+            start: jiff::Timestamp::from_second(t)?,
+            end: jiff::Timestamp::from_second(t + 3600)?,
+            price_per_mwh: Decimal::new(5000 + (h * 7919) % 9000, 2),
+            currency: Currency::Eur,
+        };
+        tx.upsert_spot_price(&price).await?;
+        t += 3600;
+        h += 1;
+    }
+    let mut day = period.start.checked_sub(jiff::Span::new().days(3))?;
+    while day < period.end {
+        tx.upsert_exchange_rate(&ExchangeRate { date: day, base: Currency::Eur, quote: Currency::Nok, rate: Decimal::new(117_500, 4) }).await?;
+        day = day.tomorrow()?;
+    }
+    tx.commit(counts).await?;
+
+    // Readings: one transaction per 2,000 metering points.
+    let refs = store.point_refs().await?;
+    let mut ids: Vec<(i64, String)> = refs.values().map(|p| (p.id, p.gsrn.to_string())).collect();
+    ids.sort();
+    let (first_day, last_day) = (
+        nordlys_core::time::utc_day_number(start_of_local_day(period.start, &tz)),
+        nordlys_core::time::utc_day_number(start_of_local_day(period.end, &tz)),
+    );
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for batch in ids.chunks(2000) {
+        let mut tx = store.begin_import("bench", "nordlys bench settle (readings)", now).await?;
+        for (id, gsrn) in batch {
+            let mut chunks = Vec::with_capacity((last_day - first_day + 1) as usize);
+            for day in first_day..=last_day {
+                let mut chunk = DayChunk::empty(Resolution::Pt15m);
+                for slot in 0..96 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let hour = (slot / 4 + 1) % 24; // UTC+1
+                    let base = if (7..9).contains(&hour) || (17..21).contains(&hour) { 900 } else { 400 };
+                    chunk.set(slot, base + (seed % 600) as i64, Quality::Measured);
+                }
+                chunks.push((day, chunk));
+            }
+            tx.merge_day_chunks(*id, gsrn, chunks).await?;
+        }
+        tx.commit(ImportCounts::default()).await?;
+    }
+    Ok(())
+}
+
+/// A valid organisation number for bench customer `n` (mod-11 checked; numbers whose check
+/// digit would be 10 are skipped).
+fn synthetic_org_number(n: u64) -> nordlys_core::ids::OrgNumber {
+    let mut body = 80_000_000 + n * 3;
+    loop {
+        let text = format!("{body:08}");
+        let weights = [3u32, 2, 7, 6, 5, 4, 3, 2];
+        let sum: u32 = text.bytes().zip(weights).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let check = match 11 - sum % 11 {
+            11 => Some(0),
+            10 => None,
+            k => Some(k),
+        };
+        if let Some(k) = check
+            && let Ok(org) = nordlys_core::ids::OrgNumber::parse(&format!("{text}{k}"))
+        {
+            return org;
+        }
+        body += 1;
+    }
+}
