@@ -501,48 +501,106 @@ impl BillingTx {
         series: &str,
         kid_algorithm: KidAlgorithm,
     ) -> Result<IssuedDocument, StoreError> {
+        let mut issued = self
+            .issue_many(vec![document], series, kid_algorithm)
+            .await?;
+        issued
+            .pop()
+            .ok_or_else(|| StoreError::Unsupported("no document was issued".into()))
+    }
+
+    /// Issue `documents` in order with consecutive numbers of `series`: the block of numbers is
+    /// taken from the series inside this transaction, so it is used whole or not at all.
+    pub async fn issue_many(
+        &mut self,
+        documents: Vec<NewDocument>,
+        series: &str,
+        kid_algorithm: KidAlgorithm,
+    ) -> Result<Vec<IssuedDocument>, StoreError> {
+        if documents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = documents.len() as i64;
         sqlx::query("INSERT INTO number_series (series, next_number) VALUES (?, 1) ON CONFLICT (series) DO NOTHING")
             .bind(series)
             .execute(&mut *self.tx)
             .await?;
-        let number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + 1 WHERE series = ? RETURNING next_number - 1")
+        let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + ? WHERE series = ? RETURNING next_number - ?")
+            .bind(count)
             .bind(series)
+            .bind(count)
             .fetch_one(&mut *self.tx)
             .await?;
-        let kid: Kid =
-            kid_for_document_number(number, kid_algorithm).map_err(StoreError::Rejected)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO documents (kind, series, number, kid, account_id, period, issue_date, due_date, currency, net, vat, gross,
-                                    references_document, run_id, issued_at_us)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(document.kind.code())
-        .bind(series)
-        .bind(number)
-        .bind(kid.as_str())
-        .bind(&document.account_id)
-        .bind(&document.period)
-        .bind(document.issue_date.to_string())
-        .bind(document.due_date.to_string())
-        .bind(document.currency.code())
-        .bind(document.net.to_string())
-        .bind(document.vat_total.to_string())
-        .bind(document.gross.to_string())
-        .bind(document.references)
-        .bind(self.run_id)
-        .bind(self.now_us)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        for (batch_no, batch) in document.lines.chunks(200).enumerate() {
+        let mut issued = Vec::with_capacity(documents.len());
+        for (i, document) in documents.into_iter().enumerate() {
+            let number = first_number + i as i64;
+            let kid: Kid =
+                kid_for_document_number(number, kid_algorithm).map_err(StoreError::Rejected)?;
+            issued.push(IssuedDocument {
+                id: 0,
+                series: series.to_owned(),
+                number,
+                kid,
+                document,
+            });
+        }
+        const DOCUMENTS_PER_STATEMENT: usize = 500;
+        for batch in issued.chunks_mut(DOCUMENTS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO documents (kind, series, number, kid, account_id, period, issue_date, due_date, currency, net, vat, gross,
+                                        references_document, run_id, issued_at_us) ",
+            );
+            query.push_values(batch.iter(), |mut b, d| {
+                let doc = &d.document;
+                b.push_bind(doc.kind.code())
+                    .push_bind(d.series.clone())
+                    .push_bind(d.number)
+                    .push_bind(d.kid.as_str().to_owned())
+                    .push_bind(doc.account_id.clone())
+                    .push_bind(doc.period.clone())
+                    .push_bind(doc.issue_date.to_string())
+                    .push_bind(doc.due_date.to_string())
+                    .push_bind(doc.currency.code())
+                    .push_bind(doc.net.to_string())
+                    .push_bind(doc.vat_total.to_string())
+                    .push_bind(doc.gross.to_string())
+                    .push_bind(doc.references)
+                    .push_bind(self.run_id)
+                    .push_bind(self.now_us);
+            });
+            query.push(" RETURNING id, number");
+            let rows = query.build().fetch_all(&mut *self.tx).await?;
+            // RETURNING order is unspecified: match by the number, unique in the series.
+            let ids: HashMap<i64, i64> = rows
+                .iter()
+                .map(|r| (r.get::<i64, _>(1), r.get::<i64, _>(0)))
+                .collect();
+            for d in batch.iter_mut() {
+                d.id = *ids.get(&d.number).ok_or_else(|| {
+                    StoreError::Unsupported(format!("document {} was not stored", d.number))
+                })?;
+            }
+        }
+        let lines: Vec<(i64, &str, usize, &DocumentLine)> = issued
+            .iter()
+            .flat_map(|d| {
+                d.document
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, l)| (d.id, d.document.period.as_str(), i + 1, l))
+            })
+            .collect();
+        for batch in lines.chunks(200) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO document_lines (document_id, line_no, contract_id, period, kind, source, code, description, from_date, to_date,
                                              quantity, unit, unit_price, net, vat_category, vat_percent, explanation) ",
             );
-            query.push_values(batch.iter().enumerate(), |mut b, (i, line)| {
-                b.push_bind(id)
-                    .push_bind((batch_no * 200 + i + 1) as i64)
+            query.push_values(batch.iter(), |mut b, (id, period, line_no, line)| {
+                b.push_bind(*id)
+                    .push_bind(*line_no as i64)
                     .push_bind(line.contract_id.clone())
-                    .push_bind(document.period.clone())
+                    .push_bind(period.to_string())
                     .push_bind(line.kind.clone())
                     .push_bind(line.source.clone())
                     .push_bind(line.code.clone())
@@ -559,62 +617,76 @@ impl BillingTx {
             });
             query.build().execute(&mut *self.tx).await?;
         }
-        for VatBreakdown {
-            category,
-            percent,
-            taxable,
-            vat,
-        } in &document.vat
-        {
-            sqlx::query("INSERT INTO document_vat (document_id, category, percent, taxable, vat) VALUES (?, ?, ?, ?, ?)")
-                .bind(id)
-                .bind(category)
-                .bind(percent.normalize().to_string())
-                .bind(taxable.to_string())
-                .bind(vat.to_string())
+        let vat: Vec<(i64, &VatBreakdown)> = issued
+            .iter()
+            .flat_map(|d| d.document.vat.iter().map(move |v| (d.id, v)))
+            .collect();
+        for batch in vat.chunks(500) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO document_vat (document_id, category, percent, taxable, vat) ",
+            );
+            query.push_values(batch.iter(), |mut b, (id, v)| {
+                b.push_bind(*id)
+                    .push_bind(v.category.clone())
+                    .push_bind(v.percent.normalize().to_string())
+                    .push_bind(v.taxable.to_string())
+                    .push_bind(v.vat.to_string());
+            });
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(issued)
+    }
+
+    /// Mark contract-periods as settled. Fails if any already is: a contract-period is billed
+    /// once; later changes go through [`BillingTx::record_correction`].
+    pub async fn record_settlements(
+        &mut self,
+        records: &[SettlementRecord],
+    ) -> Result<(), StoreError> {
+        for batch in records.chunks(500) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO contract_settlements (contract_id, period, account_id, metering_point, price_area, first_utc_day, last_utc_day, settled_at_us, last_document) ",
+            );
+            query.push_values(batch.iter(), |mut b, r| {
+                b.push_bind(r.contract_id.clone())
+                    .push_bind(r.period.clone())
+                    .push_bind(r.account_id.clone())
+                    .push_bind(r.metering_point)
+                    .push_bind(r.price_area.map(|a| a.code()))
+                    .push_bind(r.first_utc_day)
+                    .push_bind(r.last_utc_day)
+                    .push_bind(self.now_us)
+                    .push_bind(r.last_document);
+            });
+            query.push(" ON CONFLICT (contract_id, period) DO NOTHING");
+            let inserted = query.build().execute(&mut *self.tx).await?;
+            if inserted.rows_affected() != batch.len() as u64 {
+                return Err(StoreError::Rejected(ParseError::new(
+                    "contract_id",
+                    &batch[0].contract_id,
+                    format!(
+                        "a contract-period of this batch ({}) is already settled",
+                        batch[0].period
+                    ),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Close the open missing-basis tasks of these contract-periods (their basis arrived).
+    pub async fn resolve_missing_basis(
+        &mut self,
+        contract_periods: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        for (contract_id, period) in contract_periods {
+            sqlx::query("UPDATE missing_basis_tasks SET resolved_at_us = ? WHERE contract_id = ? AND period = ? AND resolved_at_us IS NULL")
+                .bind(self.now_us)
+                .bind(contract_id)
+                .bind(period)
                 .execute(&mut *self.tx)
                 .await?;
         }
-        Ok(IssuedDocument {
-            id,
-            series: series.to_owned(),
-            number,
-            kid,
-            document,
-        })
-    }
-
-    /// Mark a contract-period as settled by `document_id`. Fails if it already is: a
-    /// contract-period is billed once; later changes go through [`BillingTx::record_correction`].
-    pub async fn record_settlement(&mut self, record: &SettlementRecord) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO contract_settlements (contract_id, period, account_id, metering_point, price_area, first_utc_day, last_utc_day, settled_at_us, last_document)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (contract_id, period) DO NOTHING",
-        )
-        .bind(&record.contract_id)
-        .bind(&record.period)
-        .bind(&record.account_id)
-        .bind(record.metering_point)
-        .bind(record.price_area.map(|a| a.code()))
-        .bind(record.first_utc_day)
-        .bind(record.last_utc_day)
-        .bind(self.now_us)
-        .bind(record.last_document)
-        .execute(&mut *self.tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Rejected(ParseError::new(
-                "contract_id",
-                &record.contract_id,
-                format!("period {} is already settled", record.period),
-            )));
-        }
-        sqlx::query("UPDATE missing_basis_tasks SET resolved_at_us = ? WHERE contract_id = ? AND period = ? AND resolved_at_us IS NULL")
-            .bind(self.now_us)
-            .bind(&record.contract_id)
-            .bind(&record.period)
-            .execute(&mut *self.tx)
-            .await?;
         Ok(())
     }
 

@@ -395,6 +395,13 @@ pub async fn settle(
         .billable_contracts(period.start, period.end, account)
         .await?;
     let settled = store.settled_contracts(&ctx.code).await?;
+    let open_tasks: std::collections::HashSet<String> = store
+        .missing_basis_tasks()
+        .await?
+        .into_iter()
+        .filter(|(_, period, _, _)| *period == ctx.code)
+        .map(|(contract, ..)| contract)
+        .collect();
     let mut accounts: Vec<(String, Vec<BillableContract>)> = Vec::new();
     for contract in contracts {
         if settled.contains(&contract.contract_id) {
@@ -432,6 +439,7 @@ pub async fn settle(
             Some(run_id) => Some(store.begin_billing(run_id, clock.now()).await?),
             None => None,
         };
+        let mut ready: Vec<(NewDocument, &Vec<BillableContract>)> = Vec::new();
         for (account_id, contracts) in batch {
             let mut lines = Vec::new();
             let mut not_ready = Vec::new();
@@ -509,18 +517,31 @@ pub async fn settle(
                 None,
             );
             report.contracts_settled += contracts.len() as u64;
-            match tx.as_mut() {
-                None => count_dry(&mut report, &document),
-                Some(tx) => {
-                    let issued = tx
-                        .issue(document, &policy.invoice_series, policy.kid)
-                        .await?;
+            ready.push((document, contracts));
+        }
+        match tx.as_mut() {
+            None => ready
+                .iter()
+                .for_each(|(document, _)| count_dry(&mut report, document)),
+            Some(tx) => {
+                let (documents, contracts): (Vec<NewDocument>, Vec<&Vec<BillableContract>>) =
+                    ready.drain(..).unzip();
+                let issued = tx
+                    .issue_many(documents, &policy.invoice_series, policy.kid)
+                    .await?;
+                let mut records = Vec::new();
+                let mut resolved = Vec::new();
+                for (document, contracts) in issued.iter().zip(contracts) {
+                    report.count(document);
                     for contract in contracts {
-                        tx.record_settlement(&settlement_record(&ctx, contract, issued.id))
-                            .await?;
+                        records.push(settlement_record(&ctx, contract, document.id));
+                        if open_tasks.contains(&contract.contract_id) {
+                            resolved.push((contract.contract_id.clone(), ctx.code.clone()));
+                        }
                     }
-                    report.count(&issued);
                 }
+                tx.record_settlements(&records).await?;
+                tx.resolve_missing_basis(&resolved).await?;
             }
         }
         if let Some(tx) = tx {
