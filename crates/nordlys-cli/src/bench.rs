@@ -48,7 +48,11 @@ pub enum BenchWhat {
 
 pub async fn run(what: BenchWhat) -> Result<()> {
     match what {
-        BenchWhat::Settle { metering_points, dir, keep } => crate::bench_settle::run(metering_points, dir, keep).await,
+        BenchWhat::Settle {
+            metering_points,
+            dir,
+            keep,
+        } => crate::bench_settle::run(metering_points, dir, keep).await,
         BenchWhat::Import {
             rows,
             metering_points,

@@ -12,8 +12,9 @@ use nordlys_app::billing::{BillingPolicy, settle};
 use nordlys_app::{FixedClock, NoProgress};
 use nordlys_core::ids::{Gln, Gsrn};
 use nordlys_core::model::{
-    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, ExchangeRate, InvoiceChannel, Language, Market,
-    MeteringPoint, PriceArea, Quality, SpotPrice, UsageKind, Utility,
+    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, ExchangeRate,
+    InvoiceChannel, Language, Market, MeteringPoint, PriceArea, Quality, SpotPrice, UsageKind,
+    Utility,
 };
 use nordlys_core::quantity::Currency;
 use nordlys_core::time::{LocalPeriod, Resolution, start_of_local_day};
@@ -25,8 +26,14 @@ use rust_decimal::Decimal;
 use crate::bench::{machine, peak_rss_mib};
 
 const PRODUCTS: &[(&str, &str)] = &[
-    ("no-spot.toml", include_str!("../../../examples/products/no-spot.toml")),
-    ("no-elvia-grid-2025.toml", include_str!("../../../examples/products/no-elvia-grid-2025.toml")),
+    (
+        "no-spot.toml",
+        include_str!("../../../examples/products/no-spot.toml"),
+    ),
+    (
+        "no-elvia-grid-2025.toml",
+        include_str!("../../../examples/products/no-elvia-grid-2025.toml"),
+    ),
 ];
 
 pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
@@ -50,7 +57,10 @@ pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
     let store = Store::open(&db_path.display().to_string()).await?;
     let generated = Instant::now();
     generate(&store, points, period).await?;
-    println!("generated and stored the input in {:.1} s", generated.elapsed().as_secs_f64());
+    println!(
+        "generated and stored the input in {:.1} s",
+        generated.elapsed().as_secs_f64()
+    );
 
     let clock = FixedClock("2025-02-03T06:00:00Z".parse()?);
     let started = Instant::now();
@@ -72,11 +82,19 @@ pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
         "settled {} contracts into {} invoices (numbers {}) in {seconds:.2} s: {:.0} metering points/s; {} not ready",
         report.contracts_settled,
         report.invoices,
-        report.numbers.iter().map(|(s, a, b)| format!("{s} {a}–{b}")).collect::<Vec<_>>().join(", "),
+        report
+            .numbers
+            .iter()
+            .map(|(s, a, b)| format!("{s} {a}–{b}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         points as f64 / seconds,
         report.not_ready.len()
     );
-    println!("invoice total {:.2} NOK incl. VAT; {} documents in the database", report.gross, summary.documents);
+    println!(
+        "invoice total {:.2} NOK incl. VAT; {} documents in the database",
+        report.gross, summary.documents
+    );
     if let Some(peak) = peak_rss_mib() {
         println!("peak memory {peak:.0} MiB");
     }
@@ -93,10 +111,13 @@ pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
 
 async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()> {
     let now = "2025-02-02T06:00:00Z".parse()?;
-    let mut tx = store.begin_import("bench", "nordlys bench settle", now).await?;
+    let mut tx = store
+        .begin_import("bench", "nordlys bench settle", now)
+        .await?;
     let mut counts = ImportCounts::default();
     for (name, text) in PRODUCTS {
-        let product = nordlys_rating::parse_product_toml(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        let product =
+            nordlys_rating::parse_product_toml(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         counts.record(tx.upsert_product(&product.code, "toml", name, text).await?);
     }
     let elvia = Gln::parse("7080005046220").map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -104,8 +125,15 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
     for n in 0..points {
         let customer_id = format!("K{n:07}");
         let account_id = format!("A{n:07}");
-        let gsrn = Gsrn::from_body(&format!("70705750{:09}", n + 1)).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let address = Address { street: "Storgata 1".into(), postcode: "0150".into(), city: "Oslo".into(), municipality: "0301".into(), county: "Oslo".into() };
+        let gsrn = Gsrn::from_body(&format!("70705750{:09}", n + 1))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let address = Address {
+            street: "Storgata 1".into(),
+            postcode: "0150".into(),
+            city: "Oslo".into(),
+            municipality: "0301".into(),
+            county: "Oslo".into(),
+        };
         let org = synthetic_org_number(n);
         tx.upsert_customer(&Customer {
             customer_id: customer_id.clone(),
@@ -137,7 +165,10 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
             address,
         })
         .await?;
-        for (suffix, product, role) in [("S", "no-spot", ContractRole::Supplier), ("G", "no-elvia-husholdning", ContractRole::GridOwner)] {
+        for (suffix, product, role) in [
+            ("S", "no-spot", ContractRole::Supplier),
+            ("G", "no-elvia-husholdning", ContractRole::GridOwner),
+        ] {
             tx.upsert_contract(&Contract {
                 contract_id: format!("C{n:07}-{suffix}"),
                 account_id: account_id.clone(),
@@ -169,7 +200,13 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
     }
     let mut day = period.start.checked_sub(jiff::Span::new().days(3))?;
     while day < period.end {
-        tx.upsert_exchange_rate(&ExchangeRate { date: day, base: Currency::Eur, quote: Currency::Nok, rate: Decimal::new(117_500, 4) }).await?;
+        tx.upsert_exchange_rate(&ExchangeRate {
+            date: day,
+            base: Currency::Eur,
+            quote: Currency::Nok,
+            rate: Decimal::new(117_500, 4),
+        })
+        .await?;
         day = day.tomorrow()?;
     }
     tx.commit(counts).await?;
@@ -184,7 +221,9 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
     );
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for batch in ids.chunks(2000) {
-        let mut tx = store.begin_import("bench", "nordlys bench settle (readings)", now).await?;
+        let mut tx = store
+            .begin_import("bench", "nordlys bench settle (readings)", now)
+            .await?;
         for (id, gsrn) in batch {
             let mut chunks = Vec::with_capacity((last_day - first_day + 1) as usize);
             for day in first_day..=last_day {
@@ -194,7 +233,11 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
                     seed ^= seed >> 7;
                     seed ^= seed << 17;
                     let hour = (slot / 4 + 1) % 24; // UTC+1
-                    let base = if (7..9).contains(&hour) || (17..21).contains(&hour) { 900 } else { 400 };
+                    let base = if (7..9).contains(&hour) || (17..21).contains(&hour) {
+                        900
+                    } else {
+                        400
+                    };
                     chunk.set(slot, base + (seed % 600) as i64, Quality::Measured);
                 }
                 chunks.push((day, chunk));
@@ -213,7 +256,11 @@ fn synthetic_org_number(n: u64) -> nordlys_core::ids::OrgNumber {
     loop {
         let text = format!("{body:08}");
         let weights = [3u32, 2, 7, 6, 5, 4, 3, 2];
-        let sum: u32 = text.bytes().zip(weights).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let sum: u32 = text
+            .bytes()
+            .zip(weights)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
         let check = match 11 - sum % 11 {
             11 => Some(0),
             10 => None,
