@@ -13,13 +13,31 @@ use crate::support::*;
 fn every_example_product_is_valid() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/products");
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        parse_product_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        count += 1;
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            parse_product_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            count += 1;
+        }
     }
-    assert_eq!(count, 5);
+    assert_eq!(count, 6);
+    // The demo's grid tariffs, written by us in the fri-nettleie format.
+    let mut grid = 0;
+    for entry in std::fs::read_dir(dir.join("fri-nettleie")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let products = nordlys_rating::fri_nettleie::import_fri_nettleie(&stem, &text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let codes: Vec<&str> = products.iter().map(|p| p.code.as_str()).collect();
+        assert!(
+            codes.contains(&format!("{stem}-husholdning").as_str()),
+            "{codes:?}"
+        );
+        grid += 1;
+    }
+    assert_eq!(grid, 6);
 }
 
 #[test]
