@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use nordlys_app::Clock;
 use nordlys_app::billing::{BillingPolicy, RunReport, correct, settle};
 use nordlys_app::products::{ProductFormat, parse_product_file};
 use nordlys_app::rate::{RateRequest, months_of, rate_load, read_load};
-use nordlys_app::{Clock, NoProgress};
 use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
 use nordlys_core::model::{PriceArea, UsageKind};
@@ -321,10 +321,8 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
         }
         InvoicesWhat::Show { id } => {
             let summary = store
-                .documents(None, None, i64::MAX)
+                .document(id)
                 .await?
-                .into_iter()
-                .find(|d| d.id == id)
                 .with_context(|| format!("no document has id {id}"))?;
             println!(
                 "{} {}-{}  KID {}  account {}  period {}  issued {}  due {}{}",
@@ -584,7 +582,6 @@ pub fn rate(args: RateArgs) -> Result<()> {
             }
         }
     }
-    let _ = NoProgress;
     Ok(())
 }
 

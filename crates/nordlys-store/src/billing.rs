@@ -16,7 +16,8 @@ use nordlys_core::quantity::Currency;
 use nordlys_core::time::Resolution;
 use rust_decimal::Decimal;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+// Dynamic SQL here joins constant fragments of this file only, never input.
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::chunk::DayChunk;
 use crate::{Store, StoreError, StoreTx, Upsert};
@@ -260,19 +261,34 @@ impl Store {
 
     /// Settled contract-periods whose readings or spot prices were recorded after their settlement.
     pub async fn changed_settlements(&self) -> Result<Vec<SettlementRecord>, StoreError> {
+        // Price changes are computed once per (area, period range), not per settlement row.
         let rows = sqlx::query(
-            "SELECT s.contract_id, s.period, s.account_id, s.metering_point, s.price_area, s.first_utc_day, s.last_utc_day, s.last_document
+            "WITH ranges AS (
+                 SELECT DISTINCT price_area, first_utc_day, last_utc_day FROM contract_settlements WHERE price_area IS NOT NULL
+             ),
+             price_changes AS (
+                 SELECT r.price_area, r.first_utc_day, r.last_utc_day, max(p.recorded_at_us) AS latest_us
+                 FROM ranges r JOIN spot_prices p
+                   ON p.area = r.price_area AND p.start_us >= r.first_utc_day * 86400000000 AND p.start_us < (r.last_utc_day + 1) * 86400000000
+                 GROUP BY r.price_area, r.first_utc_day, r.last_utc_day
+             )
+             SELECT s.contract_id, s.period, s.account_id, s.metering_point, s.price_area, s.first_utc_day, s.last_utc_day, s.last_document
              FROM contract_settlements s
-             WHERE EXISTS (SELECT 1 FROM meter_value_chunks m WHERE m.metering_point = s.metering_point
+             LEFT JOIN price_changes c
+               ON c.price_area = s.price_area AND c.first_utc_day = s.first_utc_day AND c.last_utc_day = s.last_utc_day
+             WHERE c.latest_us > s.settled_at_us
+                OR EXISTS (SELECT 1 FROM meter_value_chunks m WHERE m.metering_point = s.metering_point
                              AND m.utc_day BETWEEN s.first_utc_day AND s.last_utc_day AND m.recorded_at_us > s.settled_at_us)
-                OR EXISTS (SELECT 1 FROM spot_prices p WHERE p.area = s.price_area
-                             AND p.start_us >= s.first_utc_day * 86400000000 AND p.start_us < (s.last_utc_day + 1) * 86400000000
-                             AND p.recorded_at_us > s.settled_at_us)
              ORDER BY s.account_id, s.period, s.contract_id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(settlement_from_row).collect()
+    }
+
+    /// One document's summary, by id.
+    pub async fn document(&self, id: i64) -> Result<Option<DocumentSummary>, StoreError> {
+        Ok(self.documents_where("d.id = ?", id, 1).await?.pop())
     }
 
     /// Every line issued so far for a contract-period, over all its documents.
@@ -299,12 +315,9 @@ impl Store {
         period: Option<&str>,
         limit: i64,
     ) -> Result<Vec<DocumentSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.kind, d.series, d.number, d.kid, d.account_id, d.period, d.issue_date, d.due_date, d.currency,
-                    d.net, d.vat, d.gross, d.references_document, (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id)
-             FROM documents d WHERE (? IS NULL OR d.account_id = ?) AND (? IS NULL OR d.period = ?)
-             ORDER BY d.id DESC LIMIT ?",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{DOCUMENT_SUMMARY} WHERE (? IS NULL OR d.account_id = ?) AND (? IS NULL OR d.period = ?) ORDER BY d.id DESC LIMIT ?"
+        )))
         .bind(account)
         .bind(account)
         .bind(period)
@@ -312,27 +325,23 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DocumentSummary {
-                    id: row.get(0),
-                    kind: DocumentKind::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
-                    series: row.get(2),
-                    number: row.get(3),
-                    kid: row.get(4),
-                    account_id: row.get(5),
-                    period: row.get(6),
-                    issue_date: date(row, 7, "issue_date")?,
-                    due_date: date(row, 8, "due_date")?,
-                    currency: Currency::parse(row.get(9)).map_err(StoreError::CorruptValue)?,
-                    net: decimal(row, 10, "net")?,
-                    vat: decimal(row, 11, "vat")?,
-                    gross: decimal(row, 12, "gross")?,
-                    references: row.get(13),
-                    lines: row.get(14),
-                })
-            })
-            .collect()
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn documents_where(
+        &self,
+        condition: &'static str,
+        value: i64,
+        limit: i64,
+    ) -> Result<Vec<DocumentSummary>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{DOCUMENT_SUMMARY} WHERE {condition} ORDER BY d.id DESC LIMIT ?"
+        )))
+        .bind(value)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
     }
 
     /// The lines of one document.
@@ -416,6 +425,31 @@ impl Store {
             now_us: now.as_microsecond(),
         })
     }
+}
+
+/// The select list of [`DocumentSummary`]; callers add the condition (constant SQL only).
+const DOCUMENT_SUMMARY: &str = "SELECT d.id, d.kind, d.series, d.number, d.kid, d.account_id, d.period, d.issue_date, d.due_date, d.currency,
+        d.net, d.vat, d.gross, d.references_document, (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id)
+ FROM documents d";
+
+fn summary_from_row(row: &SqliteRow) -> Result<DocumentSummary, StoreError> {
+    Ok(DocumentSummary {
+        id: row.get(0),
+        kind: DocumentKind::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
+        series: row.get(2),
+        number: row.get(3),
+        kid: row.get(4),
+        account_id: row.get(5),
+        period: row.get(6),
+        issue_date: date(row, 7, "issue_date")?,
+        due_date: date(row, 8, "due_date")?,
+        currency: Currency::parse(row.get(9)).map_err(StoreError::CorruptValue)?,
+        net: decimal(row, 10, "net")?,
+        vat: decimal(row, 11, "vat")?,
+        gross: decimal(row, 12, "gross")?,
+        references: row.get(13),
+        lines: row.get(14),
+    })
 }
 
 fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
