@@ -176,19 +176,25 @@ impl Store {
         end: Date,
         account: Option<&str>,
     ) -> Result<Vec<BillableContract>, StoreError> {
-        let rows = sqlx::query(
+        const SELECT: &str =
             "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date,
                     m.id, m.gsrn, m.market, m.price_area, m.resolution, m.usage, m.municipality
              FROM contracts c LEFT JOIN metering_points m ON m.id = c.metering_point
-             WHERE c.start_date < ? AND (c.end_date IS NULL OR c.end_date > ?) AND (? IS NULL OR c.account_id = ?)
-             ORDER BY c.account_id, c.contract_id",
-        )
-        .bind(end.to_string())
-        .bind(start.to_string())
-        .bind(account)
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE c.start_date < ? AND (c.end_date IS NULL OR c.end_date > ?)";
+        // Two statements rather than `(? IS NULL OR …)`, which would keep SQLite off the account index.
+        let query = match account {
+            Some(_) => {
+                format!("{SELECT} AND c.account_id = ? ORDER BY c.account_id, c.contract_id")
+            }
+            None => format!("{SELECT} ORDER BY c.account_id, c.contract_id"),
+        };
+        let mut query = sqlx::query(AssertSqlSafe(query))
+            .bind(end.to_string())
+            .bind(start.to_string());
+        if let Some(account) = account {
+            query = query.bind(account);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(billable_from_row).collect()
     }
 
