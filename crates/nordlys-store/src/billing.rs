@@ -730,35 +730,24 @@ impl BillingTx {
         Ok(())
     }
 
-    /// A correction re-settled the contract-period with `document_id` (the inputs as of now).
-    pub async fn record_correction(
+    /// The contract-period is settled as of now: re-rated after its inputs changed, and either
+    /// corrected by `document_id` or found unchanged (`None`).
+    pub async fn mark_settled_now(
         &mut self,
         contract_id: &str,
         period: &str,
-        document_id: i64,
+        document_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE contract_settlements SET settled_at_us = ?, last_document = ? WHERE contract_id = ? AND period = ?")
-            .bind(self.now_us)
-            .bind(document_id)
-            .bind(contract_id)
-            .bind(period)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    /// Inputs changed but the rating did not: the settlement is current as of now.
-    pub async fn touch_settlement(
-        &mut self,
-        contract_id: &str,
-        period: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE contract_settlements SET settled_at_us = ? WHERE contract_id = ? AND period = ?")
-            .bind(self.now_us)
-            .bind(contract_id)
-            .bind(period)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE contract_settlements SET settled_at_us = ?, last_document = coalesce(?, last_document)
+             WHERE contract_id = ? AND period = ?",
+        )
+        .bind(self.now_us)
+        .bind(document_id)
+        .bind(contract_id)
+        .bind(period)
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 

@@ -313,6 +313,34 @@ impl PeriodContext {
     }
 }
 
+impl PeriodContext {
+    /// Rate `contract` with its metering point's chunks from `chunks`, or say why it is not ready.
+    async fn rate_or_not_ready(
+        &mut self,
+        store: &Store,
+        contract: &BillableContract,
+        chunks: &HashMap<i64, Vec<(i64, nordlys_store::chunk::DayChunk)>>,
+        accept_estimated: bool,
+        scratch: &mut Scratch,
+    ) -> Result<Result<Vec<DocumentLine>, NotReady>, StoreError> {
+        let series = contract
+            .point
+            .as_ref()
+            .and_then(|p| chunks.get(&p.id))
+            .map(|v| v.as_slice());
+        let rated = self
+            .rate_contract(store, contract, series, accept_estimated, scratch)
+            .await?;
+        Ok(rated.map_err(|reason| NotReady {
+            contract_id: contract.contract_id.clone(),
+            account_id: contract.account_id.clone(),
+            period: self.code.clone(),
+            metering_point: contract.point.as_ref().map(|p| p.gsrn.clone()),
+            reason,
+        }))
+    }
+}
+
 fn to_document_line(contract_id: &str, line: &nordlys_rating::InvoiceLine) -> DocumentLine {
     DocumentLine {
         contract_id: contract_id.to_owned(),
@@ -445,16 +473,11 @@ pub async fn settle(
             let mut not_ready = Vec::new();
             let mut currencies: Vec<Currency> = Vec::new();
             for contract in contracts {
-                let series = contract
-                    .point
-                    .as_ref()
-                    .and_then(|p| chunks.get(&p.id))
-                    .map(|v| v.as_slice());
                 match ctx
-                    .rate_contract(
+                    .rate_or_not_ready(
                         store,
                         contract,
-                        series,
+                        &chunks,
                         policy.accept_estimated,
                         &mut scratch,
                     )
@@ -467,13 +490,7 @@ pub async fn settle(
                         }
                         lines.extend(contract_lines);
                     }
-                    Err(reason) => not_ready.push(NotReady {
-                        contract_id: contract.contract_id.clone(),
-                        account_id: account_id.clone(),
-                        period: ctx.code.clone(),
-                        metering_point: contract.point.as_ref().map(|p| p.gsrn.clone()),
-                        reason,
-                    }),
+                    Err(nr) => not_ready.push(nr),
                 }
             }
             if currencies.len() > 1 && not_ready.is_empty() {
@@ -738,28 +755,20 @@ pub async fn correct(
                 continue;
             };
             currency = product_currency(&products, &contract.product_code);
-            let series = contract
-                .point
-                .as_ref()
-                .and_then(|p| chunks.get(&p.id))
-                .map(|v| v.as_slice());
             match ctx
-                .rate_contract(
+                .rate_or_not_ready(
                     store,
                     contract,
-                    series,
+                    &chunks,
                     policy.accept_estimated,
                     &mut scratch,
                 )
                 .await?
             {
-                Err(reason) => report.not_ready.push(NotReady {
-                    contract_id: record.contract_id.clone(),
-                    account_id: account_id.clone(),
-                    period: period_code.clone(),
-                    metering_point: contract.point.as_ref().map(|p| p.gsrn.clone()),
-                    reason: format!("cannot re-rate for correction: {reason}"),
-                }),
+                Err(mut nr) => {
+                    nr.reason = format!("cannot re-rate for correction: {}", nr.reason);
+                    report.not_ready.push(nr);
+                }
                 Ok(lines) => {
                     let billed = aggregate(
                         &store
@@ -784,7 +793,7 @@ pub async fn correct(
         };
         if let Some(tx) = tx.as_mut() {
             for record in &unchanged {
-                tx.touch_settlement(&record.contract_id, &record.period)
+                tx.mark_settled_now(&record.contract_id, &record.period, None)
                     .await?;
             }
         }
@@ -869,7 +878,7 @@ pub async fn correct(
                         report.count(&issued);
                     }
                     for (record, _, _) in &changed_contracts {
-                        tx.record_correction(&record.contract_id, &record.period, last)
+                        tx.mark_settled_now(&record.contract_id, &record.period, Some(last))
                             .await?;
                     }
                 }

@@ -173,40 +173,28 @@ fn parse_exchange_rate(row: &Row<'_>) -> Result<ExchangeRate, ParseError> {
     })
 }
 
+impl super::master::MasterRecord for ExchangeRate {
+    const KIND: ImportKind = ImportKind::ExchangeRates;
+    const REQUIRED: &'static [&'static str] = &["date", "base", "quote", "rate"];
+    const OPTIONAL: &'static [&'static str] = &[];
+    fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
+        parse_exchange_rate(row)
+    }
+    async fn write(
+        &self,
+        tx: &mut nordlys_store::StoreTx,
+    ) -> Result<nordlys_store::Upsert, StoreError> {
+        tx.upsert_exchange_rate(self).await
+    }
+}
+
 pub async fn import_exchange_rates(
     store: &Store,
     source: &str,
     input: impl Read,
     clock: &dyn Clock,
 ) -> Result<ImportReport, ImportError> {
-    let started = Instant::now();
-    let mut table = CsvTable::open(input, &["date", "base", "quote", "rate"], &[])
-        .map_err(|errors| ImportError::rejected(source, errors, false))?;
-    let mut tx = store
-        .begin_import(ImportKind::ExchangeRates.code(), source, clock.now())
-        .await?;
-    let mut errors = ErrorList::default();
-    let mut counts = ImportCounts::default();
-    let mut record = csv::StringRecord::new();
-    while let Some(next) = table.next_row(&mut record) {
-        let parsed = next.and_then(|line| {
-            parse_exchange_rate(&table.row(&record))
-                .map(|r| (line, r))
-                .map_err(|e| RowError::from_parse(line, e))
-        });
-        match parsed {
-            Err(e) => {
-                errors.push(e);
-                if errors.is_full() {
-                    break;
-                }
-            }
-            Ok((_, rate)) => counts.record(tx.upsert_exchange_rate(&rate).await?),
-        }
-    }
-    errors.into_result(source)?;
-    tx.commit(counts).await?;
-    Ok(report(ImportKind::ExchangeRates, source, counts, started))
+    super::master::import_master::<ExchangeRate>(store, source, input, clock).await
 }
 
 pub(super) fn report(

@@ -17,8 +17,9 @@ use super::csv_table::{CsvTable, Row};
 use super::{ErrorList, ImportError, ImportKind, ImportReport, RowError};
 use crate::Clock;
 
-/// One kind of master-data record: its columns, how a row parses, how it is written.
-trait MasterRecord: Sized {
+/// One kind of row-per-record import: its columns, how a row parses, how it is written.
+/// Master data, exchange rates and usage quantities share this driver.
+pub(crate) trait MasterRecord: Sized {
     const KIND: ImportKind;
     const REQUIRED: &'static [&'static str];
     const OPTIONAL: &'static [&'static str];
@@ -26,7 +27,7 @@ trait MasterRecord: Sized {
     async fn write(&self, tx: &mut StoreTx) -> Result<Upsert, StoreError>;
 }
 
-async fn import_master<T: MasterRecord>(
+pub(crate) async fn import_master<T: MasterRecord>(
     store: &Store,
     source: &str,
     input: impl Read,
