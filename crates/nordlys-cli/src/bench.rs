@@ -16,6 +16,25 @@ use nordlys_store::Store;
 
 #[derive(Subcommand)]
 pub enum BenchWhat {
+    /// In-memory rating throughput on generated loads, and the same invoice in DuckDB SQL.
+    Rate {
+        /// Tariff files (.toml, .yml); without, the realistic Norwegian mix (Elvia grid with
+        /// statutory charges + spot supplier product).
+        #[arg(long = "tariff")]
+        tariffs: Vec<PathBuf>,
+        #[arg(long, default_value_t = 10_000)]
+        metering_points: usize,
+        #[arg(long, default_value = "PT15M")]
+        resolution: String,
+        #[arg(long, default_value = "2025-01")]
+        period: String,
+        /// `table` or `json`.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// `duckdb` (default) or `none`.
+        #[arg(long, default_value = "duckdb")]
+        peer: String,
+    },
     /// The end-to-end run: N metering points with one month of 15-minute readings in a fresh
     /// SQLite file, settled to issued invoices with numbers and KID.
     Settle {
@@ -48,6 +67,38 @@ pub enum BenchWhat {
 
 pub async fn run(what: BenchWhat) -> Result<()> {
     match what {
+        BenchWhat::Rate {
+            tariffs,
+            metering_points,
+            resolution,
+            period,
+            format,
+            peer,
+        } => {
+            let resolution = nordlys_core::time::Resolution::parse(&resolution)
+                .map_err(|e| crate::flag_error("--resolution", e))?;
+            let period = nordlys_core::time::LocalPeriod::parse_month(&period)
+                .map_err(|e| crate::flag_error("--period", e))?;
+            let json = match format.as_str() {
+                "json" => true,
+                "table" => false,
+                other => bail!("--format {other:?}: must be one of: table, json"),
+            };
+            let peer = match peer.as_str() {
+                // The peer computes the default mix; given tariffs are benchmarked without it.
+                "duckdb" => tariffs.is_empty(),
+                "none" => false,
+                other => bail!("--peer {other:?}: must be one of: duckdb, none"),
+            };
+            crate::rate_bench::run(crate::rate_bench::RateBench {
+                tariffs,
+                metering_points,
+                resolution,
+                period,
+                json,
+                peer,
+            })
+        }
         BenchWhat::Settle {
             metering_points,
             dir,

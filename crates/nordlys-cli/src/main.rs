@@ -6,6 +6,7 @@ mod bench;
 mod bench_settle;
 mod commands;
 mod progress;
+mod rate_bench;
 
 use std::fs::File;
 use std::io::Write;

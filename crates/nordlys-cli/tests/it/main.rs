@@ -601,3 +601,35 @@ fn every_fri_nettleie_file_imports_as_products() {
         files.len()
     );
 }
+
+#[test]
+fn bench_rate_reports_throughput_as_json() {
+    let w = Workdir::new();
+    let out = w.ok(&[
+        "bench",
+        "rate",
+        "--metering-points",
+        "50",
+        "--peer",
+        "none",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["metering_points"], 50);
+    assert_eq!(json["intervals_per_month"], 2976, "January at 15 minutes");
+    assert_eq!(json["resolution"], "PT15M");
+    for key in [
+        "metering_point_months_per_second",
+        "metering_point_months_per_second_one_thread",
+        "readings_per_second",
+    ] {
+        assert!(json[key].as_f64().unwrap() > 0.0, "{key}: {json}");
+    }
+    assert!(json["machine"].as_str().unwrap().contains("cores"));
+    let (_, stderr) = w.fails(&["bench", "rate", "--resolution", "PT5M"]);
+    assert!(
+        stderr.contains("--resolution \"PT5M\": must be one of: PT15M, PT60M"),
+        "{stderr}"
+    );
+}
