@@ -220,10 +220,7 @@ pub async fn build_demo(
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
         let products = parse_product_file(format, stem, name, text)
             .map_err(|e| StoreError::Unsupported(format!("demo product {name}: {e}")))?;
-        let stored_format = match format {
-            ProductFormat::Toml => "toml".to_owned(),
-            ProductFormat::FriNettleie => format!("fri-nettleie:{stem}"),
-        };
+        let stored_format = format.stored_name(stem, crate::products::DEFAULT_URDB_TIME_ZONE);
         for product in products {
             counts.record(
                 tx.upsert_product(&product.code, &stored_format, name, text)

@@ -18,21 +18,29 @@ pub enum ProductFormat {
     Toml,
     /// fri-nettleie YAML: one grid company's tariffs, one product per customer group.
     FriNettleie,
+    /// OpenEI URDB JSON (`{"items": [...]}` or one rate); its hours are in a zone the caller names.
+    Urdb,
 }
+
+/// The zone of a URDB rate's schedules when the caller names none.
+pub const DEFAULT_URDB_TIME_ZONE: &str = "UTC";
 
 impl ProductFormat {
     pub fn from_path(path: &Path) -> Option<Self> {
         match path.extension()?.to_str()? {
             "toml" => Some(ProductFormat::Toml),
             "yml" | "yaml" => Some(ProductFormat::FriNettleie),
+            "json" => Some(ProductFormat::Urdb),
             _ => None,
         }
     }
 
-    fn stored_name(self, file_stem: &str) -> String {
+    /// How the store records the format (with what re-reading the body needs).
+    pub fn stored_name(self, file_stem: &str, urdb_time_zone: &str) -> String {
         match self {
             ProductFormat::Toml => "toml".to_owned(),
             ProductFormat::FriNettleie => format!("fri-nettleie:{file_stem}"),
+            ProductFormat::Urdb => format!("urdb:{urdb_time_zone}"),
         }
     }
 }
@@ -44,12 +52,27 @@ pub fn parse_product_file(
     source: &str,
     text: &str,
 ) -> Result<Vec<Product>, String> {
+    parse_product_file_in(format, file_stem, source, text, DEFAULT_URDB_TIME_ZONE)
+}
+
+/// [`parse_product_file`] with the zone of URDB schedules named.
+pub fn parse_product_file_in(
+    format: ProductFormat,
+    file_stem: &str,
+    source: &str,
+    text: &str,
+    urdb_time_zone: &str,
+) -> Result<Vec<Product>, String> {
     match format {
         ProductFormat::Toml => parse_product_toml(text)
             .map(|p| vec![p])
             .map_err(|e| format!("{source}: {e}")),
         ProductFormat::FriNettleie => {
             import_fri_nettleie(file_stem, text).map_err(|e| e.to_string())
+        }
+        ProductFormat::Urdb => {
+            nordlys_rating::openei_urdb::import_urdb(source, text, urdb_time_zone)
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -61,6 +84,7 @@ fn parse_stored(format: &str, body: &str, code: &str) -> Result<Product, String>
         Some(("fri-nettleie", stem)) => {
             parse_product_file(ProductFormat::FriNettleie, stem, code, body)?
         }
+        Some(("urdb", zone)) => parse_product_file_in(ProductFormat::Urdb, "", code, body, zone)?,
         _ => return Err(format!("product {code}: unknown stored format {format:?}")),
     };
     products
@@ -69,11 +93,13 @@ fn parse_stored(format: &str, body: &str, code: &str) -> Result<Product, String>
         .ok_or_else(|| format!("product {code} is missing from its stored file"))
 }
 
-/// Import the products of one file; the file is all-or-nothing.
+/// Import the products of one file; the file is all-or-nothing. URDB schedules are read in
+/// `urdb_time_zone` (the other formats name their zone themselves).
 pub async fn import_products(
     store: &Store,
     path: &Path,
     text: &str,
+    urdb_time_zone: &str,
     clock: &dyn Clock,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
@@ -82,21 +108,30 @@ pub async fn import_products(
         ImportError::rejected(&source, vec![RowError::new(0, "product", message)], false)
     };
     let format = ProductFormat::from_path(path).ok_or_else(|| {
-        rejected("product files are .toml (Nordlys) or .yml/.yaml (fri-nettleie)".to_owned())
+        rejected(
+            "product files are .toml (Nordlys), .yml/.yaml (fri-nettleie) or .json (OpenEI URDB)"
+                .to_owned(),
+        )
     })?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("product");
-    let products = parse_product_file(format, stem, &source, text).map_err(rejected)?;
+    let products =
+        parse_product_file_in(format, stem, &source, text, urdb_time_zone).map_err(rejected)?;
     let mut tx = store
         .begin_import(ImportKind::Products.code(), &source, clock.now())
         .await?;
     let mut counts = ImportCounts::default();
     for product in &products {
         counts.record(
-            tx.upsert_product(&product.code, &format.stored_name(stem), &source, text)
-                .await?,
+            tx.upsert_product(
+                &product.code,
+                &format.stored_name(stem, urdb_time_zone),
+                &source,
+                text,
+            )
+            .await?,
         );
     }
     tx.commit(counts).await?;

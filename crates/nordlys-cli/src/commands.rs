@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use nordlys_app::Clock;
 use nordlys_app::billing::{BillingPolicy, RunReport, correct, settle};
-use nordlys_app::products::{ProductFormat, parse_product_file};
+use nordlys_app::products::ProductFormat;
 use nordlys_app::rate::{RateRequest, months_of, rate_load, read_load};
 use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
@@ -58,6 +58,11 @@ pub fn products(what: ProductsWhat) -> Result<()> {
 }
 
 fn read_products(path: &PathBuf) -> Result<Vec<Product>> {
+    read_products_in(path, nordlys_app::products::DEFAULT_URDB_TIME_ZONE)
+}
+
+/// Products of a file; OpenEI URDB schedules (.json) are read in `urdb_time_zone`.
+fn read_products_in(path: &PathBuf, urdb_time_zone: &str) -> Result<Vec<Product>> {
     let source = path.display().to_string();
     let format = ProductFormat::from_path(path).with_context(|| {
         format!("{source}: product files are .toml (Nordlys) or .yml/.yaml (fri-nettleie)")
@@ -67,7 +72,8 @@ fn read_products(path: &PathBuf) -> Result<Vec<Product>> {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("product");
-    parse_product_file(format, stem, &source, &text).map_err(|e| anyhow::anyhow!(e))
+    nordlys_app::products::parse_product_file_in(format, stem, &source, &text, urdb_time_zone)
+        .map_err(|e| anyhow::anyhow!(e))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -424,8 +430,12 @@ pub struct RateArgs {
 
 pub fn rate(args: RateArgs) -> Result<()> {
     let mut products = Vec::new();
+    let urdb_zone = args
+        .timezone
+        .as_deref()
+        .unwrap_or(nordlys_app::products::DEFAULT_URDB_TIME_ZONE);
     for path in &args.tariffs {
-        products.extend(read_products(path)?);
+        products.extend(read_products_in(path, urdb_zone)?);
     }
     if !args.product_codes.is_empty() {
         products.retain(|p| args.product_codes.contains(&p.code));

@@ -69,6 +69,9 @@ enum Command {
         kind: Kind,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Zone of the hours in OpenEI URDB product files (.json), e.g. America/Denver.
+        #[arg(long, default_value = nordlys_app::products::DEFAULT_URDB_TIME_ZONE)]
+        timezone: String,
     },
     /// Export data in the import formats.
     Export {
@@ -225,11 +228,15 @@ async fn run(cli: Cli) -> Result<()> {
             }
             store.close().await;
         }
-        Command::Import { kind, files } => {
+        Command::Import {
+            kind,
+            files,
+            timezone,
+        } => {
             let store = open(&cli.db).await?;
             let kind = ImportKind::from(kind);
             for path in &files {
-                let report = import_file(&store, kind, path, &clock).await?;
+                let report = import_file(&store, kind, path, &timezone, &clock).await?;
                 println!("{report}");
             }
             store.close().await;
@@ -309,6 +316,7 @@ async fn import_file(
     store: &Store,
     kind: ImportKind,
     path: &PathBuf,
+    urdb_time_zone: &str,
     clock: &dyn Clock,
 ) -> Result<import::ImportReport> {
     let source = path.display().to_string();
@@ -330,7 +338,7 @@ async fn import_file(
         ImportKind::Products => {
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("cannot read {source}"))?;
-            nordlys_app::products::import_products(store, path, &text, clock).await
+            nordlys_app::products::import_products(store, path, &text, urdb_time_zone, clock).await
         }
         ImportKind::MeterValues => {
             import::import_meter_values(

@@ -122,7 +122,7 @@ pub(crate) use code_enum;
 
 code_enum!(
     /// ISO 4217 currencies Nordlys prices and invoices in.
-    Currency, "currency", { Nok => "NOK", Dkk => "DKK", Eur => "EUR", Sek => "SEK" }
+    Currency, "currency", { Nok => "NOK", Dkk => "DKK", Eur => "EUR", Sek => "SEK", Usd => "USD" }
 );
 
 code_enum!(
@@ -212,7 +212,7 @@ mod tests {
         let err = Currency::parse("nok").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "currency \"nok\": must be one of: NOK, DKK, EUR, SEK"
+            "currency \"nok\": must be one of: NOK, DKK, EUR, SEK, USD"
         );
     }
 }

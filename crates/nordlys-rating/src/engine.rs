@@ -467,6 +467,8 @@ impl RatingPlan {
                         }
                     }
                 }
+                // Applied after every other component of the product, below.
+                Pricing::Minimum { .. } => {}
                 Pricing::Usage { .. } => {
                     let Some(q) = input.usage.iter().find(|u| u.component == &*g.code) else {
                         diagnostics.push(info(
@@ -506,6 +508,63 @@ impl RatingPlan {
                         q.quantity * price_per_unit,
                         line_vat,
                     ));
+                }
+            }
+        }
+
+        // Minimum charges: top up a product's month to its minimum.
+        for g in &self.groups {
+            let product = &self.products[g.product];
+            for v in &g.versions {
+                let Pricing::Minimum { price, per } = &product.components[v.component].pricing
+                else {
+                    continue;
+                };
+                for (m, s, e) in self.active_months(&active) {
+                    let (vs, ve) = (s.max(v.day_from), e.min(v.day_to));
+                    if vs >= ve {
+                        continue;
+                    }
+                    let minimum = self.fee_line(
+                        LineKind::Fee,
+                        &g.source,
+                        &g.code,
+                        &g.name,
+                        m,
+                        vs,
+                        ve,
+                        *price,
+                        *per,
+                        vat(g.vat),
+                    );
+                    let (from, to) = (self.days[vs as usize].date, self.days[ve as usize].date);
+                    let charged: Decimal = lines
+                        .iter()
+                        .filter(|l| *l.source == *g.source && l.from >= from && l.to <= to)
+                        .map(|l| l.amount)
+                        .sum();
+                    if charged < minimum.amount {
+                        let top_up = minimum.amount - charged;
+                        let mut line = InvoiceLine::new(
+                            LineKind::Fee,
+                            &g.source,
+                            &g.code,
+                            &g.name,
+                            (from, to),
+                            Decimal::ONE,
+                            LineUnit::Piece,
+                            top_up,
+                            top_up,
+                            vat(g.vat),
+                        );
+                        line.explanation.push(Explanation::Note(format!(
+                            "minimum charge {} for {from}..{to}; the other charges of {} come to {}",
+                            minimum.amount.round_dp(2),
+                            g.source,
+                            charged.round_dp(2)
+                        ).into()));
+                        lines.push(line);
+                    }
                 }
             }
         }
@@ -1285,6 +1344,14 @@ impl RatingPlan {
                 );
                 let n_periods = periods.map_or(1, Vec::len);
                 for p in 0..n_periods {
+                    // Entries sharing a name and price were merged into the first of them.
+                    if periods.is_some_and(|ps| {
+                        ps.iter()
+                            .position(|q| q.name == ps[p].name && q.price == ps[p].price)
+                            != Some(p)
+                    }) {
+                        continue;
+                    }
                     let in_period = |h: usize| hour_period.is_none_or(|hp| hp[h] as usize == p);
                     let mut best: (i64, usize) = (0, h0);
                     match measure {

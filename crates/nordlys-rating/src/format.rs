@@ -331,21 +331,16 @@ fn read_pricing(kind: &str, table: toml::Table, at: &str, p: &mut Problems) -> O
     }
     let fee_period = |text: &str| FeePeriod::parse(text);
     match kind {
-        "fixed" | "subscription" => {
+        "fixed" | "subscription" | "minimum" => {
             let f: FeeFile = body(table, at, kind, p)?;
             let Some(per) = fee_period(&f.per) else {
                 return bad_field(p, at, "per", &f.per, "must be one of: day, month, year");
             };
-            Some(if kind == "fixed" {
-                Pricing::Fixed {
-                    price: f.price.0,
-                    per,
-                }
-            } else {
-                Pricing::Subscription {
-                    price: f.price.0,
-                    per,
-                }
+            let price = f.price.0;
+            Some(match kind {
+                "fixed" => Pricing::Fixed { price, per },
+                "subscription" => Pricing::Subscription { price, per },
+                _ => Pricing::Minimum { price, per },
             })
         }
         "one_off" => {
@@ -488,7 +483,7 @@ fn read_pricing(kind: &str, table: toml::Table, at: &str, p: &mut Problems) -> O
             at,
             "kind",
             other,
-            "must be one of: fixed, subscription, one_off, usage, energy, time_of_use, tiered_energy, spot, capacity, demand, time_of_use_demand",
+            "must be one of: fixed, subscription, minimum, one_off, usage, energy, time_of_use, tiered_energy, spot, capacity, demand, time_of_use_demand",
         ),
     }
 }

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod format;
 pub mod fri_nettleie;
 pub mod invoice;
+pub mod openei_urdb;
 pub mod plan;
 pub mod product;
 pub mod statutory;

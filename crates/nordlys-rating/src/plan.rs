@@ -349,7 +349,14 @@ impl RatingPlan {
                             p.when
                                 .matches(day.date.month(), weekday, holiday, hour_clock[h])
                         }) {
-                            *slot = pi as u16;
+                            // Entries sharing a name and price are one demand period.
+                            let canonical = periods
+                                .iter()
+                                .position(|q| {
+                                    q.name == periods[pi].name && q.price == periods[pi].price
+                                })
+                                .unwrap_or(pi);
+                            *slot = canonical as u16;
                         }
                     }
                     g.hour_period.push(per_hour_period);
@@ -436,6 +443,15 @@ impl RatingPlan {
                                                 )
                                             }) {
                                                 Some(pi) => {
+                                                    // Periods sharing a name and price are one
+                                                    // period (one bucket, one line).
+                                                    let pi = periods
+                                                        .iter()
+                                                        .position(|q| {
+                                                            q.name == periods[pi].name
+                                                                && q.price == periods[pi].price
+                                                        })
+                                                        .unwrap_or(pi);
                                                     let p = &periods[pi];
                                                     (
                                                         pi as u16,

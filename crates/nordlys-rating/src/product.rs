@@ -235,7 +235,11 @@ pub enum Pricing {
         measure: DemandMeasure,
         tiers: Vec<Tier>,
     },
+    /// A floor under the product's charges of each month: when the product's other lines of
+    /// the month sum to less, a `fee` line adds the difference (prorated like a fixed fee).
+    Minimum { price: Decimal, per: FeePeriod },
     /// Maximum demand within each time-of-use period, per kW per month (line kind `demand`).
+    /// Periods sharing a name and price are one period whose hours are the union of theirs.
     TouDemand {
         measure: DemandMeasure,
         periods: Vec<TouPeriod>,
@@ -257,6 +261,7 @@ impl Pricing {
             Pricing::Capacity { .. } => "capacity",
             Pricing::Demand { .. } => "demand",
             Pricing::TouDemand { .. } => "time_of_use_demand",
+            Pricing::Minimum { .. } => "minimum",
         }
     }
 }
@@ -562,7 +567,8 @@ fn validate_component(c: &Component, at: &str, p: &mut Problems) {
     match &c.pricing {
         Pricing::Fixed { price, .. }
         | Pricing::Subscription { price, .. }
-        | Pricing::OneOff { price, .. } => {
+        | Pricing::OneOff { price, .. }
+        | Pricing::Minimum { price, .. } => {
             check_price(p, at, "price", *price);
         }
         Pricing::Usage {

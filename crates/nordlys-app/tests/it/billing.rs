@@ -93,7 +93,7 @@ async fn billing_db() -> TestDb {
         "fri-nettleie/elvia.yml",
     ] {
         let (path, text) = examples(file);
-        nordlys_app::products::import_products(&db.store, &path, &text, &c)
+        nordlys_app::products::import_products(&db.store, &path, &text, "UTC", &c)
             .await
             .unwrap();
     }
@@ -312,9 +312,15 @@ async fn missing_quality_and_missing_prices_are_not_settled() {
     // Spot prices: an area without any is named.
     let db = billing_db().await;
     let (path, text) = examples("dk-spot.toml");
-    nordlys_app::products::import_products(&db.store, &path, &text, &clock("2025-02-01T06:00:00Z"))
-        .await
-        .unwrap();
+    nordlys_app::products::import_products(
+        &db.store,
+        &path,
+        &text,
+        "UTC",
+        &clock("2025-02-01T06:00:00Z"),
+    )
+    .await
+    .unwrap();
     let more = format!(
         "contract_id,account_id,metering_point_id,product_code,role,start,end\nS2,A3,{DANISH_POINT},dk-spot,supplier,2024-01-01,\n"
     );

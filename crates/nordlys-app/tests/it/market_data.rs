@@ -87,8 +87,8 @@ NO1,2025-01-01T00:00:00+01:00,2025-01-01T01:00:00+01:00,85.13,EUR,MWh
         [
             "p.csv:2: area: \"NO6\": must be one of: NO1, NO2, NO3, NO4, NO5, DK1, DK2, SE1, SE2, SE3, SE4",
             "p.csv:3: end: \"2025-01-01T00:30:00+01:00\": the interval is 1800 s long; prices are per 15 or 60 minutes",
-            "p.csv:4: currency: \"12\": must be one of: NOK, DKK, EUR, SEK",
-            "p.csv:5: currency: \"GBP\": must be one of: NOK, DKK, EUR, SEK",
+            "p.csv:4: currency: \"12\": must be one of: NOK, DKK, EUR, SEK, USD",
+            "p.csv:5: currency: \"GBP\": must be one of: NOK, DKK, EUR, SEK, USD",
             "p.csv:6: unit: \"Wh\": must be one of: MWh, kWh",
             "p.csv:8: start: \"2025-01-01T00:00:00+01:00\": NO1 2024-12-31T23:00:00Z is already priced on line 7 of this file",
         ]

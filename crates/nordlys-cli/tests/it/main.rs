@@ -633,3 +633,73 @@ fn bench_rate_reports_throughput_as_json() {
         "{stderr}"
     );
 }
+
+#[test]
+fn urdb_rates_import_validate_and_rate() {
+    let w = Workdir::new();
+    let rate = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../nordlys-rating/tests/it/urdb/tou-residential.json")
+        .display()
+        .to_string();
+    let out = w.ok(&["products", "validate", &rate]);
+    assert!(
+        out.contains(
+            "urdb-test-tou-residential (Residential Time of Use (test), 3 components) is valid"
+        ),
+        "{out}"
+    );
+    let out = w.ok(&[
+        "import",
+        "products",
+        &rate,
+        "--timezone",
+        "America/New_York",
+    ]);
+    assert!(
+        out.contains("1 rows imported as products: 1 records new"),
+        "{out}"
+    );
+
+    // Monday 2025-01-06 in New York, 1 kWh every hour.
+    let mut load = String::from("start,end,quantity_kwh\n");
+    for h in 0..24 {
+        let end = if h == 23 {
+            "2025-01-07T00:00:00-05:00".to_owned()
+        } else {
+            format!("2025-01-06T{:02}:00:00-05:00", h + 1)
+        };
+        load.push_str(&format!("2025-01-06T{h:02}:00:00-05:00,{end},1\n"));
+    }
+    let load = w.write("load.csv", &load);
+    let out = w.ok(&[
+        "rate",
+        "--tariff",
+        &rate,
+        "--timezone",
+        "America/New_York",
+        "--no-statutory",
+        "--load",
+        arg(&load),
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["currency"], "USD");
+    // On-peak 16–21: 5 kWh × 0.25 = 1.25; off-peak 19 kWh × 0.11 = 2.09; fixed 10 × 1/31 = 0.32.
+    assert_eq!(json["total"], "3.66", "{out}");
+    let (_, stderr) = w.fails(&[
+        "rate",
+        "--tariff",
+        &rate,
+        "--no-statutory",
+        "--load",
+        arg(&load),
+        "--timezone",
+        "Mars/Olympus",
+    ]);
+    assert!(stderr.contains("not a known IANA time zone"), "{stderr}");
+}

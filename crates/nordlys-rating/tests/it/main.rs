@@ -4,5 +4,6 @@ mod examples;
 mod fri_nettleie;
 mod properties;
 mod support;
+mod urdb;
 mod validation;
 mod worked;
