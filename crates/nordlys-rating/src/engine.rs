@@ -924,6 +924,25 @@ impl RatingPlan {
             let g = &self.groups[gi];
             let component = &self.products[g.product].components[bucket.version];
             match &component.pricing {
+                Pricing::TimeOfUse { periods, .. }
+                    if periods
+                        .get(bucket.sub as usize)
+                        .is_some_and(|p| !p.tiers.is_empty()) =>
+                {
+                    tier_lines(
+                        &periods[bucket.sub as usize].tiers,
+                        kwh,
+                        &source,
+                        &code,
+                        &bucket.description,
+                        (from, to),
+                        LineUnit::Kwh,
+                        slot.kind,
+                        Decimal::ONE,
+                        vat,
+                        lines,
+                    );
+                }
                 Pricing::Energy { .. } | Pricing::TimeOfUse { .. } => {
                     if wh == 0 {
                         continue;
@@ -1043,14 +1062,19 @@ impl RatingPlan {
 
     fn bucket_is_monthly(&self, si: usize, bucket: &crate::plan::Bucket) -> bool {
         match self.slots[si].source {
-            SlotSource::Group(gi) => matches!(
-                self.products[self.groups[gi].product].components[bucket.version].pricing,
-                Pricing::TieredEnergy { .. }
-                    | Pricing::Spot {
-                        averaging: SpotAveraging::MonthlyAverage,
-                        ..
-                    }
-            ),
+            SlotSource::Group(gi) => {
+                matches!(
+                    self.products[self.groups[gi].product].components[bucket.version].pricing,
+                    Pricing::TieredEnergy { .. }
+                        | Pricing::Spot {
+                            averaging: SpotAveraging::MonthlyAverage,
+                            ..
+                        }
+                ) || matches!(
+                    &self.products[self.groups[gi].product].components[bucket.version].pricing,
+                    Pricing::TimeOfUse { periods, .. } if periods.get(bucket.sub as usize).is_some_and(|p| !p.tiers.is_empty())
+                )
+            }
             SlotSource::Charge(_) => false,
         }
     }
@@ -1379,10 +1403,14 @@ impl RatingPlan {
                     let (name, tier_list): (Arc<str>, Vec<Tier>) = match (periods, tiers) {
                         (Some(ps), _) => (
                             Arc::from(format!("{} – {}", g.name, ps[p].name)),
-                            vec![Tier {
-                                up_to: None,
-                                price: ps[p].price,
-                            }],
+                            if ps[p].tiers.is_empty() {
+                                vec![Tier {
+                                    up_to: None,
+                                    price: ps[p].price,
+                                }]
+                            } else {
+                                ps[p].tiers.clone()
+                            },
                         ),
                         (None, Some(t)) => (g.name.clone(), t.clone()),
                         (None, None) => continue,

@@ -584,6 +584,7 @@ fn read_periods(
         };
         match read_window(f.months, f.days, f.hours) {
             Ok(when) => out.push(TouPeriod {
+                tiers: Vec::new(),
                 name: f.name,
                 when,
                 price: price.0,

@@ -257,6 +257,7 @@ pub fn import_fri_nettleie(file_stem: &str, text: &str) -> Result<Vec<Product>, 
             }
             debug_assert!(when.months & !ALL_MONTHS == 0 && when.hours & !ALL_HOURS == 0);
             periods.push(TouPeriod {
+                tiers: Vec::new(),
                 name: u
                     .navn
                     .clone()

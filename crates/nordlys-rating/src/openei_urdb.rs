@@ -1,10 +1,9 @@
 //! OpenEI URDB (Utility Rate Database) rates as Nordlys products: the JSON the URDB API returns
 //! (`{"items": [rate, ...]}`) or a bare rate object.
 //!
-//! Supported: time-of-use energy (12×24 weekday/weekend schedules) with one tier per period,
-//! tiered energy in a single period (`max` in kWh per month, `rate` + `adj`), flat demand with
-//! tiers (the same in every month) or one rate per season (`flatdemandmonths`), time-of-use
-//! demand with one tier per period, fixed charges (`fixedchargefirstmeter` per month, day or
+//! Supported: time-of-use energy (12×24 weekday/weekend schedules), energy tiers (`max` in kWh
+//! per month, price `rate` + `adj`) in any period, flat demand with tiers (the same in every
+//! month, or by season with `flatdemandmonths`), time-of-use demand with tiers, fixed charges (`fixedchargefirstmeter` per month, day or
 //! year) and minimum charges (`mincharge`). Demand is the highest average power over the load's
 //! own interval, or over clock hours with `demandwindow = 60`. Anything else that carries
 //! pricing is refused with the field named — never silently ignored.
@@ -472,19 +471,12 @@ impl RateReader<'_> {
                 }
             }));
         }
-        if let Some(p) = structure.iter().position(|tiers| tiers.len() > 1) {
-            return self.refuse(&format!("energyratestructure[{p}]"), "tiers inside time-of-use periods are not supported (only a single period may be tiered)");
-        }
         let weekday = self.schedule("energyweekdayschedule", structure.len())?;
         let weekend = self.schedule("energyweekendschedule", structure.len())?;
         let periods = self
             .windows(&weekday, &weekend, structure.len())
             .into_iter()
-            .map(|(p, when)| TouPeriod {
-                name: format!("period {}", p + 1),
-                when,
-                price: structure[p][0].1,
-            })
+            .map(|(p, when)| tou_period(format!("period {}", p + 1), when, &structure[p]))
             .collect();
         Ok(Some(Pricing::TimeOfUse {
             default_price_per_kwh: None,
@@ -546,9 +538,6 @@ impl RateReader<'_> {
                 .collect();
             return Ok(Some(Pricing::Demand { measure, tiers }));
         }
-        if let Some(p) = structure.iter().position(|tiers| tiers.len() > 1) {
-            return self.refuse(&format!("flatdemandstructure[{p}]"), "tiers are supported when every month uses the same period; this rate varies by season");
-        }
         let mut periods = Vec::new();
         for (p, tiers) in structure.iter().enumerate() {
             let mask: MonthMask = months
@@ -557,15 +546,15 @@ impl RateReader<'_> {
                 .filter(|(_, q)| **q == p)
                 .fold(0, |acc, (m, _)| acc | (1 << m));
             if mask != 0 {
-                periods.push(TouPeriod {
-                    name: format!("season {}", p + 1),
-                    when: TimeWindow {
+                periods.push(tou_period(
+                    format!("season {}", p + 1),
+                    TimeWindow {
                         months: mask,
                         days: vec![DaySelector::All],
                         hours: ALL_HOURS,
                     },
-                    price: tiers[0].1,
-                });
+                    tiers,
+                ));
             }
         }
         debug_assert!(periods.iter().fold(0, |acc, p| acc | p.when.months) == ALL_MONTHS);
@@ -578,22 +567,12 @@ impl RateReader<'_> {
         if structure.is_empty() {
             return Ok(None);
         }
-        if let Some(p) = structure.iter().position(|tiers| tiers.len() > 1) {
-            return self.refuse(
-                &format!("demandratestructure[{p}]"),
-                "tiers inside time-of-use demand periods are not supported",
-            );
-        }
         let weekday = self.schedule("demandweekdayschedule", structure.len())?;
         let weekend = self.schedule("demandweekendschedule", structure.len())?;
         let periods = self
             .windows(&weekday, &weekend, structure.len())
             .into_iter()
-            .map(|(p, when)| TouPeriod {
-                name: format!("period {}", p + 1),
-                when,
-                price: structure[p][0].1,
-            })
+            .map(|(p, when)| tou_period(format!("period {}", p + 1), when, &structure[p]))
             .collect();
         Ok(Some(Pricing::TouDemand { measure, periods }))
     }
@@ -625,6 +604,23 @@ impl RateReader<'_> {
             return Ok(Some((self.decimal(legacy_monthly, v)?, FeePeriod::Month)));
         }
         Ok(None)
+    }
+}
+
+/// A time-of-use period from a URDB period's tiers: flat with one tier, tiered with more.
+fn tou_period(name: String, when: TimeWindow, tiers: &[TierPrice]) -> TouPeriod {
+    TouPeriod {
+        name,
+        when,
+        price: tiers[0].1,
+        tiers: if tiers.len() > 1 {
+            tiers
+                .iter()
+                .map(|&(up_to, price)| Tier { up_to, price })
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -427,86 +427,88 @@ impl RatingPlan {
                             .find(|v| di >= v.day_from && di < v.day_to)
                             .map(|v| {
                                 let c = &product.components[v.component];
-                                let (sub, month, price, period_name, hours, description) =
-                                    match &c.pricing {
-                                        Pricing::TimeOfUse {
-                                            default_price_per_kwh,
-                                            default_name,
-                                            periods,
-                                        } => {
-                                            match periods.iter().position(|p| {
-                                                p.when.matches(
-                                                    day.date.month(),
-                                                    *weekday,
-                                                    holidays[g.product],
-                                                    hour_clock[h],
+                                let (sub, month, price, period_name, hours, description) = match &c
+                                    .pricing
+                                {
+                                    Pricing::TimeOfUse {
+                                        default_price_per_kwh,
+                                        default_name,
+                                        periods,
+                                    } => {
+                                        match periods.iter().position(|p| {
+                                            p.when.matches(
+                                                day.date.month(),
+                                                *weekday,
+                                                holidays[g.product],
+                                                hour_clock[h],
+                                            )
+                                        }) {
+                                            Some(pi) => {
+                                                // Periods sharing a name and price are one
+                                                // period (one bucket, one line).
+                                                let pi = periods
+                                                    .iter()
+                                                    .position(|q| {
+                                                        q.name == periods[pi].name
+                                                            && q.price == periods[pi].price
+                                                    })
+                                                    .unwrap_or(pi);
+                                                let p = &periods[pi];
+                                                (
+                                                    pi as u16,
+                                                    // Tiers count the month's energy: one bucket per month.
+                                                    if p.tiers.is_empty() { 0 } else { day.month },
+                                                    p.price,
+                                                    p.name.clone(),
+                                                    describe_window(p),
+                                                    format!("{} – {}", c.name, p.name),
                                                 )
-                                            }) {
-                                                Some(pi) => {
-                                                    // Periods sharing a name and price are one
-                                                    // period (one bucket, one line).
-                                                    let pi = periods
-                                                        .iter()
-                                                        .position(|q| {
-                                                            q.name == periods[pi].name
-                                                                && q.price == periods[pi].price
-                                                        })
-                                                        .unwrap_or(pi);
-                                                    let p = &periods[pi];
-                                                    (
-                                                        pi as u16,
-                                                        0,
-                                                        p.price,
-                                                        p.name.clone(),
-                                                        describe_window(p),
-                                                        format!("{} – {}", c.name, p.name),
-                                                    )
-                                                }
-                                                None => (
-                                                    periods.len() as u16,
-                                                    0,
-                                                    default_price_per_kwh.unwrap_or_default(),
-                                                    default_name.clone(),
-                                                    "other hours".to_owned(),
-                                                    format!("{} – {}", c.name, default_name),
-                                                ),
                                             }
+                                            None => (
+                                                periods.len() as u16,
+                                                0,
+                                                default_price_per_kwh.unwrap_or_default(),
+                                                default_name.clone(),
+                                                "other hours".to_owned(),
+                                                format!("{} – {}", c.name, default_name),
+                                            ),
                                         }
-                                        Pricing::Energy { price_per_kwh } => (
+                                    }
+                                    Pricing::Energy { price_per_kwh } => (
+                                        0,
+                                        0,
+                                        *price_per_kwh,
+                                        c.name.clone(),
+                                        "all hours".to_owned(),
+                                        c.name.clone(),
+                                    ),
+                                    Pricing::TieredEnergy { .. } => (
+                                        0,
+                                        day.month,
+                                        Decimal::ZERO,
+                                        c.name.clone(),
+                                        "all hours".to_owned(),
+                                        c.name.clone(),
+                                    ),
+                                    Pricing::Spot { averaging, .. } => {
+                                        let month = if *averaging
+                                            == crate::product::SpotAveraging::MonthlyAverage
+                                        {
+                                            day.month
+                                        } else {
+                                            0
+                                        };
+                                        (
                                             0,
-                                            0,
-                                            *price_per_kwh,
-                                            c.name.clone(),
-                                            "all hours".to_owned(),
-                                            c.name.clone(),
-                                        ),
-                                        Pricing::TieredEnergy { .. } => (
-                                            0,
-                                            day.month,
+                                            month,
                                             Decimal::ZERO,
                                             c.name.clone(),
                                             "all hours".to_owned(),
                                             c.name.clone(),
-                                        ),
-                                        Pricing::Spot { averaging, .. } => {
-                                            let month = if *averaging
-                                                == crate::product::SpotAveraging::MonthlyAverage
-                                            {
-                                                day.month
-                                            } else {
-                                                0
-                                            };
-                                            (
-                                                0,
-                                                month,
-                                                Decimal::ZERO,
-                                                c.name.clone(),
-                                                "all hours".to_owned(),
-                                                c.name.clone(),
-                                            )
-                                        }
-                                        _ => unreachable!("only energy kinds have slots"),
-                                    };
+                                        )
+                                    }
+                                    _ => unreachable!("only energy kinds have slots"),
+                                };
                                 let bucket_from = v.from.max(period.start);
                                 let bucket_to = v.to.map_or(period.end, |t| t.min(period.end));
                                 (

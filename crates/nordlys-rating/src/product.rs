@@ -190,6 +190,8 @@ pub struct TouPeriod {
     pub name: String,
     pub when: TimeWindow,
     pub price: Decimal,
+    /// Block prices by the month's energy (or demand) in this period; empty: `price` flat.
+    pub tiers: Vec<Tier>,
 }
 
 /// How a component prices. Each variant maps to one invoice line kind.

@@ -185,13 +185,6 @@ fn unsupported_features_are_refused_by_name() {
             base.replace("\"unit\": \"kWh\"}], [", "\"unit\": \"kWh daily\"}], ["),
             "energyratestructure[0][0].unit: \"kWh daily\" is not supported",
         ),
-        (
-            base.replace(
-                "[{\"rate\": 0.25, \"unit\": \"kWh\"}]",
-                "[{\"max\": 100, \"rate\": 0.2}, {\"rate\": 0.25}]",
-            ),
-            "energyratestructure[1]: tiers inside time-of-use periods are not supported",
-        ),
     ];
     for (json, expected) in cases {
         let message = refused(&json);
@@ -218,4 +211,47 @@ fn unsupported_features_are_refused_by_name() {
             && err.to_string().contains("not a known IANA time zone"),
         "{err}"
     );
+}
+
+#[test]
+fn tiers_inside_time_of_use_energy_and_demand_periods() {
+    // On-peak energy tiered: first 100 kWh of the month at 0.20, the rest at 0.25.
+    let tiered = fixture("tou-residential.json").replace(
+        "[{\"rate\": 0.25, \"unit\": \"kWh\"}]",
+        "[{\"max\": 100, \"rate\": 0.2}, {\"rate\": 0.25}]",
+    );
+    let products = import_urdb("tiered.json", &tiered, "America/New_York").unwrap();
+    let rating = rated(&products, &january(|_| 1000));
+    // 115 on-peak kWh: 100 × 0.20 = 20.00 + 15 × 0.25 = 3.75; off-peak 629 × 0.11 = 69.19; fixed 10.
+    let energy: Vec<String> = rating
+        .lines
+        .iter()
+        .filter(|l| l.kind == LineKind::Energy)
+        .map(|l| format!("{} {}", l.quantity, l.net))
+        .collect();
+    assert!(
+        energy.contains(&"100 20.00".to_owned()) && energy.contains(&"15.000 3.75".to_owned()),
+        "{energy:?}"
+    );
+    assert_eq!(net(&rating), Decimal::new(10294, 2));
+
+    // On-peak demand tiered: first 10 kW at 12, the rest at 15 → 20 kW costs 270 instead of 240.
+    let commercial = fixture("commercial-demand.json").replace(
+        "[[{\"rate\": 0}], [{\"rate\": 12}]]",
+        "[[{\"rate\": 0}], [{\"max\": 10, \"rate\": 12}, {\"rate\": 15}]]",
+    );
+    let products = import_urdb("c.json", &commercial, "America/New_York").unwrap();
+    let on = |t: DateTime, day: Date, hour: i8| t.date() == day && t.hour() == hour;
+    let rating = rated(
+        &products,
+        &january(|t| {
+            if on(t, date(2025, 1, 15), 14) {
+                20_000
+            } else {
+                1000
+            }
+        }),
+    );
+    // Flat 20 kW: 120; on-peak 270; energy (743 + 20) × 0.05 = 38.15. Total 428.15.
+    assert_eq!(net(&rating), Decimal::new(42815, 2));
 }
