@@ -923,26 +923,32 @@ impl RatingPlan {
             };
             let g = &self.groups[gi];
             let component = &self.products[g.product].components[bucket.version];
+            // Block prices: a tiered energy component, or a time-of-use period with tiers.
+            let tiers = match &component.pricing {
+                Pricing::TieredEnergy { tiers } => Some(tiers),
+                Pricing::TimeOfUse { periods, .. } => periods
+                    .get(bucket.sub as usize)
+                    .map(|p| &p.tiers)
+                    .filter(|t| !t.is_empty()),
+                _ => None,
+            };
+            if let Some(tiers) = tiers {
+                tier_lines(
+                    tiers,
+                    kwh,
+                    &source,
+                    &code,
+                    &bucket.description,
+                    (from, to),
+                    LineUnit::Kwh,
+                    slot.kind,
+                    Decimal::ONE,
+                    vat,
+                    lines,
+                );
+                continue;
+            }
             match &component.pricing {
-                Pricing::TimeOfUse { periods, .. }
-                    if periods
-                        .get(bucket.sub as usize)
-                        .is_some_and(|p| !p.tiers.is_empty()) =>
-                {
-                    tier_lines(
-                        &periods[bucket.sub as usize].tiers,
-                        kwh,
-                        &source,
-                        &code,
-                        &bucket.description,
-                        (from, to),
-                        LineUnit::Kwh,
-                        slot.kind,
-                        Decimal::ONE,
-                        vat,
-                        lines,
-                    );
-                }
                 Pricing::Energy { .. } | Pricing::TimeOfUse { .. } => {
                     if wh == 0 {
                         continue;
@@ -975,21 +981,8 @@ impl RatingPlan {
                     }
                     lines.push(line);
                 }
-                Pricing::TieredEnergy { tiers } => {
-                    tier_lines(
-                        tiers,
-                        kwh,
-                        &source,
-                        &code,
-                        &bucket.description,
-                        (from, to),
-                        LineUnit::Kwh,
-                        slot.kind,
-                        Decimal::ONE,
-                        vat,
-                        lines,
-                    );
-                }
+                // Tiered prices were handled before this match.
+                Pricing::TieredEnergy { .. } => {}
                 Pricing::Spot {
                     factor,
                     markup_per_kwh,
