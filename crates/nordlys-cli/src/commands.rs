@@ -259,8 +259,13 @@ pub fn print_report(r: &RunReport) {
     );
     if !r.not_ready.is_empty() {
         println!(
-            "  not ready: {} contracts (missing-basis tasks recorded; their accounts wait):",
-            r.not_ready.len()
+            "  not ready: {} contracts ({}; their accounts wait):",
+            r.not_ready.len(),
+            if r.dry_run {
+                "dry run: no tasks recorded"
+            } else {
+                "missing-basis tasks recorded"
+            }
         );
         for nr in r.not_ready.iter().take(20) {
             println!(
