@@ -2,13 +2,15 @@
 """Reference figure for the rating target: NREL SAM's rate engine (PyPI nrel-pysam, module
 Utilityrate5) on a tariff comparable to Nordlys's default bench mix — two-period time-of-use
 energy (working days 06–22 / other), a time-series buy rate standing in for the spot price, flat
-monthly demand and a fixed monthly charge — for N generated hourly household loads of one year.
+monthly demand and a fixed monthly charge — for N generated household loads of one year, hourly or at 15 minutes.
 
-Usage: python3 scripts/peer/pysam_rate.py [N]   (installs nrel-pysam with pip when missing)
-Prints metering-point-months per second on one core. SAM's year is 365 days from a Monday with
-no DST and no holidays; loads are kW per hour. Not the same tariff to the øre: a throughput
+Usage: python3 scripts/peer/pysam_rate.py [N] [PT60M|PT15M] [--json]
+(installs nrel-pysam when missing; `nordlys bench rate --peer all` runs it for you)
+Prints metering-point-months per second on one core, as a line or as a JSON object. SAM's year is 365 days from a Monday with
+no DST and no holidays; loads are average kW per interval. Not the same tariff to the øre: a throughput
 reference only (the to-the-øre peer is scripts/peer/duckdb_rate.py).
 """
+import json
 import random
 import subprocess
 import sys
@@ -19,12 +21,14 @@ try:
 except ImportError:
     subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "nrel-pysam"])
     import PySAM.Utilityrate5 as ur
+import PySAM
 
 
-def household(seed: int) -> list:
+def household(seed: int, steps_per_hour: int) -> list:
     rng = random.Random(seed)
     load = []
-    for h in range(8760):
+    for i in range(8760 * steps_per_hour):
+        h = i // steps_per_hour
         hour, day = h % 24, h // 24
         shape = 1.8 if 7 <= hour <= 8 else 2.2 if 17 <= hour <= 20 else 0.7 if hour <= 5 else 1.0
         ev = 7.2 if day % 3 == seed % 3 and hour >= 22 else 0.0
@@ -32,18 +36,20 @@ def household(seed: int) -> list:
     return load
 
 
-def main(n: int) -> None:
+def main(n: int, resolution: str, as_json: bool) -> None:
+    steps_per_hour = {"PT60M": 1, "PT15M": 4}[resolution]
+    steps = 8760 * steps_per_hour
     weekday = [[2 if 6 <= h < 22 else 1 for h in range(24)] for _ in range(12)]
     weekend = [[1] * 24 for _ in range(12)]
-    spot = [0.4 + 0.6 * ((h * 7919) % 1000) / 1000 for h in range(8760)]
-    loads = [household(i) for i in range(n)]
+    spot = [0.4 + 0.6 * ((i * 7919) % 1000) / 1000 for i in range(steps)]
+    loads = [household(i, steps_per_hour) for i in range(n)]
     started = time.perf_counter()
     for load in loads:
         m = ur.new()
         m.Lifetime.analysis_period = 1
         m.Lifetime.inflation_rate = 0
         m.Lifetime.system_use_lifetime_output = 0
-        m.SystemOutput.gen = [0.0] * 8760
+        m.SystemOutput.gen = [0.0] * steps
         m.SystemOutput.degradation = [0]
         m.Load.load = load
         r = m.ElectricityRates
@@ -64,8 +70,21 @@ def main(n: int) -> None:
         r.ur_dc_tou_mat = [[1, 1, 1e38, 0.0]]
         m.execute(0)
     seconds = time.perf_counter() - started
-    print(f"SAM Utilityrate5 (nrel-pysam): {n} hourly loads × 12 months in {seconds:.2f} s = {n * 12 / seconds:.0f} metering-point-months/s on one core")
+    if as_json:
+        print(json.dumps({
+            "pysam_version": PySAM.__version__, "loads": n, "months": n * 12,
+            "resolution": resolution, "seconds": seconds,
+        }))
+    else:
+        print(
+            f"SAM Utilityrate5 (nrel-pysam {PySAM.__version__}): {n} loads at {resolution} × 12 months"
+            f" in {seconds:.2f} s = {n * 12 / seconds:.0f} metering-point-months/s on one core"
+        )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    flags = [a for a in sys.argv[1:] if a.startswith("--")]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if any(f != "--json" for f in flags) or len(args) > 2 or (len(args) == 2 and args[1] not in ("PT60M", "PT15M")):
+        sys.exit(__doc__)
+    main(int(args[0]) if args else 200, args[1] if len(args) > 1 else "PT60M", "--json" in flags)

@@ -31,7 +31,8 @@ pub enum BenchWhat {
         /// `table` or `json`.
         #[arg(long, default_value = "table")]
         format: String,
-        /// `duckdb` (default) or `none`.
+        /// `duckdb` (the same invoice in DuckDB SQL, compared to the øre), `sam` (NREL SAM's
+        /// rate engine on a comparable tariff, a throughput reference), `all` or `none`.
         #[arg(long, default_value = "duckdb")]
         peer: String,
     },
@@ -84,11 +85,13 @@ pub async fn run(what: BenchWhat) -> Result<()> {
                 "table" => false,
                 other => bail!("--format {other:?}: must be one of: table, json"),
             };
-            let peer = match peer.as_str() {
-                // The peer computes the default mix; given tariffs are benchmarked without it.
-                "duckdb" => tariffs.is_empty(),
-                "none" => false,
-                other => bail!("--peer {other:?}: must be one of: duckdb, none"),
+            // The peers compute the default mix; given tariffs are benchmarked without them.
+            let (duckdb, sam) = match peer.as_str() {
+                "duckdb" => (tariffs.is_empty(), false),
+                "sam" => (false, tariffs.is_empty()),
+                "all" => (tariffs.is_empty(), tariffs.is_empty()),
+                "none" => (false, false),
+                other => bail!("--peer {other:?}: must be one of: duckdb, sam, all, none"),
             };
             crate::rate_bench::run(crate::rate_bench::RateBench {
                 tariffs,
@@ -96,7 +99,8 @@ pub async fn run(what: BenchWhat) -> Result<()> {
                 resolution,
                 period,
                 json,
-                peer,
+                duckdb,
+                sam,
             })
         }
         BenchWhat::Settle {

@@ -1,6 +1,7 @@
 //! `nordlys bench rate`: in-memory rating throughput on generated loads (metering-point-months
 //! per second, one thread and all cores) and, in the same run, the same invoice computed by a
-//! peer — straightforward SQL in DuckDB — with the ratio and a to-the-øre comparison of totals.
+//! peer — straightforward SQL in DuckDB — with the ratio and a to-the-øre comparison of totals;
+//! optionally NREL SAM's rate engine on a comparable tariff as a throughput reference.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -29,7 +30,10 @@ pub struct RateBench {
     pub resolution: Resolution,
     pub period: LocalPeriod,
     pub json: bool,
-    pub peer: bool,
+    /// Run the DuckDB peer (the default mix only).
+    pub duckdb: bool,
+    /// Run NREL SAM's rate engine as a throughput reference (the default mix only).
+    pub sam: bool,
 }
 
 /// One rated set: a plan and whether it carries the statutory charges.
@@ -96,7 +100,7 @@ pub fn run(options: RateBench) -> Result<()> {
     let all_cores = measure(&invoices, &energy, &spot, intervals, points, threads)?;
     let readings_per_second = all_cores * intervals as f64;
 
-    let peer = if options.peer {
+    let peer = if options.duckdb {
         if !default_mix {
             bail!(
                 "the DuckDB peer computes the default product mix only: run without --tariff, or with --peer none"
@@ -117,6 +121,11 @@ pub fn run(options: RateBench) -> Result<()> {
             points,
             &gross,
         )?)
+    } else {
+        None
+    };
+    let sam = if options.sam {
+        Some(run_sam(options.resolution)?)
     } else {
         None
     };
@@ -142,6 +151,14 @@ pub fn run(options: RateBench) -> Result<()> {
                 "query_seconds": peer.query_seconds, "load_seconds": peer.load_seconds,
                 "nordlys_over_duckdb": all_cores / (points as f64 / peer.query_seconds),
                 "totals_agree": peer.agree, "metering_points_compared": points,
+            });
+        }
+        if let Some(sam) = &sam {
+            out["reference"] = json!({
+                "name": "nrel-pysam Utilityrate5", "version": sam.version,
+                "tariff": "comparable (two-period TOU energy, time-series buy rate, flat demand, fixed charge), not to the øre",
+                "loads": sam.loads, "metering_point_months_per_second_one_core": sam.per_second.round(),
+                "nordlys_one_thread_over_sam": one_thread / sam.per_second,
             });
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -179,6 +196,19 @@ pub fn run(options: RateBench) -> Result<()> {
             for (mp, ours, theirs) in peer.mismatches.iter().take(5) {
                 println!("  mismatch: metering point {mp}: nordlys {ours}, duckdb {theirs}");
             }
+        }
+        if let Some(sam) = &sam {
+            println!(
+                "SAM Utilityrate5 (nrel-pysam {}): {:.0} metering-point-months/s on one core ({} loads × 12 months at {}, a comparable tariff; throughput only)",
+                sam.version,
+                sam.per_second,
+                sam.loads,
+                label(options.resolution)
+            );
+            println!(
+                "nordlys on one thread is {:.0}× SAM per core",
+                one_thread / sam.per_second
+            );
         }
     }
     if let Some(peer) = &peer
@@ -365,31 +395,8 @@ fn run_duckdb(
     points: usize,
     gross: &[Decimal],
 ) -> Result<PeerResult> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/peer/duckdb_rate.py");
-    let script = if script.exists() {
-        script
-    } else {
-        PathBuf::from("scripts/peer/duckdb_rate.py")
-    };
-    if !script.exists() {
-        bail!("the peer script scripts/peer/duckdb_rate.py is not found (run from the repository)");
-    }
-    let have_duckdb = std::process::Command::new("python3")
-        .args(["-c", "import duckdb"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have_duckdb {
-        eprintln!("installing the Python package duckdb for the peer …");
-        let ok = std::process::Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "duckdb"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            bail!(
-                "cannot install the Python package duckdb (pip install duckdb), needed by --peer duckdb"
-            );
-        }
-    }
+    let script = peer_script("duckdb_rate.py")?;
+    ensure_python_package("duckdb", "duckdb", "--peer duckdb")?;
     let dir = std::env::temp_dir().join(format!("nordlys-bench-rate-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     {
@@ -437,19 +444,7 @@ fn run_duckdb(
         dir.join("params.json"),
         serde_json::to_string_pretty(&params)?,
     )?;
-    let output = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(&dir)
-        .output()
-        .context("running python3")?;
-    if !output.status.success() {
-        bail!(
-            "the DuckDB peer failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let report: serde_json::Value =
-        serde_json::from_slice(output.stdout.trim_ascii()).context("reading the peer's report")?;
+    let report = run_peer_script(&script, &[dir.as_os_str()], "the DuckDB peer")?;
     let totals = std::fs::read_to_string(dir.join("duckdb_totals.csv"))?;
     let mut agree = 0;
     let mut mismatches = Vec::new();
@@ -470,5 +465,100 @@ fn run_duckdb(
         query_seconds: report["query_seconds"].as_f64().unwrap_or(f64::NAN),
         agree,
         mismatches,
+    })
+}
+
+/// A peer script in `scripts/peer/`, found beside the sources or from the working directory.
+fn peer_script(name: &str) -> Result<PathBuf> {
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts/peer")
+        .join(name);
+    let script = if beside.exists() {
+        beside
+    } else {
+        Path::new("scripts/peer").join(name)
+    };
+    if !script.exists() {
+        bail!("the peer script scripts/peer/{name} is not found (run from the repository)");
+    }
+    Ok(script)
+}
+
+/// Runs a peer script with python3 and reads the JSON object it prints.
+fn run_peer_script(
+    script: &Path,
+    args: &[&std::ffi::OsStr],
+    what: &str,
+) -> Result<serde_json::Value> {
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .context("running python3")?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    serde_json::from_slice(output.stdout.trim_ascii())
+        .with_context(|| format!("reading the report of {what}"))
+}
+
+/// Installs a Python package with pip when `import module` fails.
+fn ensure_python_package(module: &str, package: &str, needed_by: &str) -> Result<()> {
+    let present = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return Ok(());
+    }
+    eprintln!("installing the Python package {package} for {needed_by} …");
+    let installed = std::process::Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", package])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        bail!(
+            "cannot install the Python package {package} (pip install {package}), needed by {needed_by}"
+        );
+    }
+    Ok(())
+}
+
+/// SAM's figure: metering-point-months per second on one core.
+struct SamResult {
+    version: String,
+    loads: usize,
+    per_second: f64,
+}
+
+/// Runs `scripts/peer/pysam_rate.py` at the bench's resolution (a year of loads each).
+fn run_sam(resolution: Resolution) -> Result<SamResult> {
+    let script = peer_script("pysam_rate.py")?;
+    ensure_python_package("PySAM.Utilityrate5", "nrel-pysam", "--peer sam")?;
+    let loads = if resolution.seconds() < 3600 {
+        150
+    } else {
+        400
+    };
+    let loads_arg = loads.to_string();
+    let args = [
+        loads_arg.as_ref(),
+        resolution.code().as_ref(),
+        "--json".as_ref(),
+    ];
+    let report = run_peer_script(&script, &args, "the SAM reference")?;
+    let months = report["months"]
+        .as_f64()
+        .context("SAM's report has no months")?;
+    let seconds = report["seconds"]
+        .as_f64()
+        .context("SAM's report has no seconds")?;
+    Ok(SamResult {
+        version: report["pysam_version"].as_str().unwrap_or("?").to_owned(),
+        loads,
+        per_second: months / seconds,
     })
 }

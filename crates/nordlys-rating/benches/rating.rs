@@ -70,8 +70,15 @@ fn setup() -> Setup {
     let energy = (0..METERING_POINTS)
         .map(|_| (0..n).map(|_| (next() % 2500) as i64).collect())
         .collect();
+    // Spot prices as a bounded random walk around 0.95 NOK/kWh (nano NOK per kWh): like real
+    // prices, whether an interval is above the subsidy threshold is not predictable.
+    let mut price: i64 = 950_000_000;
     let spot = (0..n)
-        .map(|i| 500_000_000 + (i as i64 % 96) * 10_000_000)
+        .map(|_| {
+            price += (next() % 120_000_001) as i64 - 60_000_000;
+            price = price.clamp(200_000_000, 2_500_000_000);
+            price
+        })
         .collect();
     let grid_ctx = RatingContext {
         market: Market::No,

@@ -143,13 +143,78 @@ pub struct Scratch {
     peaks: Vec<(i64, u32)>,
 }
 
-/// `Σ a[i] × b[i]` exactly.
+/// `Σ a[i] × b[i]` exactly, with four independent accumulators so that the 128-bit additions
+/// do not wait on each other.
 #[inline]
 fn dot(a: &[i64], b: &[i64]) -> i128 {
-    a.iter()
-        .zip(b)
+    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
+    let rest: i128 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
         .map(|(&x, &y)| i128::from(x) * i128::from(y))
-        .sum()
+        .sum();
+    let mut acc = [0i128; 4];
+    for (x4, y4) in a_chunks.zip(b_chunks) {
+        for k in 0..4 {
+            acc[k] += i128::from(x4[k]) * i128::from(y4[k]);
+        }
+    }
+    acc.iter().sum::<i128>() + rest
+}
+
+/// One day of a spot subsidy or price hedge, as if the monthly cap were not reached.
+struct SubsidyDay {
+    /// Σ Wh × nano per kWh: energy × (spot − threshold) where spot is above the threshold for a
+    /// subsidy, energy × (threshold − spot) for a hedge.
+    amount_pico: i128,
+    /// Consumed Wh the subsidy pays for (a hedge covers every consumed Wh).
+    covered_wh: i64,
+    /// Every consumed Wh of the day, which counts against the cap.
+    consumed_wh: i64,
+}
+
+/// Computes [`SubsidyDay`] without branches on the price (its comparison with the threshold is
+/// unpredictable); the amount in two independent 128-bit accumulators.
+#[inline]
+fn subsidy_below_cap(energy: &[i64], spot: &[i64], threshold: i64, hedge: bool) -> SubsidyDay {
+    let consumed_wh: i64 = energy.iter().map(|&w| w.max(0)).sum();
+    let mut amount = [0i128; 2];
+    let mut covered_wh = 0i64;
+    let (energy_pairs, spot_pairs) = (energy.chunks_exact(2), spot.chunks_exact(2));
+    let last = energy_pairs
+        .remainder()
+        .first()
+        .zip(spot_pairs.remainder().first());
+    if hedge {
+        for (w2, p2) in energy_pairs.zip(spot_pairs) {
+            for k in 0..2 {
+                amount[k] += i128::from(w2[k].max(0)) * i128::from(threshold - p2[k]);
+            }
+        }
+        if let Some((&w, &p)) = last {
+            amount[0] += i128::from(w.max(0)) * i128::from(threshold - p);
+        }
+        covered_wh = consumed_wh;
+    } else {
+        let mut term = |k: usize, w: i64, p: i64| {
+            let (w, above) = (w.max(0), (p - threshold).max(0));
+            amount[k] += i128::from(w) * i128::from(above);
+            covered_wh += if above > 0 { w } else { 0 };
+        };
+        for (w2, p2) in energy_pairs.zip(spot_pairs) {
+            term(0, w2[0], p2[0]);
+            term(1, w2[1], p2[1]);
+        }
+        if let Some((&w, &p)) = last {
+            term(0, w, p);
+        }
+    }
+    SubsidyDay {
+        amount_pico: amount[0] + amount[1],
+        covered_wh,
+        consumed_wh,
+    }
 }
 
 /// Rate one metering point without keeping a plan (builds one; prefer [`RatingPlan`] for runs).
@@ -570,7 +635,7 @@ impl RatingPlan {
         }
 
         // Statutory charges.
-        let statutory_source: Arc<str> = Arc::from("statutory");
+        let statutory_source = &self.statutory_source;
         for (si, slot) in self.slots.iter().enumerate() {
             let SlotSource::Charge(ci) = slot.source else {
                 continue;
@@ -601,8 +666,7 @@ impl RatingPlan {
             if !charge_applies[ci] {
                 continue;
             }
-            let code: Arc<str> = Arc::from(charge.code.as_str());
-            let name: Arc<str> = Arc::from(charge.name.as_str());
+            let (code, name) = &self.statutory_labels[ci];
             match &charge.rule {
                 ChargeRule::PerKwh => {}
                 ChargeRule::PerYear => {
@@ -624,9 +688,9 @@ impl RatingPlan {
                             if vs < ve {
                                 lines.push(self.fee_line(
                                     charge.kind,
-                                    &statutory_source,
-                                    &code,
-                                    &name,
+                                    statutory_source,
+                                    code,
+                                    name,
                                     m,
                                     vs,
                                     ve,
@@ -658,19 +722,24 @@ impl RatingPlan {
                         ChargeRule::SpotSubsidy { percent, .. } => *percent,
                         _ => Decimal::ONE_HUNDRED,
                     };
+                    let thresholds_nano: Vec<i64> = charge
+                        .rates
+                        .iter()
+                        .map(|r| price_to_nano(r.value).unwrap_or(0))
+                        .collect();
                     for (m, s, e) in self.active_months(&active) {
                         let mut remaining = *cap_kwh;
                         // (rate index, amount pico, covered Wh, capped Wh, first day, end day)
                         let mut acc: Vec<(usize, i128, i64, i64, u32, u32)> = Vec::new();
                         for d in s..e {
                             let date = self.days[d as usize].date;
-                            let Some((ri, r)) = charge.rate_on(date) else {
+                            let Some((ri, _)) = charge.rate_on(date) else {
                                 return Err(RateError::NoStatutoryRate {
                                     charge: charge.code.clone(),
                                     date,
                                 });
                             };
-                            let threshold = price_to_nano(r.value).unwrap_or(0);
+                            let threshold = thresholds_nano[ri];
                             if acc.last().is_none_or(|a| a.0 != ri) {
                                 acc.push((ri, 0, 0, 0, d, d));
                             }
@@ -680,7 +749,16 @@ impl RatingPlan {
                                 self.days[d as usize].first_interval as usize,
                                 self.days[d as usize + 1].first_interval as usize,
                             );
-                            for (&w, &p) in energy[i0..i1].iter().zip(&spot[i0..i1]) {
+                            let (day_energy, day_spot) = (&energy[i0..i1], &spot[i0..i1]);
+                            let day = subsidy_below_cap(day_energy, day_spot, threshold, hedge);
+                            if day.consumed_wh <= remaining {
+                                // The cap is not reached today: every consumed Wh counts.
+                                a.1 += day.amount_pico;
+                                a.2 += day.covered_wh;
+                                remaining -= day.consumed_wh;
+                                continue;
+                            }
+                            for (&w, &p) in day_energy.iter().zip(day_spot) {
                                 if w <= 0 {
                                     continue;
                                 }
@@ -713,9 +791,9 @@ impl RatingPlan {
                             };
                             let mut line = InvoiceLine::new(
                                 charge.kind,
-                                &statutory_source,
-                                &code,
-                                &name,
+                                statutory_source,
+                                code,
+                                name,
                                 (self.days[d0 as usize].date, self.days[d1 as usize].date),
                                 kwh,
                                 LineUnit::Kwh,
@@ -869,8 +947,8 @@ impl RatingPlan {
                 Some(gi),
             ),
             SlotSource::Charge(ci) => (
-                Arc::from("statutory"),
-                Arc::from(self.statutory.charges[ci].code.as_str()),
+                self.statutory_source.clone(),
+                self.statutory_labels[ci].0.clone(),
                 None,
             ),
         };
@@ -1175,10 +1253,15 @@ impl RatingPlan {
                         scratch
                             .peaks
                             .extend((s..e).map(|d| scratch.daily_max[d as usize]));
-                        scratch
-                            .peaks
-                            .sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-                        scratch.peaks.truncate(usize::from(*peaks));
+                        // The highest daily maxima first; an equal value on an earlier hour first.
+                        let order =
+                            |x: &(i64, u32), y: &(i64, u32)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
+                        let wanted = usize::from(*peaks);
+                        if wanted > 0 && scratch.peaks.len() > wanted {
+                            scratch.peaks.select_nth_unstable_by(wanted - 1, order);
+                            scratch.peaks.truncate(wanted);
+                        }
+                        scratch.peaks.sort_unstable_by(order);
                         let sum: i128 = scratch.peaks.iter().map(|p| i128::from(p.0)).sum();
                         let count = scratch.peaks.len().max(1) as i128;
                         if scratch.peaks.len() < usize::from(*peaks) {
@@ -1512,5 +1595,60 @@ fn info(code: &str, message: String) -> Diagnostic {
         severity: Severity::Info,
         code: Arc::from(code),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dot, subsidy_below_cap};
+
+    /// Deterministic values from −100 to a large positive bound (xorshift).
+    fn series(seed: u64, len: usize, bound: i64) -> Vec<i64> {
+        let mut x = seed;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % (bound as u64 + 101)) as i64 - 100
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_unrolled_kernels_equal_the_plain_sums() {
+        for len in [0, 1, 2, 3, 4, 5, 92, 96, 100, 2976] {
+            let energy = series(7 + len as u64, len, 5_000_000);
+            let spot = series(11 + len as u64, len, 3_000_000_000);
+            let plain_dot: i128 = energy
+                .iter()
+                .zip(&spot)
+                .map(|(&w, &p)| i128::from(w) * i128::from(p))
+                .sum();
+            assert_eq!(dot(&energy, &spot), plain_dot, "dot over {len}");
+            let threshold = 1_500_000_000;
+            for hedge in [false, true] {
+                let (mut amount, mut covered, mut consumed) = (0i128, 0i64, 0i64);
+                for (&w, &p) in energy.iter().zip(&spot) {
+                    if w <= 0 {
+                        continue;
+                    }
+                    consumed += w;
+                    if hedge {
+                        amount += i128::from(w) * i128::from(threshold - p);
+                        covered += w;
+                    } else if p > threshold {
+                        amount += i128::from(w) * i128::from(p - threshold);
+                        covered += w;
+                    }
+                }
+                let day = subsidy_below_cap(&energy, &spot, threshold, hedge);
+                assert_eq!(
+                    (day.amount_pico, day.covered_wh, day.consumed_wh),
+                    (amount, covered, consumed),
+                    "subsidy over {len}, hedge {hedge}"
+                );
+            }
+        }
     }
 }

@@ -163,6 +163,10 @@ pub struct RatingPlan {
     pub(crate) hour_day: Vec<u32>,
     pub(crate) products: Vec<Product>,
     pub(crate) statutory: Statutory,
+    /// Per statutory charge, its code and name as shared line labels (no allocation per rating).
+    pub(crate) statutory_labels: Vec<(Arc<str>, Arc<str>)>,
+    /// The source every statutory line names.
+    pub(crate) statutory_source: Arc<str>,
     pub(crate) groups: Vec<Group>,
     pub(crate) slots: Vec<Slot>,
     pub(crate) buckets: Vec<Bucket>,
@@ -639,6 +643,12 @@ impl RatingPlan {
             hour_day,
             products: products.to_vec(),
             statutory: statutory.clone(),
+            statutory_labels: statutory
+                .charges
+                .iter()
+                .map(|c| (Arc::from(c.code.as_str()), Arc::from(c.name.as_str())))
+                .collect(),
+            statutory_source: Arc::from("statutory"),
             groups,
             slots,
             buckets,

@@ -632,6 +632,11 @@ fn bench_rate_reports_throughput_as_json() {
         stderr.contains("--resolution \"PT5M\": must be one of: PT15M, PT60M"),
         "{stderr}"
     );
+    let (_, stderr) = w.fails(&["bench", "rate", "--peer", "excel"]);
+    assert!(
+        stderr.contains("--peer \"excel\": must be one of: duckdb, sam, all, none"),
+        "{stderr}"
+    );
 }
 
 #[test]
