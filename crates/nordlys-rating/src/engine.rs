@@ -178,7 +178,15 @@ struct SubsidyDay {
 /// unpredictable); the amount in two independent 128-bit accumulators.
 #[inline]
 fn subsidy_below_cap(energy: &[i64], spot: &[i64], threshold: i64, hedge: bool) -> SubsidyDay {
-    let consumed_wh: i64 = energy.iter().map(|&w| w.max(0)).sum();
+    // Readings are rarely negative: a plain sum with a sign check vectorises, `max(0)` does not.
+    let (sum_wh, any_bits) = energy
+        .iter()
+        .fold((0i64, 0i64), |(sum, bits), &w| (sum + w, bits | w));
+    let consumed_wh = if any_bits < 0 {
+        energy.iter().map(|&w| w.max(0)).sum()
+    } else {
+        sum_wh
+    };
     let mut amount = [0i128; 2];
     let mut covered_wh = 0i64;
     let (energy_pairs, spot_pairs) = (energy.chunks_exact(2), spot.chunks_exact(2));
@@ -381,7 +389,20 @@ impl RatingPlan {
                 }
             }
         }
-        let vat = |t: VatTreatment| st.vat_for(t, ctx.market, ctx.usage, &ctx.municipality);
+        // VAT per treatment, looked up once per rating rather than once per line.
+        let vat_of = |t: VatTreatment| st.vat_for(t, ctx.market, ctx.usage, &ctx.municipality);
+        let (vat_standard, vat_electricity, vat_zero, vat_exempt) = (
+            vat_of(VatTreatment::Standard),
+            vat_of(VatTreatment::Electricity),
+            vat_of(VatTreatment::Zero),
+            vat_of(VatTreatment::Exempt),
+        );
+        let vat = |t: VatTreatment| match t {
+            VatTreatment::Standard => vat_standard,
+            VatTreatment::Electricity => vat_electricity,
+            VatTreatment::Zero => vat_zero,
+            VatTreatment::Exempt => vat_exempt,
+        };
 
         // Pass 1: energy per class (and energy × spot).
         let energy = input.energy_wh;
@@ -1361,29 +1382,7 @@ impl RatingPlan {
                     other => other,
                 };
                 let price = chosen.price;
-                let desc: Arc<str> = Arc::from(match chosen.to {
-                    Some(to) => format!(
-                        "{} {}–{} {}",
-                        g.name,
-                        chosen.from,
-                        to,
-                        if *method == CapacityMethod::MainFuse {
-                            "A"
-                        } else {
-                            "kW"
-                        }
-                    ),
-                    None => format!(
-                        "{} over {} {}",
-                        g.name,
-                        chosen.from,
-                        if *method == CapacityMethod::MainFuse {
-                            "A"
-                        } else {
-                            "kW"
-                        }
-                    ),
-                });
+                let desc = g.step_labels[vi][step].clone();
                 let mut line = self.fee_line(
                     LineKind::Capacity,
                     &g.source,

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use crate::calendar::describe_hours;
 use crate::decimal::price_to_nano;
 use crate::invoice::LineKind;
-use crate::product::{Pricing, Product, ProductErrors, VatTreatment};
+use crate::product::{CapacityMethod, Pricing, Product, ProductErrors, VatTreatment};
 use crate::statutory::{ChargeRule, Statutory};
 
 /// Why a plan could not be built.
@@ -99,6 +99,8 @@ pub(crate) struct Group {
     pub slot: Option<usize>,
     /// For capacity groups: thresholds of each version's steps × 1e6 (mW, or µA for fuses).
     pub thresholds_micro: Vec<Vec<i128>>,
+    /// For capacity groups: each version's step descriptions, as invoice lines show them.
+    pub step_labels: Vec<Vec<Arc<str>>>,
     /// For time-of-use demand: per version, per hour of the period, the period index (or NONE).
     pub hour_period: Vec<Vec<u16>>,
 }
@@ -305,6 +307,7 @@ impl RatingPlan {
                             versions: Vec::new(),
                             slot: None,
                             thresholds_micro: Vec::new(),
+                            step_labels: Vec::new(),
                             hour_period: Vec::new(),
                         });
                         groups.len() - 1
@@ -326,7 +329,23 @@ impl RatingPlan {
             let product = &products[g.product];
             for v in &g.versions {
                 let c = &product.components[v.component];
-                if let Pricing::Capacity { steps, .. } = &c.pricing {
+                if let Pricing::Capacity { steps, method, .. } = &c.pricing {
+                    let unit = if *method == CapacityMethod::MainFuse {
+                        "A"
+                    } else {
+                        "kW"
+                    };
+                    g.step_labels.push(
+                        steps
+                            .iter()
+                            .map(|s| {
+                                Arc::from(match s.to {
+                                    Some(to) => format!("{} {}–{to} {unit}", g.name, s.from),
+                                    None => format!("{} over {} {unit}", g.name, s.from),
+                                })
+                            })
+                            .collect(),
+                    );
                     let mut t = Vec::new();
                     for s in steps {
                         let milli = s.from * Decimal::ONE_THOUSAND;

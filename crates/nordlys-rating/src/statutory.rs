@@ -24,13 +24,17 @@ pub struct Zone {
     pub code: String,
     pub description: String,
     pub municipality_prefixes: Vec<String>,
+    /// Municipality numbers, sorted (looked up by binary search on every rating).
     pub municipalities: Vec<String>,
 }
 
 impl Zone {
     pub fn contains(&self, municipality: &str) -> bool {
         !municipality.is_empty()
-            && (self.municipalities.iter().any(|m| m == municipality)
+            && (self
+                .municipalities
+                .binary_search_by(|m| m.as_str().cmp(municipality))
+                .is_ok()
                 || self
                     .municipality_prefixes
                     .iter()
@@ -257,7 +261,11 @@ impl Statutory {
                 code: z.code,
                 description: z.description,
                 municipality_prefixes: z.municipality_prefixes,
-                municipalities: z.municipalities,
+                municipalities: {
+                    let mut sorted = z.municipalities;
+                    sorted.sort_unstable();
+                    sorted
+                },
             })
             .collect();
         let zone_exists = |entry: &str, code: &str| {
