@@ -1,10 +1,11 @@
 //! The rating engine: one metering point (or service), one period, one [`RatingPlan`] →
 //! invoice lines with explanations, and diagnostics.
 //!
-//! The per-metering-point work is a few passes over integer slices: energy summed per run
-//! of intervals that share prices (and, for spot products, an `i128` dot product with the
-//! prices), clock-hour sums for capacity and demand, and one pass for subsidies. Decimals
-//! appear only when the few line amounts are finished.
+//! The per-metering-point work is a few passes over integer slices: clock-hour sums and daily
+//! maxima for capacity and demand; energy summed per run of intervals that share prices (from
+//! the hour sums where there are any, and for spot products with an `i128` dot product with the
+//! prices); and one branch-free pass per day for subsidies. Decimals appear only when the few
+//! line amounts are finished.
 
 use std::sync::Arc;
 
@@ -404,7 +405,6 @@ impl RatingPlan {
             VatTreatment::Exempt => vat_exempt,
         };
 
-        // Pass 1: energy per class (and energy × spot).
         let energy = input.energy_wh;
         let spot_needed = self.needs_spot_sum
             && self.groups.iter().any(|g| {
@@ -429,6 +429,13 @@ impl RatingPlan {
             }
             (_, s) => s,
         };
+        // Pass 1: clock-hour energy and daily maxima, when capacity or demand is priced.
+        if self.needs_hours {
+            self.hour_pass(scratch, energy, &active);
+        }
+
+        // Pass 2: energy per class (and energy × spot). Runs begin and end on clock hours, so
+        // without spot the hour sums of pass 1 serve, a quarter of the additions at 15 minutes.
         let classes = self.classes;
         scratch.class_wh.clear();
         scratch.class_wh.resize(classes, 0);
@@ -441,9 +448,14 @@ impl RatingPlan {
                 continue;
             }
             let seg = &energy[s..e];
-            scratch.class_wh[run.class as usize] += seg.iter().sum::<i64>();
             if spot_needed && let Some(spot) = spot {
+                scratch.class_wh[run.class as usize] += seg.iter().sum::<i64>();
                 scratch.class_spot[run.class as usize] += dot(seg, &spot[s..e]);
+            } else if self.needs_hours {
+                let hours = &scratch.hour_wh[s / self.per_hour..e / self.per_hour];
+                scratch.class_wh[run.class as usize] += hours.iter().sum::<i64>();
+            } else {
+                scratch.class_wh[run.class as usize] += seg.iter().sum::<i64>();
             }
         }
         let slots = self.slots.len();
@@ -458,11 +470,6 @@ impl RatingPlan {
                     scratch.bucket_spot[*b as usize] += scratch.class_spot[c];
                 }
             }
-        }
-
-        // Pass 2: clock-hour energy and daily maxima, when capacity or demand is priced.
-        if self.needs_hours {
-            self.hour_pass(scratch, energy, &active);
         }
 
         let mut lines = Vec::new();
@@ -1205,6 +1212,12 @@ impl RatingPlan {
         let (ha, hb) = (a.ia / self.per_hour, a.ib / self.per_hour);
         if self.per_hour == 1 {
             scratch.hour_wh[ha..hb].copy_from_slice(&energy[a.ia..a.ib]);
+        } else if self.per_hour == 4 {
+            // Quarter-hours: fixed-size chunks, so that each hour's sum is straight-line code.
+            let (quarters, _) = energy[a.ia..a.ib].as_chunks::<4>();
+            for (slot, q) in scratch.hour_wh[ha..hb].iter_mut().zip(quarters) {
+                *slot = (q[0] + q[1]) + (q[2] + q[3]);
+            }
         } else {
             for (slot, chunk) in scratch.hour_wh[ha..hb]
                 .iter_mut()
@@ -1220,13 +1233,11 @@ impl RatingPlan {
                 self.days[d as usize].first_hour as usize,
                 self.days[d as usize + 1].first_hour as usize,
             );
-            let mut best = (i64::MIN, h0 as u32);
-            for (h, &w) in scratch.hour_wh[h0..h1].iter().enumerate() {
-                if w > best.0 {
-                    best = (w, (h0 + h) as u32);
-                }
-            }
-            scratch.daily_max[d as usize] = best;
+            // The day's maximum, then its first hour: no branch on the (random) hourly values.
+            let day = &scratch.hour_wh[h0..h1];
+            let max = day.iter().copied().fold(i64::MIN, i64::max);
+            let first = day.iter().position(|&w| w == max).unwrap_or(0);
+            scratch.daily_max[d as usize] = (max, (h0 + first) as u32);
         }
     }
 
