@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use nordlys_core::ParseError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
 
 pub use billing::{
     BillableContract, BillablePoint, BillingTx, DocumentSummary, RunCounts, SettlementRecord,
@@ -124,7 +124,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // Whole-period reads of a large utility take seconds by design: not a warning.
+            .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(5));
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { 4 })
