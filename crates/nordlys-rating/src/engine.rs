@@ -1454,11 +1454,9 @@ impl RatingPlan {
                 );
                 let n_periods = periods.map_or(1, Vec::len);
                 for p in 0..n_periods {
-                    // Entries sharing a name and price were merged into the first of them.
+                    // Entries sharing a name and prices were merged into the first of them.
                     if periods.is_some_and(|ps| {
-                        ps.iter()
-                            .position(|q| q.name == ps[p].name && q.price == ps[p].price)
-                            != Some(p)
+                        ps.iter().position(|q| q.is_same_period(&ps[p])) != Some(p)
                     }) {
                         continue;
                     }

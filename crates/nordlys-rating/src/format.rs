@@ -92,6 +92,9 @@ struct TouPeriodFile {
     price_per_kwh: Option<Dec>,
     #[serde(default)]
     price_per_kw: Option<Dec>,
+    /// Blocks of the month's energy (or maximum demand) in this period, instead of one price.
+    #[serde(default)]
+    tier: Vec<TierFile>,
 }
 
 #[derive(Deserialize)]
@@ -572,22 +575,54 @@ fn read_periods(
             );
             ok = false;
         }
-        let Some(price) = price else {
-            p.push(
-                Some(at),
-                format!("period[{i}].{price_field}"),
-                "",
-                "every period needs a price",
-            );
-            ok = false;
-            continue;
+        let tiers = if f.tier.is_empty() {
+            Vec::new()
+        } else {
+            if price.is_some() {
+                p.push(
+                    Some(at),
+                    format!("period[{i}].{price_field}"),
+                    "",
+                    "give either one price or tiers for a period, not both",
+                );
+                ok = false;
+            }
+            let unit = if price_field == "price_per_kwh" {
+                "kwh"
+            } else {
+                "kw"
+            };
+            let before = p.errors.len();
+            let tiers = read_tiers(f.tier, at, p, unit);
+            for problem in &mut p.errors[before..] {
+                problem.field = format!("period[{i}].{}", problem.field);
+            }
+            match tiers {
+                Some(tiers) => tiers,
+                None => continue,
+            }
+        };
+        let price = match (price, tiers.first()) {
+            (Some(price), _) => price.0,
+            // A tiered period's first block price stands for the period where one price is shown.
+            (None, Some(first)) => first.price,
+            (None, None) => {
+                p.push(
+                    Some(at),
+                    format!("period[{i}].{price_field}"),
+                    "",
+                    "every period needs a price (or tiers)",
+                );
+                ok = false;
+                continue;
+            }
         };
         match read_window(f.months, f.days, f.hours) {
             Ok(when) => out.push(TouPeriod {
-                tiers: Vec::new(),
+                tiers,
                 name: f.name,
                 when,
-                price: price.0,
+                price,
             }),
             Err((field, value, rule)) => {
                 p.push(Some(at), format!("period[{i}].{field}"), value, rule);

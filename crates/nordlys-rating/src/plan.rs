@@ -372,12 +372,10 @@ impl RatingPlan {
                             p.when
                                 .matches(day.date.month(), weekday, holiday, hour_clock[h])
                         }) {
-                            // Entries sharing a name and price are one demand period.
+                            // Entries sharing a name and prices are one demand period.
                             let canonical = periods
                                 .iter()
-                                .position(|q| {
-                                    q.name == periods[pi].name && q.price == periods[pi].price
-                                })
+                                .position(|q| q.is_same_period(&periods[pi]))
                                 .unwrap_or(pi);
                             *slot = canonical as u16;
                         }
@@ -467,14 +465,11 @@ impl RatingPlan {
                                             )
                                         }) {
                                             Some(pi) => {
-                                                // Periods sharing a name and price are one
+                                                // Periods sharing a name and prices are one
                                                 // period (one bucket, one line).
                                                 let pi = periods
                                                     .iter()
-                                                    .position(|q| {
-                                                        q.name == periods[pi].name
-                                                            && q.price == periods[pi].price
-                                                    })
+                                                    .position(|q| q.is_same_period(&periods[pi]))
                                                     .unwrap_or(pi);
                                                 let p = &periods[pi];
                                                 (

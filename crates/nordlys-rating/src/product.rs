@@ -194,6 +194,13 @@ pub struct TouPeriod {
     pub tiers: Vec<Tier>,
 }
 
+impl TouPeriod {
+    /// Whether two entries are one period: the same name and the same prices (their hours add up).
+    pub fn is_same_period(&self, other: &TouPeriod) -> bool {
+        self.name == other.name && self.price == other.price && self.tiers == other.tiers
+    }
+}
+
 /// How a component prices. Each variant maps to one invoice line kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pricing {
@@ -507,6 +514,18 @@ fn check_tiers(p: &mut Problems, at: &str, tiers: &[Tier]) {
     }
 }
 
+/// Tiers of a time-of-use period (none: the period has one price), reported under `period[i]`.
+fn check_period_tiers(p: &mut Problems, at: &str, i: usize, tiers: &[Tier]) {
+    if tiers.is_empty() {
+        return;
+    }
+    let before = p.errors.len();
+    check_tiers(p, at, tiers);
+    for problem in &mut p.errors[before..] {
+        problem.field = format!("period[{i}].{}", problem.field);
+    }
+}
+
 fn check_windows(p: &mut Problems, at: &str, periods: &[TouPeriod]) {
     for (i, period) in periods.iter().enumerate() {
         if period.when.months == 0 {
@@ -598,6 +617,7 @@ fn validate_component(c: &Component, at: &str, p: &mut Problems) {
             }
             for (i, period) in periods.iter().enumerate() {
                 check_price(p, at, &format!("period[{i}].price_per_kwh"), period.price);
+                check_period_tiers(p, at, i, &period.tiers);
             }
             check_windows(p, at, periods);
             let mut uncovered = None;
@@ -680,6 +700,7 @@ fn validate_component(c: &Component, at: &str, p: &mut Problems) {
         Pricing::TouDemand { periods, .. } => {
             for (i, period) in periods.iter().enumerate() {
                 check_price(p, at, &format!("period[{i}].price_per_kw"), period.price);
+                check_period_tiers(p, at, i, &period.tiers);
             }
             if periods.is_empty() {
                 p.push(Some(at), "period", "", "at least one period is needed");

@@ -117,3 +117,24 @@ pub fn render(lines: &[InvoiceLine]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Rate hourly `energy` for `period` under `product` with the shipped statutory tables.
+pub fn rate_hourly(
+    product: Product,
+    context: &RatingContext,
+    period: LocalPeriod,
+    energy: &[i64],
+) -> nordlys_rating::Rating {
+    nordlys_rating::rate(
+        &[product],
+        &nordlys_rating::Statutory::default(),
+        context,
+        period,
+        Resolution::Pt60m,
+        &nordlys_rating::MeterInput {
+            energy_wh: energy,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}

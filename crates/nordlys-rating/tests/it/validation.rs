@@ -383,3 +383,32 @@ fn statutory_tables_are_checked_when_loaded() {
         "statutory table, [[charge]] x field rate.from = \"2025-05-01\": rates must be in date order and must not overlap"
     );
 }
+
+#[test]
+fn tiers_of_a_time_of_use_period_are_checked_and_named() {
+    let tiered = r#"
+[[component]]
+code = "energi"
+kind = "time_of_use"
+vat = "standard"
+valid_from = "2025-01-01"
+default_price_per_kwh = "0.2"
+
+[[component.period]]
+name = "dag"
+hours = ["08:00-20:00"]
+tier = [{ up_to_kwh = "100", price_per_kwh = "0.50" }, { up_to_kwh = "50", price_per_kwh = "0.80" }]
+"#;
+    let e = errors(&tiered.replace("tier = ", "price_per_kwh = \"0.5\"\ntier = "));
+    assert!(
+        e.contains(
+            "period[0].price_per_kwh: give either one price or tiers for a period, not both"
+        ),
+        "{e}"
+    );
+    let e = errors(tiered);
+    assert!(
+        e.contains("field period[0].tier[1].up_to = \"50\": the last tier must be open-ended"),
+        "{e}"
+    );
+}

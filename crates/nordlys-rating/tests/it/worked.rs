@@ -509,21 +509,9 @@ fn household_in_finnmark_pays_neither_elavgift_nor_vat() {
 #[test]
 fn danish_household_on_a_time_of_use_grid_tariff() {
     let product = example("dk-n1-grid-tou.toml");
-    let st = Statutory::default();
     let period = month("2025-01");
     let energy = series(period, &product.time_zone, Resolution::Pt60m, |_| 1000);
-    let rating = nordlys_rating::rate(
-        &[product],
-        &st,
-        &ctx_dk("101"),
-        period,
-        Resolution::Pt60m,
-        &MeterInput {
-            energy_wh: &energy,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let rating = rate_hourly(product, &ctx_dk("101"), period, &energy);
     let table = render(&rating.lines);
     // 1 kWh every hour of January: lavlast 6 h × 31 = 186 kWh × 0.1083 = 20.1438;
     // højlast vinter 14 h × 31 = 434 × 0.3250 = 141.05; spidslast vinter 4 h × 31 = 124 ×
@@ -766,4 +754,51 @@ fn a_quarter_is_rated_as_its_three_months() {
         };
         assert_eq!(sum(&whole), months.iter().map(sum).sum(), "{kind}");
     }
+}
+
+#[test]
+fn a_time_of_use_period_with_tiers_written_in_toml() {
+    // Peak hours 08–20: the month's first 100 kWh in the period at 0.50, the rest at 0.80;
+    // night hours one price. 1 kWh every hour of January: 12 × 31 = 372 peak kWh.
+    let product = nordlys_rating::parse_product_toml(
+        r#"
+[product]
+code = "tiered-peak"
+name = "Tiered peak"
+currency = "NOK"
+time_zone = "Europe/Oslo"
+holidays = "NO"
+
+[[component]]
+code = "energi"
+name = "Energi"
+kind = "time_of_use"
+vat = "standard"
+valid_from = "2025-01-01"
+
+[[component.period]]
+name = "dag"
+hours = ["08:00-20:00"]
+tier = [{ up_to_kwh = "100", price_per_kwh = "0.50" }, { price_per_kwh = "0.80" }]
+
+[[component.period]]
+name = "natt"
+hours = ["00:00-08:00", "20:00-24:00"]
+price_per_kwh = "0.20"
+"#,
+    )
+    .unwrap();
+    let period = month("2025-01");
+    let energy = series(period, &product.time_zone, Resolution::Pt60m, |_| 1000);
+    let context = nordlys_rating::RatingContext {
+        apply_statutory: false,
+        ..ctx_no("0301", UsageKind::Business)
+    };
+    let rating = rate_hourly(product, &context, period, &energy);
+    let table = render(&rating.lines);
+    // dag: 100 × 0.50 = 50.00 and 272 × 0.80 = 217.60; natt: 372 × 0.20 = 74.40.
+    let mut energi = nets(&rating.lines, "energi");
+    energi.sort();
+    assert_eq!(energi, ["217.60", "50.00", "74.40"], "{table}");
+    assert_eq!(rating.totals().net, d("342.00"), "{table}");
 }
