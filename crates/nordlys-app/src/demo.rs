@@ -288,6 +288,12 @@ pub async fn build_demo(
             utility: Utility::Electricity,
             usage,
             address,
+            // Typical sizes; only grid tariffs priced by the main fuse read them.
+            main_fuse_amperes: Some(if usage == UsageKind::Business {
+                125
+            } else {
+                40
+            }),
         };
         counts.record(tx.upsert_metering_point(&point).await?);
         let supplier_product = match place.market {

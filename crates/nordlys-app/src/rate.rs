@@ -142,6 +142,8 @@ pub struct RateRequest<'a> {
     pub municipality: String,
     pub usage: UsageKind,
     pub apply_statutory: bool,
+    /// Main fuse size, for grid tariffs priced by it.
+    pub main_fuse_amperes: Option<u32>,
     pub prices: Option<&'a [SpotPrice]>,
     /// 1 unit of the prices' currency in the products' currency, when they differ.
     pub exchange_rate: Option<Decimal>,
@@ -169,7 +171,7 @@ pub fn rate_load(
         usage: request.usage,
         apply_statutory: request.apply_statutory,
         norgespris: false,
-        main_fuse_amperes: None,
+        main_fuse_amperes: request.main_fuse_amperes,
     };
     let mut out = Vec::new();
     for &period in periods {

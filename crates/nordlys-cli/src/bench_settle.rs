@@ -163,6 +163,7 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
             utility: Utility::Electricity,
             usage: UsageKind::Household,
             address,
+            main_fuse_amperes: Some(40),
         })
         .await?;
         for (suffix, product, role) in [

@@ -410,6 +410,9 @@ pub struct RateArgs {
     household: bool,
     #[arg(long)]
     business: bool,
+    /// Main fuse size in amperes, for grid tariffs priced by it (e.g. 25, 63).
+    #[arg(long)]
+    main_fuse_amperes: Option<String>,
     /// Time zone of the periods (must match the tariffs').
     #[arg(long)]
     timezone: Option<String>,
@@ -495,6 +498,11 @@ pub fn rate(args: RateArgs) -> Result<()> {
             UsageKind::Household
         },
         apply_statutory: !args.no_statutory,
+        main_fuse_amperes: match &args.main_fuse_amperes {
+            Some(text) => nordlys_core::model::parse_main_fuse_amperes(text)
+                .map_err(|e| flag_error("--main-fuse-amperes", e))?,
+            None => None,
+        },
         prices: prices.as_deref(),
         exchange_rate: args.exchange_rate,
     };

@@ -267,6 +267,24 @@ pub struct MeteringPoint {
     pub utility: Utility,
     pub usage: UsageKind,
     pub address: Address,
+    /// Rated current of the main fuse in amperes, where a grid tariff prices by it
+    /// (fri-nettleie `OV_TREFASE`, capacity `method = "main_fuse"`).
+    pub main_fuse_amperes: Option<u32>,
+}
+
+/// A main fuse size: a whole number of amperes from 1 to 10,000; empty means unknown.
+pub fn parse_main_fuse_amperes(text: &str) -> Result<Option<u32>, ParseError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(amperes) if (1..=10_000).contains(&amperes) => Ok(Some(amperes)),
+        _ => Err(ParseError::new(
+            "main_fuse_amperes",
+            text,
+            "a main fuse size is a whole number of amperes from 1 to 10000 (e.g. 25, 63)",
+        )),
+    }
 }
 
 impl MeteringPoint {
@@ -394,6 +412,17 @@ mod tests {
     }
 
     #[test]
+    fn main_fuse_sizes() {
+        assert_eq!(parse_main_fuse_amperes(""), Ok(None));
+        assert_eq!(parse_main_fuse_amperes("63"), Ok(Some(63)));
+        for bad in ["0", "-25", "25.5", "25A", "10001"] {
+            let e = parse_main_fuse_amperes(bad).unwrap_err();
+            assert_eq!(e.field, "main_fuse_amperes");
+            assert!(e.rule.contains("whole number of amperes"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn metering_point_cross_checks() {
         let mp = MeteringPoint {
             metering_point_id: Gsrn::from_body("70705750000000001").unwrap(),
@@ -404,6 +433,7 @@ mod tests {
             utility: Utility::Electricity,
             usage: UsageKind::Household,
             address: Address::default(),
+            main_fuse_amperes: None,
         };
         assert_eq!(
             mp.validate().unwrap_err().to_string(),

@@ -120,7 +120,7 @@ pub enum RateError {
         reason: &'static str,
     },
     #[error(
-        "product {product:?}, component {component:?}: priced by main fuse but the context has no main_fuse_amperes"
+        "product {product:?}, component {component:?}: priced by the main fuse size, which is not known for this metering point (column main_fuse_amperes of the metering points; --main-fuse-amperes for `nordlys rate`)"
     )]
     MissingMainFuse { product: String, component: String },
     #[error("statutory table has no {charge} rate for {date}; load an updated statutory table")]

@@ -53,6 +53,7 @@ pub struct BillablePoint {
     pub resolution: Resolution,
     pub usage: UsageKind,
     pub municipality: String,
+    pub main_fuse_amperes: Option<u32>,
 }
 
 /// What the store keeps of a settled contract-period.
@@ -178,7 +179,8 @@ impl Store {
     ) -> Result<Vec<BillableContract>, StoreError> {
         const SELECT: &str =
             "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date,
-                    m.id, m.gsrn, m.market, m.price_area, m.resolution, m.usage, m.municipality
+                    m.id, m.gsrn, m.market, m.price_area, m.resolution, m.usage, m.municipality,
+                    m.main_fuse_amperes
              FROM contracts c LEFT JOIN metering_points m ON m.id = c.metering_point
              WHERE c.start_date < ? AND (c.end_date IS NULL OR c.end_date > ?)";
         // Two statements rather than `(? IS NULL OR …)`, which would keep SQLite off the account index.
@@ -471,6 +473,7 @@ fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
             resolution: Resolution::parse(row.get(10)).map_err(StoreError::CorruptValue)?,
             usage: UsageKind::parse(row.get(11)).map_err(StoreError::CorruptValue)?,
             municipality: row.get(12),
+            main_fuse_amperes: crate::master::fuse_from_row(row, 13)?,
         }),
     };
     Ok(BillableContract {

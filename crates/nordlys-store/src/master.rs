@@ -191,6 +191,7 @@ impl StoreTx {
         mp: &MeteringPoint,
     ) -> Result<Upsert, StoreError> {
         let a = &mp.address;
+        let main_fuse = mp.main_fuse_amperes.map(|amperes| amperes.to_string());
         upsert_row(
             self,
             "metering_points",
@@ -208,6 +209,7 @@ impl StoreTx {
                 "city",
                 "municipality",
                 "county",
+                "main_fuse_amperes",
             ],
             &[
                 Some(mp.metering_point_id.as_str()),
@@ -222,6 +224,7 @@ impl StoreTx {
                 Some(&a.city),
                 Some(&a.municipality),
                 Some(&a.county),
+                main_fuse.as_deref(),
             ],
         )
         .await
@@ -333,6 +336,22 @@ fn parse_date(text: String) -> Result<Date, StoreError> {
     })
 }
 
+/// A stored main fuse size (NULL: unknown).
+pub(crate) fn fuse_from_row(row: &SqliteRow, index: usize) -> Result<Option<u32>, StoreError> {
+    let amperes: Option<i64> = row.get(index);
+    amperes
+        .map(|a| {
+            u32::try_from(a).map_err(|_| {
+                StoreError::CorruptValue(ParseError::new(
+                    "main_fuse_amperes",
+                    a.to_string(),
+                    "stored fuse size is out of range",
+                ))
+            })
+        })
+        .transpose()
+}
+
 fn point_from_row(row: &SqliteRow) -> Result<MeteringPoint, StoreError> {
     let text = |i: usize| -> String { row.get(i) };
     let gsrn = text(0);
@@ -351,6 +370,7 @@ fn point_from_row(row: &SqliteRow) -> Result<MeteringPoint, StoreError> {
             municipality: text(10),
             county: text(11),
         },
+        main_fuse_amperes: fuse_from_row(row, 12)?,
     })
 }
 
@@ -376,7 +396,8 @@ impl Store {
 
     pub async fn metering_point(&self, gsrn: &Gsrn) -> Result<Option<MeteringPoint>, StoreError> {
         let row = sqlx::query(
-            "SELECT gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county
+            "SELECT gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county,
+                    main_fuse_amperes
              FROM metering_points WHERE gsrn = ?",
         )
         .bind(gsrn.as_str())

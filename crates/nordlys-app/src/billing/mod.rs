@@ -211,7 +211,7 @@ impl PeriodContext {
                     usage: point.usage,
                     apply_statutory,
                     norgespris: false,
-                    main_fuse_amperes: None,
+                    main_fuse_amperes: point.main_fuse_amperes,
                 };
                 (point.market, context, Some(point.resolution))
             }

@@ -9,6 +9,7 @@ use nordlys_core::ids::{Gln, Gsrn};
 use nordlys_core::model::{
     Account, Address, Contract, ContractRole, Customer, CustomerIdentity, CustomerKind,
     InvoiceChannel, Language, Market, MeteringPoint, PriceArea, UsageKind, Utility, parse_local_id,
+    parse_main_fuse_amperes,
 };
 use nordlys_core::time::{Resolution, parse_date};
 use nordlys_store::{ImportCounts, Store, StoreError, StoreTx, Upsert};
@@ -255,8 +256,14 @@ impl MasterRecord for MeteringPoint {
         "utility",
         "usage",
     ];
-    const OPTIONAL: &'static [&'static str] =
-        &["street", "postcode", "city", "municipality", "county"];
+    const OPTIONAL: &'static [&'static str] = &[
+        "street",
+        "postcode",
+        "city",
+        "municipality",
+        "county",
+        "main_fuse_amperes",
+    ];
 
     fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
         let market = Market::parse(row.get(1))?;
@@ -275,6 +282,7 @@ impl MasterRecord for MeteringPoint {
             utility: Utility::parse(row.get(5))?,
             usage: UsageKind::parse(row.get(6))?,
             address: address(row, 7, market)?,
+            main_fuse_amperes: parse_main_fuse_amperes(row.get(12))?,
         };
         point.validate()?;
         Ok(point)

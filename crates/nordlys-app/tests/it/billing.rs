@@ -224,6 +224,68 @@ async fn one_invoice_per_account_with_every_product_and_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_main_fuse_tariff_waits_for_the_fuse_size_then_prices_by_it() {
+    let db = billing_db().await;
+    let c = clock("2025-02-01T06:00:00Z");
+    let (path, text) = examples("no-grid-main-fuse.toml");
+    nordlys_app::products::import_products(&db.store, &path, &text, "UTC", &c)
+        .await
+        .unwrap();
+    let contract = format!(
+        "contract_id,account_id,metering_point_id,product_code,role,start,end\nG2,A3,{SECOND_HOURLY_POINT},no-grid-main-fuse,grid_owner,2024-01-01,\n"
+    );
+    import::import_contracts(&db.store, "fuse.csv", contract.as_bytes(), &c)
+        .await
+        .unwrap();
+    import_values(
+        &db,
+        &january_hourly(SECOND_HOURLY_POINT, |_| 500),
+        "2025-02-01T06:00:00Z",
+    )
+    .await
+    .unwrap();
+
+    let policy = BillingPolicy::default();
+    let report = run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    assert_eq!(report.not_ready.len(), 1, "{:?}", report.not_ready);
+    assert_eq!(report.not_ready[0].contract_id, "G2");
+    assert!(
+        report.not_ready[0]
+            .reason
+            .contains("priced by the main fuse size")
+            && report.not_ready[0].reason.contains("main_fuse_amperes"),
+        "{}",
+        report.not_ready[0].reason
+    );
+
+    // The grid company's master data brings the fuse: 80 A, the 63–125 A step.
+    let point = format!(
+        "metering_point_id,market,price_area,grid_owner,resolution,utility,usage,street,postcode,city,municipality,county,main_fuse_amperes\n\
+         {SECOND_HOURLY_POINT},NO,NO1,7080005046220,PT60M,electricity,household,Kirkeveien 9,0368,Oslo,0301,Oslo,80\n"
+    );
+    import::import_metering_points(&db.store, "fuse-points.csv", point.as_bytes(), &c)
+        .await
+        .unwrap();
+    let report = run(&db, "2025-02-03T06:00:00Z", &policy).await;
+    assert!(report.not_ready.is_empty(), "{:?}", report.not_ready);
+    assert_eq!(report.invoices, 1);
+    let documents = db
+        .store
+        .documents(Some("A3"), Some(JANUARY), 10)
+        .await
+        .unwrap();
+    assert_eq!(documents.len(), 1, "one invoice for A3");
+    let lines = db.store.document_lines(documents[0].id).await.unwrap();
+    let fastledd: Vec<String> = lines
+        .iter()
+        .filter(|l| l.code == "fastledd")
+        .map(|l| format!("{} {}", l.description, l.net))
+        .collect();
+    // 6000 a year for January: 6000 / 12 = 500.00.
+    assert_eq!(fastledd, ["Fastledd 63–125 A 500.00"]);
+}
+
+#[tokio::test]
 async fn a_point_with_a_gap_is_not_ready_until_the_basis_arrives() {
     let db = billing_db().await;
     // Remove nothing: instead, a second point with a hole on 2025-01-20 10:00–11:00.

@@ -157,6 +157,52 @@ async fn metering_point_rules() {
 }
 
 #[tokio::test]
+async fn a_main_fuse_size_is_stored_changed_as_an_update_and_checked() {
+    let db = empty_db().await;
+    let c = clock("2025-01-01T00:00:00Z");
+    let header = "metering_point_id,market,price_area,grid_owner,resolution,utility,usage,main_fuse_amperes\n";
+    let point = "707057500000000018,NO,NO1,7080005046220,PT60M,electricity,household";
+    let import = |csv: String| {
+        let store = &db.store;
+        let c = &c;
+        async move { import::import_metering_points(store, "mp.csv", csv.as_bytes(), c).await }
+    };
+    let report = import(format!("{header}{point},63\n")).await.unwrap();
+    assert_eq!(report.inserted, 1);
+    let gsrn = nordlys_core::ids::Gsrn::parse("707057500000000018").unwrap();
+    let stored = db.store.metering_point(&gsrn).await.unwrap().unwrap();
+    assert_eq!(stored.main_fuse_amperes, Some(63));
+    // The same again changes nothing; a new size is an update; an empty cell clears it.
+    assert_eq!(
+        import(format!("{header}{point},63\n"))
+            .await
+            .unwrap()
+            .unchanged,
+        1
+    );
+    assert_eq!(
+        import(format!("{header}{point},80\n"))
+            .await
+            .unwrap()
+            .updated,
+        1
+    );
+    assert_eq!(
+        import(format!("{header}{point},\n")).await.unwrap().updated,
+        1
+    );
+    let stored = db.store.metering_point(&gsrn).await.unwrap().unwrap();
+    assert_eq!(stored.main_fuse_amperes, None);
+    let error = import(format!("{header}{point},25A\n")).await.unwrap_err();
+    assert_eq!(
+        rejection_lines(error),
+        [
+            "mp.csv:2: main_fuse_amperes: \"25A\": a main fuse size is a whole number of amperes from 1 to 10000 (e.g. 25, 63)"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn contracts_may_not_overlap_for_the_same_point_and_role() {
     let db = db_with_master_data().await;
     let c = clock("2025-01-01T00:00:00Z");

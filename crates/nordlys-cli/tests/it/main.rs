@@ -708,3 +708,48 @@ fn urdb_rates_import_validate_and_rate() {
     ]);
     assert!(stderr.contains("not a known IANA time zone"), "{stderr}");
 }
+
+#[test]
+fn rate_prices_a_main_fuse_tariff_by_the_given_fuse() {
+    let w = Workdir::new();
+    let load = w.write("load.csv", &one_day_load());
+    let tariff = example("no-grid-main-fuse.toml");
+    let rate = |fuse: Option<&str>| {
+        let mut args = vec![
+            "rate",
+            "--tariff",
+            &tariff,
+            "--load",
+            arg(&load),
+            "--from",
+            "2025-01-06",
+            "--to",
+            "2025-01-07",
+            "--no-statutory",
+        ];
+        if let Some(fuse) = fuse {
+            args.extend(["--main-fuse-amperes", fuse]);
+        }
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let args = rate(Some("80"));
+    let out = w.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // 6000 a year = 500 a month, one day of January's 31: 16.13.
+    assert!(
+        out.contains("Fastledd 63–125 A") && out.contains("16.13"),
+        "{out}"
+    );
+    let args = rate(None);
+    let (_, stderr) = w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr.contains("--main-fuse-amperes for `nordlys rate`"),
+        "{stderr}"
+    );
+    let args = rate(Some("25A"));
+    let (_, stderr) = w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr
+            .contains("--main-fuse-amperes \"25A\": a main fuse size is a whole number of amperes"),
+        "{stderr}"
+    );
+}

@@ -21,7 +21,7 @@ fn every_example_product_is_valid() {
             count += 1;
         }
     }
-    assert_eq!(count, 6);
+    assert_eq!(count, 7);
     // The demo's grid tariffs, written by us in the fri-nettleie format.
     let mut grid = 0;
     for entry in std::fs::read_dir(dir.join("fri-nettleie")).unwrap() {
