@@ -159,6 +159,7 @@ pub fn run(options: RateBench) -> Result<()> {
                 "tariff": "comparable (two-period TOU energy, time-series buy rate, flat demand, fixed charge), not to the øre",
                 "loads": sam.loads, "metering_point_months_per_second_one_core": sam.per_second.round(),
                 "nordlys_one_thread_over_sam": one_thread / sam.per_second,
+                "nordlys_all_threads_over_sam_per_core": all_cores / sam.per_second,
             });
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -206,7 +207,8 @@ pub fn run(options: RateBench) -> Result<()> {
                 label(options.resolution)
             );
             println!(
-                "nordlys on one thread is {:.0}× SAM per core",
+                "nordlys on {threads} threads is {:.0}× SAM per core; on one thread {:.0}×",
+                all_cores / sam.per_second,
                 one_thread / sam.per_second
             );
         }
@@ -509,6 +511,7 @@ fn run_peer_script(
 fn ensure_python_package(module: &str, package: &str, needed_by: &str) -> Result<()> {
     let present = std::process::Command::new("python3")
         .args(["-c", &format!("import {module}")])
+        .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if present {
