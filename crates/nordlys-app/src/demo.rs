@@ -294,6 +294,8 @@ pub async fn build_demo(
             } else {
                 40
             }),
+            // The demo's months (2025) are before Norgespris (October 2025).
+            norgespris_from: None,
         };
         counts.record(tx.upsert_metering_point(&point).await?);
         let supplier_product = match place.market {

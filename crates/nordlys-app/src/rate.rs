@@ -144,6 +144,8 @@ pub struct RateRequest<'a> {
     pub apply_statutory: bool,
     /// Main fuse size, for grid tariffs priced by it.
     pub main_fuse_amperes: Option<u32>,
+    /// The day a Norgespris agreement took effect, if the point has one.
+    pub norgespris_from: Option<jiff::civil::Date>,
     pub prices: Option<&'a [SpotPrice]>,
     /// 1 unit of the prices' currency in the products' currency, when they differ.
     pub exchange_rate: Option<Decimal>,
@@ -170,7 +172,7 @@ pub fn rate_load(
         municipality: request.municipality.clone(),
         usage: request.usage,
         apply_statutory: request.apply_statutory,
-        norgespris: false,
+        norgespris_from: request.norgespris_from,
         main_fuse_amperes: request.main_fuse_amperes,
     };
     let mut out = Vec::new();

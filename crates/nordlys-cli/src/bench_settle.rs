@@ -164,6 +164,7 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
             usage: UsageKind::Household,
             address,
             main_fuse_amperes: Some(40),
+            norgespris_from: None,
         })
         .await?;
         for (suffix, product, role) in [

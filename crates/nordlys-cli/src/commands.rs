@@ -413,6 +413,10 @@ pub struct RateArgs {
     /// Main fuse size in amperes, for grid tariffs priced by it (e.g. 25, 63).
     #[arg(long)]
     main_fuse_amperes: Option<String>,
+    /// The day a Norgespris agreement took effect (YYYY-MM-DD): Norgespris from it, strømstøtte
+    /// before it.
+    #[arg(long)]
+    norgespris_from: Option<String>,
     /// Time zone of the periods (must match the tariffs').
     #[arg(long)]
     timezone: Option<String>,
@@ -501,6 +505,13 @@ pub fn rate(args: RateArgs) -> Result<()> {
         main_fuse_amperes: match &args.main_fuse_amperes {
             Some(text) => nordlys_core::model::parse_main_fuse_amperes(text)
                 .map_err(|e| flag_error("--main-fuse-amperes", e))?,
+            None => None,
+        },
+        norgespris_from: match &args.norgespris_from {
+            Some(text) => Some(
+                nordlys_core::time::parse_date("norgespris_from", text)
+                    .map_err(|e| flag_error("--norgespris-from", e))?,
+            ),
             None => None,
         },
         prices: prices.as_deref(),

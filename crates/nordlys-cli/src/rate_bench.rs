@@ -239,7 +239,7 @@ fn invoice(
         municipality: "0301".into(),
         usage: UsageKind::Household,
         apply_statutory: statutory_charges,
-        norgespris: false,
+        norgespris_from: None,
         main_fuse_amperes: None,
     };
     Ok(Invoice { plan, context })

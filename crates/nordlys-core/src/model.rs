@@ -270,6 +270,9 @@ pub struct MeteringPoint {
     /// Rated current of the main fuse in amperes, where a grid tariff prices by it
     /// (fri-nettleie `OV_TREFASE`, capacity `method = "main_fuse"`).
     pub main_fuse_amperes: Option<u32>,
+    /// The day the point's Norgespris agreement took effect (ordered via Elhub; it follows the
+    /// point), if it has one.
+    pub norgespris_from: Option<Date>,
 }
 
 /// A main fuse size: a whole number of amperes from 1 to 10,000; empty means unknown.
@@ -434,6 +437,7 @@ mod tests {
             usage: UsageKind::Household,
             address: Address::default(),
             main_fuse_amperes: None,
+            norgespris_from: None,
         };
         assert_eq!(
             mp.validate().unwrap_err().to_string(),

@@ -86,7 +86,7 @@ fn setup() -> Setup {
         municipality: "0301".into(),
         usage: UsageKind::Household,
         apply_statutory: true,
-        norgespris: false,
+        norgespris_from: None,
         main_fuse_amperes: None,
     };
     let supplier_ctx = RatingContext {

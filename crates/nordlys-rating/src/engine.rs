@@ -36,8 +36,10 @@ pub struct RatingContext {
     pub usage: UsageKind,
     /// Whether this invoice carries the statutory charges (in Norway: the grid invoice).
     pub apply_statutory: bool,
-    /// The metering point has chosen Norgespris (opt-in price hedge charges).
-    pub norgespris: bool,
+    /// The day the metering point's Norgespris agreement took effect, if it has one: opt-in
+    /// price-hedge charges apply from that day and the charges they replace (strømstøtte) before
+    /// it, so an agreement made mid-month splits the month.
+    pub norgespris_from: Option<Date>,
     /// Main fuse size, for capacity tariffs priced by fuse (`main_fuse`).
     pub main_fuse_amperes: Option<u32>,
 }
@@ -373,22 +375,33 @@ impl RatingPlan {
         let mut charge_applies: Vec<bool> = st
             .charges
             .iter()
-            .map(|c| {
-                ctx.apply_statutory
-                    && st.applies(c, ctx.market, ctx.usage, &ctx.municipality)
-                    && (!c.opt_in || ctx.norgespris)
-            })
+            .map(|c| ctx.apply_statutory && st.applies(c, ctx.market, ctx.usage, &ctx.municipality))
             .collect();
+        // Active days of each charge: an opt-in charge from the agreement's first day, the
+        // charges it replaces up to that day.
+        let mut charge_days: Vec<(u32, u32)> = vec![(active.da, active.db); st.charges.len()];
+        let opt_in_day = ctx
+            .norgespris_from
+            .map(|d| self.day_index(d.max(active.from)));
         for (i, c) in st.charges.iter().enumerate() {
-            if let ChargeRule::PriceHedge { replaces, .. } = &c.rule
-                && charge_applies[i]
-            {
+            if !c.opt_in || !charge_applies[i] {
+                continue;
+            }
+            let Some(first) = opt_in_day.filter(|&d| d < active.db) else {
+                charge_applies[i] = false;
+                continue;
+            };
+            charge_days[i].0 = first;
+            if let ChargeRule::PriceHedge { replaces, .. } = &c.rule {
                 for (j, other) in st.charges.iter().enumerate() {
                     if replaces.contains(&other.code) {
-                        charge_applies[j] = false;
+                        charge_days[j].1 = charge_days[j].1.min(first);
                     }
                 }
             }
+        }
+        for (applies, (first, end)) in charge_applies.iter_mut().zip(&charge_days) {
+            *applies &= first < end;
         }
         // VAT per treatment, looked up once per rating rather than once per line.
         let vat_of = |t: VatTreatment| st.vat_for(t, ctx.market, ctx.usage, &ctx.municipality);
@@ -755,7 +768,12 @@ impl RatingPlan {
                         .iter()
                         .map(|r| price_to_nano(r.value).unwrap_or(0))
                         .collect();
+                    let (first_day, end_day) = charge_days[ci];
                     for (m, s, e) in self.active_months(&active) {
+                        let (s, e) = (s.max(first_day), e.min(end_day));
+                        if s >= e {
+                            continue;
+                        }
                         let mut remaining = *cap_kwh;
                         // (rate index, amount pico, covered Wh, capped Wh, first day, end day)
                         let mut acc: Vec<(usize, i128, i64, i64, u32, u32)> = Vec::new();

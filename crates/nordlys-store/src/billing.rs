@@ -54,6 +54,7 @@ pub struct BillablePoint {
     pub usage: UsageKind,
     pub municipality: String,
     pub main_fuse_amperes: Option<u32>,
+    pub norgespris_from: Option<jiff::civil::Date>,
 }
 
 /// What the store keeps of a settled contract-period.
@@ -180,7 +181,7 @@ impl Store {
         const SELECT: &str =
             "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date,
                     m.id, m.gsrn, m.market, m.price_area, m.resolution, m.usage, m.municipality,
-                    m.main_fuse_amperes
+                    m.main_fuse_amperes, m.norgespris_from
              FROM contracts c LEFT JOIN metering_points m ON m.id = c.metering_point
              WHERE c.start_date < ? AND (c.end_date IS NULL OR c.end_date > ?)";
         // Two statements rather than `(? IS NULL OR …)`, which would keep SQLite off the account index.
@@ -474,6 +475,7 @@ fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
             usage: UsageKind::parse(row.get(11)).map_err(StoreError::CorruptValue)?,
             municipality: row.get(12),
             main_fuse_amperes: crate::master::fuse_from_row(row, 13)?,
+            norgespris_from: crate::master::optional_date_from_row(row, 14)?,
         }),
     };
     Ok(BillableContract {

@@ -192,6 +192,7 @@ impl StoreTx {
     ) -> Result<Upsert, StoreError> {
         let a = &mp.address;
         let main_fuse = mp.main_fuse_amperes.map(|amperes| amperes.to_string());
+        let norgespris_from = mp.norgespris_from.map(|d| d.to_string());
         upsert_row(
             self,
             "metering_points",
@@ -210,6 +211,7 @@ impl StoreTx {
                 "municipality",
                 "county",
                 "main_fuse_amperes",
+                "norgespris_from",
             ],
             &[
                 Some(mp.metering_point_id.as_str()),
@@ -225,6 +227,7 @@ impl StoreTx {
                 Some(&a.municipality),
                 Some(&a.county),
                 main_fuse.as_deref(),
+                norgespris_from.as_deref(),
             ],
         )
         .await
@@ -352,6 +355,15 @@ pub(crate) fn fuse_from_row(row: &SqliteRow, index: usize) -> Result<Option<u32>
         .transpose()
 }
 
+/// A stored optional local date (NULL: none).
+pub(crate) fn optional_date_from_row(
+    row: &SqliteRow,
+    index: usize,
+) -> Result<Option<Date>, StoreError> {
+    let text: Option<String> = row.get(index);
+    text.map(parse_date).transpose()
+}
+
 fn point_from_row(row: &SqliteRow) -> Result<MeteringPoint, StoreError> {
     let text = |i: usize| -> String { row.get(i) };
     let gsrn = text(0);
@@ -371,6 +383,7 @@ fn point_from_row(row: &SqliteRow) -> Result<MeteringPoint, StoreError> {
             county: text(11),
         },
         main_fuse_amperes: fuse_from_row(row, 12)?,
+        norgespris_from: optional_date_from_row(row, 13)?,
     })
 }
 
@@ -397,7 +410,7 @@ impl Store {
     pub async fn metering_point(&self, gsrn: &Gsrn) -> Result<Option<MeteringPoint>, StoreError> {
         let row = sqlx::query(
             "SELECT gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county,
-                    main_fuse_amperes
+                    main_fuse_amperes, norgespris_from
              FROM metering_points WHERE gsrn = ?",
         )
         .bind(gsrn.as_str())

@@ -210,7 +210,7 @@ impl PeriodContext {
                     municipality: point.municipality.clone(),
                     usage: point.usage,
                     apply_statutory,
-                    norgespris: false,
+                    norgespris_from: point.norgespris_from,
                     main_fuse_amperes: point.main_fuse_amperes,
                 };
                 (point.market, context, Some(point.resolution))
@@ -234,7 +234,7 @@ impl PeriodContext {
                     municipality: String::new(),
                     usage: nordlys_core::model::UsageKind::Business,
                     apply_statutory: false,
-                    norgespris: false,
+                    norgespris_from: None,
                     main_fuse_amperes: None,
                 };
                 (market, context, None)

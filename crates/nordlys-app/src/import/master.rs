@@ -263,6 +263,7 @@ impl MasterRecord for MeteringPoint {
         "municipality",
         "county",
         "main_fuse_amperes",
+        "norgespris_from",
     ];
 
     fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
@@ -283,6 +284,10 @@ impl MasterRecord for MeteringPoint {
             usage: UsageKind::parse(row.get(6))?,
             address: address(row, 7, market)?,
             main_fuse_amperes: parse_main_fuse_amperes(row.get(12))?,
+            norgespris_from: match row.get(13) {
+                "" => None,
+                text => Some(parse_date("norgespris_from", text)?),
+            },
         };
         point.validate()?;
         Ok(point)

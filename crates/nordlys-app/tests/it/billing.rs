@@ -286,6 +286,33 @@ async fn a_main_fuse_tariff_waits_for_the_fuse_size_then_prices_by_it() {
 }
 
 #[tokio::test]
+async fn a_norgespris_agreement_on_the_point_reaches_the_grid_invoice() {
+    let db = billing_db().await;
+    // An agreement dated before the scheme existed: the statutory table has no Norgespris price
+    // for January 2025, so the grid contract is not ready and says why.
+    let point = format!(
+        "metering_point_id,market,price_area,grid_owner,resolution,utility,usage,street,postcode,city,municipality,county,norgespris_from\n\
+         {HOURLY_POINT},NO,NO1,7080005046220,PT60M,electricity,household,Storgata 1,0150,Oslo,0301,Oslo,2025-01-10\n"
+    );
+    let c = clock("2025-02-01T06:00:00Z");
+    import::import_metering_points(&db.store, "np.csv", point.as_bytes(), &c)
+        .await
+        .unwrap();
+    let report = run(&db, "2025-02-02T06:00:00Z", &BillingPolicy::default()).await;
+    let reasons: Vec<String> = report
+        .not_ready
+        .iter()
+        .map(|n| format!("{}: {}", n.contract_id, n.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "G1: statutory table has no norgespris rate for 2025-01-10; load an updated statutory table"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_point_with_a_gap_is_not_ready_until_the_basis_arrives() {
     let db = billing_db().await;
     // Remove nothing: instead, a second point with a hole on 2025-01-20 10:00–11:00.

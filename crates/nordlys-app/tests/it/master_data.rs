@@ -157,7 +157,7 @@ async fn metering_point_rules() {
 }
 
 #[tokio::test]
-async fn a_main_fuse_size_is_stored_changed_as_an_update_and_checked() {
+async fn main_fuse_and_norgespris_are_stored_changed_as_updates_and_checked() {
     let db = empty_db().await;
     let c = clock("2025-01-01T00:00:00Z");
     let header = "metering_point_id,market,price_area,grid_owner,resolution,utility,usage,main_fuse_amperes\n";
@@ -199,6 +199,29 @@ async fn a_main_fuse_size_is_stored_changed_as_an_update_and_checked() {
         [
             "mp.csv:2: main_fuse_amperes: \"25A\": a main fuse size is a whole number of amperes from 1 to 10000 (e.g. 25, 63)"
         ]
+    );
+
+    // A Norgespris agreement is a date on the point.
+    let header = header.replace('\n', ",norgespris_from\n");
+    assert_eq!(
+        import(format!("{header}{point},63,2025-11-16\n"))
+            .await
+            .unwrap()
+            .updated,
+        1
+    );
+    let stored = db.store.metering_point(&gsrn).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.main_fuse_amperes, stored.norgespris_from),
+        (Some(63), Some(jiff::civil::date(2025, 11, 16)))
+    );
+    let error = import(format!("{header}{point},63,16.11.2025\n"))
+        .await
+        .unwrap_err();
+    let lines = rejection_lines(error);
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("mp.csv:2: norgespris_from: \"16.11.2025\""),
+        "{lines:?}"
     );
 }
 

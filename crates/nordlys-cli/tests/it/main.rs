@@ -715,18 +715,8 @@ fn rate_prices_a_main_fuse_tariff_by_the_given_fuse() {
     let load = w.write("load.csv", &one_day_load());
     let tariff = example("no-grid-main-fuse.toml");
     let rate = |fuse: Option<&str>| {
-        let mut args = vec![
-            "rate",
-            "--tariff",
-            &tariff,
-            "--load",
-            arg(&load),
-            "--from",
-            "2025-01-06",
-            "--to",
-            "2025-01-07",
-            "--no-statutory",
-        ];
+        let mut args = rate_on_january_6(&tariff, arg(&load));
+        args.push("--no-statutory");
         if let Some(fuse) = fuse {
             args.extend(["--main-fuse-amperes", fuse]);
         }
@@ -752,4 +742,42 @@ fn rate_prices_a_main_fuse_tariff_by_the_given_fuse() {
             .contains("--main-fuse-amperes \"25A\": a main fuse size is a whole number of amperes"),
         "{stderr}"
     );
+}
+
+#[test]
+fn rate_takes_a_norgespris_agreement_date() {
+    let w = Workdir::new();
+    let load = w.write("load.csv", &one_day_load());
+    let tariff = example("no-elvia-grid-2025.toml");
+    let run = |from: &str| {
+        let mut args = rate_on_january_6(&tariff, arg(&load));
+        args.extend(["--norgespris-from", from]);
+        w.fails(&args).1
+    };
+    // With the agreement, Norgespris (not strømstøtte) is the charge that needs spot prices.
+    let stderr = run("2025-01-01");
+    assert!(
+        stderr.contains("norgespris: spot prices are needed"),
+        "{stderr}"
+    );
+    let stderr = run("16.11.2025");
+    assert!(
+        stderr.contains("--norgespris-from \"16.11.2025\""),
+        "{stderr}"
+    );
+}
+
+/// `nordlys rate` of one tariff over a load for 6 January 2025.
+fn rate_on_january_6<'a>(tariff: &'a str, load: &'a str) -> Vec<&'a str> {
+    vec![
+        "rate",
+        "--tariff",
+        tariff,
+        "--load",
+        load,
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+    ]
 }

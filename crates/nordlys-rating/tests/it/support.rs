@@ -49,7 +49,7 @@ pub fn ctx_no(municipality: &str, usage: UsageKind) -> RatingContext {
         municipality: municipality.to_owned(),
         usage,
         apply_statutory: true,
-        norgespris: false,
+        norgespris_from: None,
         main_fuse_amperes: None,
     }
 }
@@ -61,7 +61,7 @@ pub fn ctx_dk(municipality: &str) -> RatingContext {
         municipality: municipality.to_owned(),
         usage: UsageKind::Household,
         apply_statutory: true,
-        norgespris: false,
+        norgespris_from: None,
         main_fuse_amperes: None,
     }
 }

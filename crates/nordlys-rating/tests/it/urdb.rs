@@ -40,7 +40,7 @@ fn rated(products: &[Product], energy: &[i64]) -> nordlys_rating::Rating {
         municipality: String::new(),
         usage: UsageKind::Business,
         apply_statutory: false,
-        norgespris: false,
+        norgespris_from: None,
         main_fuse_amperes: None,
     };
     let input = MeterInput {

@@ -371,13 +371,11 @@ fn stromstotte_pays_above_the_threshold_up_to_the_monthly_cap() {
 }
 
 #[test]
-fn norgespris_replaces_stromstotte_and_settles_the_difference_to_spot() {
+fn norgespris_replaces_stromstotte_from_the_agreement_day() {
     let product = example("no-fixed-price.toml");
-    let st = Statutory::default();
     let period = month("2025-11");
     let energy = series(period, &product.time_zone, Resolution::Pt60m, |_| 1000);
-    // Spot 0.90 by day (06–22), 0.10 at night: 30 × 16 × 1 kWh × (0.40 − 0.90) = −240.00;
-    // 30 × 8 × (0.40 − 0.10) = +72.00; net −168.00.
+    // Spot 0.90 by day (06–22), 0.10 at night; Norgespris 0.40, strømstøtte above 0.75.
     let spot = series(period, &product.time_zone, Resolution::Pt60m, |t| {
         if (6..22).contains(&t.hour()) {
             NOK_PER_KWH * 9 / 10
@@ -386,27 +384,60 @@ fn norgespris_replaces_stromstotte_and_settles_the_difference_to_spot() {
         }
     });
     let mut ctx = ctx_no("0301", UsageKind::Household);
-    ctx.norgespris = true;
-    let rating = nordlys_rating::rate(
-        &[product],
-        &st,
-        &ctx,
+    ctx.norgespris_from = Some(date(2025, 11, 16));
+    let rating = rate_with_spot(&ctx, period, &energy, &spot);
+    let table = render(&rating.lines);
+    // 1–15 November, strømstøtte: 15 days × 16 day hours × 1 kWh × 0.9 × (0.90 − 0.75) = 32.40
+    // credited (night spot 0.10 is below the threshold).
+    let support = kinds(&rating.lines, LineKind::Subsidy);
+    let line = |code: &str| {
+        let l = support.iter().find(|l| &*l.code == code).unwrap();
+        (l.from.to_string(), l.to.to_string(), l.net.to_string())
+    };
+    assert_eq!(support.len(), 2, "{table}");
+    assert_eq!(
+        line("stromstotte"),
+        ("2025-11-01".into(), "2025-11-16".into(), "-32.40".into()),
+        "{table}"
+    );
+    // 16–30 November, Norgespris: 15 × 16 × (0.40 − 0.90) = −120.00 and 15 × 8 × (0.40 − 0.10)
+    // = +36.00: −84.00.
+    assert_eq!(
+        line("norgespris"),
+        ("2025-11-16".into(), "2025-12-01".into(), "-84.00".into()),
+        "{table}"
+    );
+    // An agreement from before the month covers all of it: 30 × 16 × (0.40 − 0.90) = −240.00
+    // and 30 × 8 × (0.40 − 0.10) = +72.00, −168.00; one from after the month, none of it.
+    ctx.norgespris_from = Some(date(2025, 12, 1));
+    let later = rate_with_spot(&ctx, period, &energy, &spot);
+    assert!(nets(&later.lines, "norgespris").is_empty());
+    assert_eq!(nets(&later.lines, "stromstotte").len(), 1);
+    ctx.norgespris_from = Some(date(2025, 10, 1));
+    let earlier = rate_with_spot(&ctx, period, &energy, &spot);
+    assert!(nets(&earlier.lines, "stromstotte").is_empty());
+    assert_eq!(nets(&earlier.lines, "norgespris"), ["-168.00"]);
+}
+
+fn rate_with_spot(
+    ctx: &nordlys_rating::RatingContext,
+    period: nordlys_core::time::LocalPeriod,
+    energy: &[i64],
+    spot: &[i64],
+) -> nordlys_rating::Rating {
+    nordlys_rating::rate(
+        &[example("no-fixed-price.toml")],
+        &Statutory::default(),
+        ctx,
         period,
         Resolution::Pt60m,
         &MeterInput {
-            energy_wh: &energy,
-            spot_price: Some(&spot),
+            energy_wh: energy,
+            spot_price: Some(spot),
             ..Default::default()
         },
     )
-    .unwrap();
-    assert_eq!(
-        nets(&rating.lines, "norgespris"),
-        ["-168.00"],
-        "{}",
-        render(&rating.lines)
-    );
-    assert!(nets(&rating.lines, "stromstotte").is_empty());
+    .unwrap()
 }
 
 #[test]
