@@ -763,11 +763,7 @@ impl RatingPlan {
                         ChargeRule::SpotSubsidy { percent, .. } => *percent,
                         _ => Decimal::ONE_HUNDRED,
                     };
-                    let thresholds_nano: Vec<i64> = charge
-                        .rates
-                        .iter()
-                        .map(|r| price_to_nano(r.value).unwrap_or(0))
-                        .collect();
+                    let thresholds_nano = &self.statutory_rates_nano[ci];
                     let (first_day, end_day) = charge_days[ci];
                     for (m, s, e) in self.active_months(&active) {
                         let (s, e) = (s.max(first_day), e.min(end_day));

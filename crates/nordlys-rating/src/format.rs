@@ -592,14 +592,12 @@ fn read_periods(
             } else {
                 "kw"
             };
-            let before = p.errors.len();
-            let tiers = read_tiers(f.tier, at, p, unit);
-            for problem in &mut p.errors[before..] {
-                problem.field = format!("period[{i}].{}", problem.field);
-            }
-            match tiers {
+            match p.nested(&format!("period[{i}]"), |p| read_tiers(f.tier, at, p, unit)) {
                 Some(tiers) => tiers,
-                None => continue,
+                None => {
+                    ok = false;
+                    continue;
+                }
             }
         };
         let price = match (price, tiers.first()) {

@@ -169,6 +169,8 @@ pub struct RatingPlan {
     pub(crate) statutory_labels: Vec<(Arc<str>, Arc<str>)>,
     /// The source every statutory line names.
     pub(crate) statutory_source: Arc<str>,
+    /// Per statutory charge, each dated rate in nano per kWh (subsidy thresholds, hedge prices).
+    pub(crate) statutory_rates_nano: Vec<Vec<i64>>,
     pub(crate) groups: Vec<Group>,
     pub(crate) slots: Vec<Slot>,
     pub(crate) buckets: Vec<Bucket>,
@@ -663,6 +665,17 @@ impl RatingPlan {
                 .map(|c| (Arc::from(c.code.as_str()), Arc::from(c.name.as_str())))
                 .collect(),
             statutory_source: Arc::from("statutory"),
+            // Loading the table checks every rate converts (at most 9 decimals).
+            statutory_rates_nano: statutory
+                .charges
+                .iter()
+                .map(|c| {
+                    c.rates
+                        .iter()
+                        .map(|r| price_to_nano(r.value).unwrap_or(0))
+                        .collect()
+                })
+                .collect(),
             groups,
             slots,
             buckets,

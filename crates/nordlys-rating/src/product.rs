@@ -346,6 +346,16 @@ impl<'a> Problems<'a> {
             rule: rule.into(),
         });
     }
+    /// Runs `check` and names the fields of the problems it reports under `prefix`
+    /// (e.g. `tier[1].up_to` becomes `period[0].tier[1].up_to`).
+    pub fn nested<T>(&mut self, prefix: &str, check: impl FnOnce(&mut Self) -> T) -> T {
+        let before = self.errors.len();
+        let result = check(self);
+        for problem in &mut self.errors[before..] {
+            problem.field = format!("{prefix}.{}", problem.field);
+        }
+        result
+    }
     pub fn finish(self) -> Result<(), ProductErrors> {
         if self.errors.is_empty() {
             Ok(())
@@ -519,11 +529,7 @@ fn check_period_tiers(p: &mut Problems, at: &str, i: usize, tiers: &[Tier]) {
     if tiers.is_empty() {
         return;
     }
-    let before = p.errors.len();
-    check_tiers(p, at, tiers);
-    for problem in &mut p.errors[before..] {
-        problem.field = format!("period[{i}].{}", problem.field);
-    }
+    p.nested(&format!("period[{i}]"), |p| check_tiers(p, at, tiers));
 }
 
 fn check_windows(p: &mut Problems, at: &str, periods: &[TouPeriod]) {

@@ -348,6 +348,7 @@ impl Statutory {
             };
             let rule = match c.rule.as_str() {
                 "per_kwh" | "per_year" => {
+                    only(c.opt_in, "opt_in")?;
                     only(c.percent.is_some(), "percent")?;
                     only(c.cap_kwh_per_month.is_some(), "cap_kwh_per_month")?;
                     only(!c.replaces.is_empty(), "replaces")?;
@@ -358,6 +359,9 @@ impl Statutory {
                     }
                 }
                 "spot_subsidy" => {
+                    // Opt-in charges start on a metering point's agreement day, which the engine
+                    // honours day by day for price hedges only.
+                    only(c.opt_in, "opt_in")?;
                     only(!c.replaces.is_empty(), "replaces")?;
                     let percent = c
                         .percent
@@ -459,6 +463,40 @@ impl Statutory {
                 rule,
                 rates,
             });
+        }
+        // A hedge replaces subsidies up to its agreement day, which the engine honours day by
+        // day for spot subsidies and price hedges; anything else would apply all month.
+        for charge in &charges {
+            let ChargeRule::PriceHedge { replaces, .. } = &charge.rule else {
+                continue;
+            };
+            let entry = format!("[[charge]] {}", charge.code);
+            for code in replaces {
+                match charges.iter().find(|c| &c.code == code) {
+                    None => {
+                        return Err(err(
+                            &entry,
+                            "replaces",
+                            code,
+                            "no charge in the table has this code".to_owned(),
+                        ));
+                    }
+                    Some(other)
+                        if !matches!(
+                            other.rule,
+                            ChargeRule::SpotSubsidy { .. } | ChargeRule::PriceHedge { .. }
+                        ) =>
+                    {
+                        return Err(err(
+                            &entry,
+                            "replaces",
+                            code,
+                            "only spot_subsidy or price_hedge charges can be replaced".to_owned(),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
         }
         Ok(Statutory {
             zones,

@@ -382,6 +382,34 @@ fn statutory_tables_are_checked_when_loaded() {
         e.to_string(),
         "statutory table, [[charge]] x field rate.from = \"2025-05-01\": rates must be in date order and must not overlap"
     );
+    // Opt-in and replacement are honoured day by day from an agreement's first day only for
+    // price hedges replacing subsidies; other combinations are refused rather than applied all month.
+    let charge = |code: &str, rule: &str, extra: &str| {
+        format!(
+            "[[charge]]\ncode = \"{code}\"\nname = \"{code}\"\nmarket = \"NO\"\nkind = \"subsidy\"\nrule = \"{rule}\"\nusage = [\"household\"]\nvat = \"standard\"\n{extra}rate = [{{ from = \"2025-01-01\", value = \"1\" }}]\n"
+        )
+    };
+    let e = Statutory::from_toml(&charge("x", "per_kwh", "opt_in = true\n")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "statutory table, [[charge]] x field opt_in: not used by rule = \"per_kwh\""
+    );
+    let hedge = charge(
+        "hedge",
+        "price_hedge",
+        "opt_in = true\ncap_kwh_per_month = { household = \"5000\" }\nreplaces = [\"tax\"]\n",
+    );
+    let e = Statutory::from_toml(&format!("{hedge}{}", charge("tax", "per_kwh", ""))).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "statutory table, [[charge]] hedge field replaces = \"tax\": only spot_subsidy or price_hedge charges can be replaced"
+    );
+    let e = Statutory::from_toml(&hedge).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no charge in the table has this code"),
+        "{e}"
+    );
 }
 
 #[test]
