@@ -4,9 +4,14 @@
 
 mod bench;
 mod bench_settle;
-mod commands;
+mod bill_cmd;
+mod demo_cmd;
+mod invoices_cmd;
+mod products_cmd;
 mod progress;
 mod rate_bench;
+mod rate_cmd;
+mod support;
 
 use std::fs::File;
 use std::io::Write;
@@ -83,18 +88,18 @@ enum Command {
     /// Check product files without storing them.
     Products {
         #[command(subcommand)]
-        what: commands::ProductsWhat,
+        what: products_cmd::ProductsWhat,
     },
     /// Settle a period: validate, rate every contract, issue one invoice per account;
     /// then correct earlier settled periods whose readings or prices changed.
-    Bill(commands::BillArgs),
+    Bill(bill_cmd::BillArgs),
     /// List and show issued invoices and credit notes.
     Invoices {
         #[command(subcommand)]
-        what: commands::InvoicesWhat,
+        what: invoices_cmd::InvoicesWhat,
     },
     /// What would this load cost under these tariffs.
-    Rate(commands::RateArgs),
+    Rate(rate_cmd::RateArgs),
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
         #[command(subcommand)]
@@ -224,7 +229,7 @@ async fn run(cli: Cli) -> Result<()> {
             let summary = build_demo(&store, &config, &clock, progress::for_stderr()).await?;
             print_demo_summary(&cli.db, &summary);
             if !no_bill {
-                commands::demo_billing(&store, &summary, first_month, months, &clock).await?;
+                demo_cmd::demo_billing(&store, &summary, first_month, months, &clock).await?;
             }
             store.close().await;
         }
@@ -304,10 +309,10 @@ async fn run(cli: Cli) -> Result<()> {
             store.close().await;
         }
         Command::Bench { what } => bench::run(what).await?,
-        Command::Products { what } => commands::products(what)?,
-        Command::Bill(args) => commands::bill(&cli.db, args, &clock).await?,
-        Command::Invoices { what } => commands::invoices(&cli.db, what).await?,
-        Command::Rate(args) => commands::rate(args)?,
+        Command::Products { what } => products_cmd::products(what)?,
+        Command::Bill(args) => bill_cmd::bill(&cli.db, args, &clock).await?,
+        Command::Invoices { what } => invoices_cmd::invoices(&cli.db, what).await?,
+        Command::Rate(args) => rate_cmd::rate(args)?,
     }
     Ok(())
 }

@@ -1,0 +1,68 @@
+//! The demo's billing: settle each month, then deliver corrections and settle them.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use nordlys_app::Clock;
+use nordlys_app::billing::{BillingPolicy, correct, settle};
+use nordlys_core::time::LocalPeriod;
+use nordlys_rating::Statutory;
+
+use crate::bill_cmd::print_report;
+use crate::progress;
+
+/// The demo's billing: settle each month, then the grid company's corrected values arrive and
+/// the correction run credits and reissues what changed.
+pub async fn demo_billing(
+    store: &nordlys_store::Store,
+    summary: &nordlys_app::demo::DemoSummary,
+    first_month: LocalPeriod,
+    months: u32,
+    clock: &dyn Clock,
+) -> Result<()> {
+    let policy = BillingPolicy::default();
+    let statutory = Arc::new(Statutory::default());
+    let mut month = first_month;
+    for _ in 0..months {
+        println!();
+        let report = settle(
+            store,
+            month,
+            None,
+            &policy,
+            Arc::clone(&statutory),
+            clock,
+            progress::for_stderr(),
+            false,
+        )
+        .await?;
+        print_report(&report);
+        let next = month.end;
+        month = LocalPeriod {
+            start: next,
+            end: next
+                .checked_add(jiff::Span::new().months(1))
+                .unwrap_or(next),
+        };
+    }
+    let changed =
+        nordlys_app::demo::deliver_demo_corrections(store, &summary.corrected_days, clock).await?;
+    println!();
+    println!(
+        "The grid company re-sent {} days ({changed} readings) with corrected values.",
+        summary.corrected_days.len()
+    );
+    let report = correct(
+        store,
+        &policy,
+        statutory,
+        clock,
+        progress::for_stderr(),
+        false,
+    )
+    .await?;
+    print_report(&report);
+    println!();
+    println!("See the documents: nordlys invoices list; nordlys invoices show ID");
+    Ok(())
+}

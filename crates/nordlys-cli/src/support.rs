@@ -1,0 +1,42 @@
+//! Helpers shared by the commands: statutory tables from a file, product files, money formatting.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use nordlys_app::products::ProductFormat;
+use nordlys_rating::{Product, Statutory};
+use rust_decimal::Decimal;
+
+pub(crate) fn statutory(path: Option<&PathBuf>) -> Result<Statutory> {
+    match path {
+        None => Ok(Statutory::default()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Statutory::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+    }
+}
+
+pub(crate) fn money(d: Decimal) -> String {
+    format!("{:.2}", d)
+}
+
+pub(crate) fn read_products(path: &PathBuf) -> Result<Vec<Product>> {
+    read_products_in(path, nordlys_app::products::DEFAULT_URDB_TIME_ZONE)
+}
+
+/// Products of a file; OpenEI URDB schedules (.json) are read in `urdb_time_zone`.
+pub(crate) fn read_products_in(path: &PathBuf, urdb_time_zone: &str) -> Result<Vec<Product>> {
+    let source = path.display().to_string();
+    let format = ProductFormat::from_path(path).with_context(|| {
+        format!("{source}: product files are .toml (Nordlys) or .yml/.yaml (fri-nettleie)")
+    })?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {source}"))?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("product");
+    nordlys_app::products::parse_product_file_in(format, stem, &source, &text, urdb_time_zone)
+        .map_err(|e| anyhow::anyhow!(e))
+}
