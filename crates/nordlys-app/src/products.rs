@@ -164,3 +164,19 @@ pub enum LoadProductsError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The latest version of every stored product, parsed, and the version numbers read with them
+/// (recorded with each settlement).
+pub async fn load_products_with_versions(
+    store: &Store,
+) -> Result<(HashMap<String, Product>, HashMap<String, i64>), LoadProductsError> {
+    let mut products = HashMap::new();
+    let mut versions = HashMap::new();
+    for stored in store.products().await? {
+        let product = parse_stored(&stored.format, &stored.body, &stored.code)
+            .map_err(LoadProductsError::Invalid)?;
+        versions.insert(stored.code.clone(), stored.version);
+        products.insert(stored.code, product);
+    }
+    Ok((products, versions))
+}

@@ -52,6 +52,10 @@ pub struct PolicyArgs {
     /// Statutory tables to use instead of the shipped ones (TOML, see docs/products.md).
     #[arg(long)]
     statutory: Option<PathBuf>,
+    /// When another billing run is in progress, wait up to this many seconds for it to finish
+    /// (default: fail at once, naming the run in progress).
+    #[arg(long, value_name = "SECONDS")]
+    wait: Option<u64>,
 }
 
 impl PolicyArgs {
@@ -70,6 +74,8 @@ impl PolicyArgs {
             },
             accept_estimated: !self.reject_estimated,
             accounts_per_transaction: self.batch_size,
+            wait_for_run: self.wait.map(std::time::Duration::from_secs),
+            ..BillingPolicy::default()
         }
     }
 }

@@ -45,10 +45,10 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                     d.id,
                     d.kind.code(),
                     format!("{}-{}", d.series, d.number),
-                    d.kid,
+                    d.kid.as_deref().unwrap_or("-"),
                     d.account_id,
                     d.period,
-                    d.due_date.to_string(),
+                    d.due_date.map_or("-".to_owned(), |d| d.to_string()),
                     money(d.gross),
                     d.lines
                 );
@@ -64,14 +64,16 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 summary.kind,
                 summary.series,
                 summary.number,
-                summary.kid,
+                summary.kid.as_deref().unwrap_or("-"),
                 summary.account_id,
                 summary.period,
                 summary.issue_date,
-                summary.due_date,
-                summary
-                    .references
-                    .map_or(String::new(), |r| format!("  corrects document {r}"))
+                summary.due_date.map_or("-".to_owned(), |d| d.to_string()),
+                if summary.references.is_empty() {
+                    String::new()
+                } else {
+                    format!("  corrects {}", summary.references.join(", "))
+                }
             );
             for line in store.document_lines(id).await? {
                 println!(

@@ -47,20 +47,59 @@ pub struct DocumentLine {
 }
 
 impl DocumentLine {
-    /// What makes two lines "the same line" when billed state and new rating are compared.
-    pub fn identity(&self) -> (&str, &str, &str, &str, Date, Date, &str, &str, Decimal) {
-        (
-            &self.contract_id,
-            &self.kind,
-            &self.source,
-            &self.code,
-            self.from,
-            self.to,
-            &self.unit,
-            &self.vat_category,
-            self.vat_percent.normalize(),
-        )
+    /// What makes two lines "the same line" when what stands billed and a new rating are
+    /// compared: everything the customer reads on the line except its quantity, amount and
+    /// explanation. Two time-of-use lines of one product differ by description; a line whose
+    /// unit price changed is another line (it is reversed and billed anew, never merged).
+    pub fn identity(&self) -> LineIdentity<'_> {
+        LineIdentity {
+            contract_id: &self.contract_id,
+            kind: &self.kind,
+            source: &self.source,
+            code: &self.code,
+            description: &self.description,
+            from: self.from,
+            to: self.to,
+            unit: &self.unit,
+            unit_price: self.unit_price.normalize(),
+            vat_category: &self.vat_category,
+            vat_percent: self.vat_percent.normalize(),
+        }
     }
+
+    /// This line reversed: quantity and amount negated, everything else as billed.
+    pub fn negated(&self) -> DocumentLine {
+        DocumentLine {
+            quantity: -self.quantity,
+            net: -self.net,
+            ..self.clone()
+        }
+    }
+}
+
+/// See [`DocumentLine::identity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LineIdentity<'a> {
+    pub contract_id: &'a str,
+    pub kind: &'a str,
+    pub source: &'a str,
+    pub code: &'a str,
+    pub description: &'a str,
+    pub from: Date,
+    pub to: Date,
+    pub unit: &'a str,
+    pub unit_price: Decimal,
+    pub vat_category: &'a str,
+    pub vat_percent: Decimal,
+}
+
+/// A line of an issued document, with the document it stands on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BilledLine {
+    pub document_id: i64,
+    /// The document's number as printed (`F-12`).
+    pub document_number: String,
+    pub line: DocumentLine,
 }
 
 /// VAT for one category and rate on a document.
@@ -80,15 +119,18 @@ pub struct NewDocument {
     /// The billing period `YYYY-MM` the document settles.
     pub period: String,
     pub issue_date: Date,
-    pub due_date: Date,
+    /// When the amount is due; `None` for documents that ask for no payment (a credit note,
+    /// unless the utility's policy gives credit notes payment terms).
+    pub due_date: Option<Date>,
     pub currency: Currency,
     pub lines: Vec<DocumentLine>,
     pub vat: Vec<VatBreakdown>,
     pub net: Decimal,
     pub vat_total: Decimal,
     pub gross: Decimal,
-    /// The document this one corrects, if any.
-    pub references: Option<i64>,
+    /// The documents this one corrects (their ids), in the order their lines were billed;
+    /// empty for a first invoice.
+    pub references: Vec<i64>,
 }
 
 /// A stored, issued document.
@@ -97,8 +139,22 @@ pub struct IssuedDocument {
     pub id: i64,
     pub series: String,
     pub number: i64,
-    pub kid: Kid,
+    /// The payment reference; unique across every series of the utility. `None` on documents
+    /// that ask for no payment.
+    pub kid: Option<Kid>,
     pub document: NewDocument,
+}
+
+impl IssuedDocument {
+    /// The number as printed and referenced: series and number, `F-12`.
+    pub fn display_number(&self) -> String {
+        display_number(&self.series, self.number)
+    }
+}
+
+/// A document number as printed and referenced: `F-12`.
+pub fn display_number(series: &str, number: i64) -> String {
+    format!("{series}-{number}")
 }
 
 /// Round half away from zero to 2 decimals (EN 16931 line and document amounts).

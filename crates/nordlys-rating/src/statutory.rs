@@ -128,6 +128,9 @@ pub struct Statutory {
     pub zones: Vec<Zone>,
     pub vat: Vec<VatRule>,
     pub charges: Vec<StatutoryCharge>,
+    /// Which table this is: a fingerprint of its text (`fnv1a64:…`), recorded with every
+    /// settlement so that an auditor can tell which rates an invoice was computed with.
+    pub version: String,
 }
 
 /// A problem in a statutory table: which entry, which field, which value, which rule.
@@ -230,6 +233,7 @@ impl Default for Statutory {
             zones: Vec::new(),
             vat: Vec::new(),
             charges: Vec::new(),
+            version: String::new(),
         })
     }
 }
@@ -502,6 +506,7 @@ impl Statutory {
             zones,
             vat,
             charges,
+            version: text_fingerprint(text),
         })
     }
 
@@ -556,4 +561,13 @@ impl Statutory {
                     && self.zone(&e.zone).is_some_and(|z| z.contains(municipality))
             })
     }
+}
+
+/// FNV-1a (64 bits) of a table's text: stable across builds and platforms, so the same text
+/// always names the same version.
+fn text_fingerprint(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("fnv1a64:{hash:016x}")
 }

@@ -5,11 +5,15 @@
 //! A PostgreSQL backend slots in behind the same methods: nothing here leaks SQLite to callers
 //! (times are [`jiff::Timestamp`], money is decimal, ids are domain types).
 
-mod billing;
+mod billing_inputs;
 pub mod chunk;
+mod documents;
 mod market_data;
 mod master;
 mod meter_values;
+mod products;
+mod settlements;
+mod sql_values;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,12 +22,14 @@ use nordlys_core::ParseError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
 
-pub use billing::{
-    BillableContract, BillablePoint, BillingTx, DocumentSummary, RunCounts, SettlementRecord,
-    StoredProduct, utc_days_of,
-};
+pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
+pub use documents::DocumentSummary;
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
+pub use products::StoredProduct;
+pub use settlements::{
+    BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -17,11 +17,13 @@ use nordlys_store::chunk::{ABSENT, DayChunk};
 use nordlys_store::{BillablePoint, Store, StoreError};
 use rust_decimal::Decimal;
 
+use super::not_ready::NotReadyReason;
+
 /// How far back a daily exchange rate may be used (weekends and holidays have none).
 const EXCHANGE_RATE_LOOKBACK_DAYS: i64 = 7;
 
 /// Spot prices of an area aligned to rating intervals, or why they cannot be.
-type AlignedPrices = Result<Arc<Vec<i64>>, String>;
+type AlignedPrices = Result<Arc<Vec<i64>>, NotReadyReason>;
 
 /// Spot prices and exchange rates of one period, loaded once.
 pub struct PeriodInputs {
@@ -91,7 +93,7 @@ impl PeriodInputs {
         resolution: Resolution,
         currency: Currency,
         plan: &RatingPlan,
-    ) -> Result<Arc<Vec<i64>>, String> {
+    ) -> Result<Arc<Vec<i64>>, NotReadyReason> {
         let key = (area, resolution, currency);
         if let Some(done) = self.aligned.get(&key) {
             return done.clone();
@@ -107,7 +109,7 @@ impl PeriodInputs {
         resolution: Resolution,
         currency: Currency,
         plan: &RatingPlan,
-    ) -> Result<Vec<i64>, String> {
+    ) -> Result<Vec<i64>, NotReadyReason> {
         let tz = plan.time_zone();
         let start = start_of_local_day(self.period.start, tz).as_second();
         let prices = self.prices.get(&area).map(Vec::as_slice).unwrap_or(&[]);
@@ -128,28 +130,29 @@ impl PeriodInputs {
         currency: Currency,
         at_second: i64,
         tz: &jiff::tz::TimeZone,
-    ) -> Result<Decimal, String> {
+    ) -> Result<Decimal, NotReadyReason> {
         if price.currency == currency {
             return Ok(price.price_per_mwh);
         }
         let date = tz
             .to_datetime(Timestamp::from_second(at_second).unwrap_or(Timestamp::UNIX_EPOCH))
             .date();
-        let table = self.rates.get(&(price.currency, currency)).ok_or_else(|| {
-            format!(
-                "no {}→{} exchange rates are stored (import exchange-rates)",
-                price.currency, currency
-            )
-        })?;
+        let missing = |date| NotReadyReason::ExchangeRateMissing {
+            base: price.currency,
+            quote: currency,
+            date,
+            lookback_days: EXCHANGE_RATE_LOOKBACK_DAYS,
+        };
+        let table = self
+            .rates
+            .get(&(price.currency, currency))
+            .ok_or_else(|| missing(None))?;
         let earliest = date
             .checked_sub(jiff::Span::new().days(EXCHANGE_RATE_LOOKBACK_DAYS))
             .unwrap_or(date);
         match table.range(earliest..=date).next_back() {
             Some((_, rate)) => Ok(price.price_per_mwh * rate),
-            None => Err(format!(
-                "no {}→{} exchange rate on or up to {EXCHANGE_RATE_LOOKBACK_DAYS} days before {date}",
-                price.currency, currency
-            )),
+            None => Err(missing(Some(date))),
         }
     }
 }
@@ -162,16 +165,18 @@ pub fn dense_series(
     point: &BillablePoint,
     span: ContractSpan,
     accept_estimated: bool,
-) -> Result<Vec<i64>, String> {
+) -> Result<Vec<i64>, NotReadyReason> {
     let tz = plan.time_zone();
     let period = plan.period();
     let step = point.resolution.seconds();
     if plan.resolution() != point.resolution {
-        return Err(format!(
-            "internal: plan at {} for a {} metering point",
-            plan.resolution(),
-            point.resolution
-        ));
+        return Err(NotReadyReason::Rating {
+            error: format!(
+                "internal: plan at {} for a {} metering point",
+                plan.resolution(),
+                point.resolution
+            ),
+        });
     }
     let period_start = start_of_local_day(period.start, tz).as_second();
     let active_start = span.start.max(period.start);
@@ -186,12 +191,11 @@ pub fn dense_series(
     let (mut missing, mut estimated) = (0usize, 0usize);
     for (day, chunk) in chunks {
         if chunk.resolution != point.resolution {
-            return Err(format!(
-                "readings of UTC day {} are at {} but the metering point is {}",
-                nordlys_core::time::utc_day_start(*day),
-                chunk.resolution,
-                point.resolution
-            ));
+            return Err(NotReadyReason::ReadingsResolution {
+                utc_day: nordlys_core::time::utc_day_start(*day).to_string(),
+                found: chunk.resolution,
+                expected: point.resolution,
+            });
         }
         for slot in 0..chunk.slots() {
             let t = day * 86_400 + slot as i64 * step;
@@ -229,32 +233,32 @@ pub fn dense_series(
                 || (q == Quality::Estimated.to_code() && !accept_estimated)
         })
     });
-    let at = first_gap.map_or(String::new(), |i| {
-        format!(
-            ", the first at {}",
-            format_local(
-                Timestamp::from_second(period_start + i as i64 * step)
-                    .unwrap_or(Timestamp::UNIX_EPOCH),
-                tz
-            )
+    let first_gap = first_gap.map(|i| {
+        format_local(
+            Timestamp::from_second(period_start + i as i64 * step).unwrap_or(Timestamp::UNIX_EPOCH),
+            tz,
         )
     });
-    Err(format!(
-        "readings incomplete: {absent} absent, {missing} missing, {estimated} estimated (not accepted) of {expected} intervals{at}"
-    ))
+    Err(NotReadyReason::ReadingsIncomplete {
+        absent,
+        missing,
+        estimated_not_accepted: estimated,
+        expected,
+        first_gap,
+    })
 }
 
 /// Spot prices for `intervals` intervals of `step_s` seconds from `start_s`, each the time
 /// average of the (converted) prices overlapping it, in the engine's scale; or which are missing.
-pub fn align_spot_prices(
+pub fn align_spot_prices<E: From<NotReadyReason>>(
     prices: &[SpotPrice],
     area: PriceArea,
     start_s: i64,
     step_s: i64,
     intervals: usize,
     tz: &jiff::tz::TimeZone,
-    convert: impl Fn(&SpotPrice, i64) -> Result<Decimal, String>,
-) -> Result<Vec<i64>, String> {
+    convert: impl Fn(&SpotPrice, i64) -> Result<Decimal, E>,
+) -> Result<Vec<i64>, E> {
     let mut out = Vec::with_capacity(intervals);
     let mut first = 0usize;
     let mut missing = 0usize;
@@ -288,19 +292,24 @@ pub fn align_spot_prices(
         // (10^-9 per kWh), half away from zero. Unconverted whole-interval prices are exact.
         let per_mwh = (sum / Decimal::from(step_s))
             .round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-        out.push(
-            spot_price_from_mwh(per_mwh)
-                .ok_or_else(|| format!("spot price {per_mwh}/MWh for {area} is out of range"))?,
-        );
+        out.push(spot_price_from_mwh(per_mwh).ok_or_else(|| {
+            NotReadyReason::SpotPriceOutOfRange {
+                area,
+                price_per_mwh: per_mwh.to_string(),
+            }
+        })?);
     }
     match first_missing {
         None => Ok(out),
-        Some(a) => Err(format!(
-            "spot prices for {area} are missing for {missing} of {intervals} intervals, the first at {}",
-            format_local(
+        Some(a) => Err(NotReadyReason::SpotPricesMissing {
+            area,
+            missing,
+            intervals,
+            first_missing: Some(format_local(
                 Timestamp::from_second(a).unwrap_or(Timestamp::UNIX_EPOCH),
-                tz
-            )
-        )),
+                tz,
+            )),
+        }
+        .into()),
     }
 }

@@ -1,0 +1,374 @@
+//! The correction run: settled contract-periods whose inputs changed after their settlement are
+//! re-rated with the latest data; where what stands billed differs, the difference is issued
+//! (credit note and reissue, or one difference document) referencing the originals by number.
+//!
+//! Exactly once even when runs overlap: the run holds the billing lock, and each account's
+//! correction re-reads, inside the transaction that issues it, the settlement's revision and
+//! what stands billed; the settlement is updated only at the revision it was read at.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use nordlys_core::document::{CorrectionMode, DocumentKind, DocumentLine, NewDocument};
+use nordlys_core::quantity::Currency;
+use nordlys_core::time::LocalPeriod;
+use nordlys_rating::{Scratch, Statutory};
+use nordlys_store::{BillableContract, BillingTx, SettlementRecord, Store, StoreError};
+use rust_decimal::Decimal;
+use tracing::Instrument;
+
+use super::context::PeriodContext;
+use super::diff::Standing;
+use super::not_ready::{NotReady, NotReadyReason};
+use super::settle::{finish, record_task};
+use super::{BillingError, BillingPolicy, RunReport, issue_date, kid_for, new_document, run};
+use crate::products::load_products_with_versions;
+use crate::{Clock, Progress};
+
+/// Re-rate every settled contract-period whose inputs changed after it was settled, and issue
+/// the difference as the policy says. Nothing issued is edited. Holds the billing lock unless
+/// `dry_run`.
+pub async fn correct(
+    store: &Store,
+    policy: &BillingPolicy,
+    statutory: Arc<Statutory>,
+    clock: &dyn Clock,
+    progress: Arc<dyn Progress>,
+    dry_run: bool,
+) -> Result<RunReport, BillingError> {
+    let started = Instant::now();
+    let run_id = match dry_run {
+        true => None,
+        false => Some(run::start_run(store, "corrections", "*", policy, clock).await?),
+    };
+    let span = tracing::info_span!("corrections", run_id, dry_run);
+    let result = correct_locked(store, policy, statutory, clock, progress, run_id)
+        .instrument(span)
+        .await;
+    finish(store, run_id, result, clock, started).await
+}
+
+/// A contract-period to correct: its settlement as read, and its new rating.
+struct Candidate {
+    record: SettlementRecord,
+    contract: BillableContract,
+    lines: Vec<DocumentLine>,
+}
+
+async fn correct_locked(
+    store: &Store,
+    policy: &BillingPolicy,
+    statutory: Arc<Statutory>,
+    clock: &dyn Clock,
+    progress: Arc<dyn Progress>,
+    run_id: Option<i64>,
+) -> Result<RunReport, BillingError> {
+    let (products, versions) = load_products_with_versions(store).await?;
+    let products = Arc::new(products);
+    let changed = store.changed_settlements().await?;
+    let mut report = RunReport {
+        kind: "corrections",
+        period: "all settled periods".into(),
+        dry_run: run_id.is_none(),
+        run_id,
+        checked_after_change: changed.len() as u64,
+        ..RunReport::default()
+    };
+    // One credit note + invoice (or one difference document) per (period, account).
+    let mut groups: BTreeMap<(String, String), Vec<SettlementRecord>> = BTreeMap::new();
+    for record in changed {
+        groups
+            .entry((record.period.clone(), record.account_id.clone()))
+            .or_default()
+            .push(record);
+    }
+    progress.start("corrections", Some(groups.len() as u64));
+    let mut contexts: HashMap<String, PeriodContext> = HashMap::new();
+    let mut scratch = Scratch::default();
+    let today = issue_date(clock);
+    for ((period_code, account_id), records) in groups {
+        progress.advance(1);
+        if !contexts.contains_key(&period_code) {
+            let period =
+                LocalPeriod::parse_month(&period_code).map_err(StoreError::CorruptValue)?;
+            let ctx =
+                PeriodContext::new(store, period, Arc::clone(&statutory), Arc::clone(&products))
+                    .await?;
+            contexts.insert(period_code.clone(), ctx);
+        }
+        let Some(ctx) = contexts.get_mut(&period_code) else {
+            continue;
+        };
+        let (first_day, last_day) = ctx.inputs.utc_days();
+        let point_ids: Vec<i64> = records.iter().filter_map(|r| r.metering_point).collect();
+        let chunks = store.day_chunks(&point_ids, first_day, last_day).await?;
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut waiting: Vec<NotReady> = Vec::new();
+        for record in records {
+            let not_ready = |reason| NotReady {
+                contract_id: record.contract_id.clone(),
+                account_id: account_id.clone(),
+                period: period_code.clone(),
+                metering_point: None,
+                reason,
+            };
+            let Some(contract) = store.billable_contract(&record.contract_id).await? else {
+                waiting.push(not_ready(NotReadyReason::ContractGone));
+                continue;
+            };
+            if contract.account_id != record.account_id {
+                waiting.push(not_ready(NotReadyReason::ContractMoved {
+                    settled_account: record.account_id.clone(),
+                    current_account: contract.account_id.clone(),
+                }));
+                continue;
+            }
+            let covers = contract.start < ctx.period.end
+                && contract.end.is_none_or(|end| end > ctx.period.start);
+            let lines = if covers {
+                match ctx
+                    .rate_or_not_ready(
+                        store,
+                        &contract,
+                        &chunks,
+                        policy.accept_estimated,
+                        &mut scratch,
+                    )
+                    .await?
+                {
+                    Ok(lines) => lines,
+                    Err(mut nr) => {
+                        nr.reason = NotReadyReason::CannotReRate {
+                            reason: Box::new(nr.reason),
+                        };
+                        waiting.push(nr);
+                        continue;
+                    }
+                }
+            } else {
+                // The contract's dates moved out of the period: nothing is owed for it.
+                Vec::new()
+            };
+            candidates.push(Candidate {
+                record,
+                contract,
+                lines,
+            });
+        }
+        let mut tx = match run_id {
+            Some(run_id) if !(candidates.is_empty() && waiting.is_empty()) => {
+                Some(store.begin_billing(run_id, clock.now()).await?)
+            }
+            _ => None,
+        };
+        if let Some(tx) = tx.as_mut() {
+            for nr in &waiting {
+                record_task(tx, nr).await?;
+            }
+        }
+        report.not_ready.extend(waiting);
+        let corrected = correct_account(
+            store,
+            tx.as_mut(),
+            ctx,
+            &products,
+            &versions,
+            &account_id,
+            candidates,
+            today,
+            policy,
+            &mut report,
+        )
+        .await?;
+        if let Some(tx) = tx {
+            tx.commit().await?;
+            if corrected {
+                tracing::info!(account = %account_id, period = %period_code, "corrected");
+            }
+        }
+        if let Some(run_id) = run_id {
+            store.heartbeat_run(run_id, clock.now()).await?;
+        }
+    }
+    progress.finish();
+    Ok(report)
+}
+
+/// Correct one account's changed contract-periods of one period inside `tx` (none: a dry run,
+/// counted but not written). Returns whether documents were issued.
+#[allow(clippy::too_many_arguments)]
+async fn correct_account(
+    store: &Store,
+    mut tx: Option<&mut BillingTx>,
+    ctx: &PeriodContext,
+    products: &HashMap<String, nordlys_rating::Product>,
+    versions: &HashMap<String, i64>,
+    account_id: &str,
+    candidates: Vec<Candidate>,
+    today: jiff::civil::Date,
+    policy: &BillingPolicy,
+    report: &mut RunReport,
+) -> Result<bool, BillingError> {
+    let mut changed: Vec<(SettlementRecord, Standing, Vec<DocumentLine>)> = Vec::new();
+    let mut currencies: Vec<Currency> = Vec::new();
+    for candidate in candidates {
+        let record = &candidate.record;
+        let billed = match tx.as_deref_mut() {
+            Some(tx) => {
+                // Compare-and-set: another run may have corrected it since it was listed.
+                if tx
+                    .settlement_revision(&record.contract_id, &record.period)
+                    .await?
+                    != Some(record.revision)
+                {
+                    tracing::warn!(contract = %record.contract_id, period = %record.period,
+                        "settlement changed by another run since it was read; left to it");
+                    continue;
+                }
+                tx.billed_lines(&record.contract_id, &record.period).await?
+            }
+            None => {
+                store
+                    .billed_lines(&record.contract_id, &record.period)
+                    .await?
+            }
+        };
+        let standing = Standing::replay(billed);
+        let updated = SettlementRecord {
+            product_code: Some(candidate.contract.product_code.clone()),
+            product_version: versions.get(&candidate.contract.product_code).copied(),
+            statutory_version: Some(ctx.statutory_version()),
+            ..record.clone()
+        };
+        if standing.same_as(&candidate.lines) {
+            report.unchanged_after_correction += 1;
+            if let Some(tx) = tx.as_deref_mut() {
+                tx.mark_settled_now(&updated, None).await?;
+            }
+            continue;
+        }
+        if let Some(product) = products.get(&candidate.contract.product_code)
+            && !currencies.contains(&product.currency)
+        {
+            currencies.push(product.currency);
+        }
+        changed.push((updated, standing, candidate.lines));
+    }
+    if changed.is_empty() {
+        return Ok(false);
+    }
+    let currency = match currencies.as_slice() {
+        [one] => *one,
+        _ => {
+            for (record, _, _) in &changed {
+                let nr = NotReady {
+                    contract_id: record.contract_id.clone(),
+                    account_id: account_id.to_owned(),
+                    period: record.period.clone(),
+                    metering_point: None,
+                    reason: NotReadyReason::CannotReRate {
+                        reason: Box::new(NotReadyReason::MixedCurrencies {
+                            currencies: currencies.clone(),
+                        }),
+                    },
+                };
+                if let Some(tx) = tx.as_deref_mut() {
+                    record_task(tx, &nr).await?;
+                }
+                report.not_ready.push(nr);
+            }
+            return Ok(false);
+        }
+    };
+    // The documents whose lines stand, each once, in billing order: what this corrects.
+    let mut originals: Vec<(i64, String)> = Vec::new();
+    for (_, standing, _) in &changed {
+        for original in standing.documents() {
+            if !originals.iter().any(|(id, _)| *id == original.0) {
+                originals.push(original);
+            }
+        }
+    }
+    let numbers: Vec<&str> = originals.iter().map(|(_, n)| n.as_str()).collect();
+    let note = format!("correction of {}", numbers.join(", "));
+    let references: Vec<i64> = originals.iter().map(|(id, _)| *id).collect();
+    let document = |kind, lines| {
+        new_document(
+            kind,
+            account_id,
+            &ctx.code,
+            currency,
+            lines,
+            today,
+            policy,
+            references.clone(),
+        )
+    };
+    let mut documents: Vec<(NewDocument, &str)> = Vec::new();
+    match policy.correction_mode {
+        CorrectionMode::CreditAndReissue => {
+            let credit: Vec<DocumentLine> = changed
+                .iter()
+                .flat_map(|(_, standing, _)| standing.credit_lines(&note))
+                .collect();
+            let reissue_note = format!("replaces {}", numbers.join(", "));
+            let reissue: Vec<DocumentLine> = changed
+                .iter()
+                .flat_map(|(_, _, lines)| lines.iter().cloned())
+                .map(|mut line| {
+                    line.explanation.insert(0, reissue_note.clone());
+                    line
+                })
+                .collect();
+            if !credit.is_empty() {
+                documents.push((
+                    document(DocumentKind::CreditNote, credit)?,
+                    &policy.credit_note_series,
+                ));
+            }
+            if !reissue.is_empty() {
+                documents.push((
+                    document(DocumentKind::Invoice, reissue)?,
+                    &policy.invoice_series,
+                ));
+            }
+        }
+        CorrectionMode::Difference => {
+            let lines: Vec<DocumentLine> = changed
+                .iter()
+                .flat_map(|(_, standing, lines)| standing.difference_lines(lines, &note))
+                .collect();
+            let (net, ..) = nordlys_core::document::document_totals(&lines);
+            let (kind, series) = if net < Decimal::ZERO {
+                (DocumentKind::CreditNote, &policy.credit_note_series)
+            } else {
+                (DocumentKind::Invoice, &policy.invoice_series)
+            };
+            documents.push((document(kind, lines)?, series));
+        }
+    }
+    report.contracts_settled += changed.len() as u64;
+    let Some(tx) = tx else {
+        documents.iter().for_each(|(d, _)| report.count_document(d));
+        return Ok(true);
+    };
+    let mut last = None;
+    for (document, series) in documents {
+        let kind = document.kind;
+        let issued = tx.issue(document, series, kid_for(kind, policy)).await?;
+        last = Some(issued.id);
+        report.count(&issued);
+    }
+    for (record, _, _) in &changed {
+        if !tx.mark_settled_now(record, last).await? {
+            // Checked at the top of this transaction, so only a bug gets here: write nothing.
+            return Err(StoreError::Unsupported(format!(
+                "settlement of contract {} for {} changed inside its own correction",
+                record.contract_id, record.period
+            ))
+            .into());
+        }
+    }
+    Ok(true)
+}

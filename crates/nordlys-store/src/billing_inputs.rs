@@ -1,0 +1,268 @@
+//! What settlement reads: contracts with their metering points, day chunks of a period, exchange rates.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use nordlys_core::ParseError;
+use nordlys_core::model::{ContractRole, Market, PriceArea, UsageKind};
+use nordlys_core::quantity::Currency;
+use nordlys_core::time::Resolution;
+use rust_decimal::Decimal;
+use sqlx::sqlite::SqliteRow;
+// Dynamic SQL here joins constant fragments of this file only, never input.
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+
+use crate::chunk::DayChunk;
+use crate::{Store, StoreError, StoreTx, Upsert};
+
+use crate::sql_values::{bad, date, decimal};
+
+/// The select list of [`BillableContract`] followed by a constant condition.
+macro_rules! billable_select {
+    ($condition:literal) => {
+        concat!(
+            "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date,
+                    m.id, m.gsrn, m.market, m.price_area, m.resolution, m.usage, m.municipality,
+                    m.main_fuse_amperes, m.norgespris_from
+             FROM contracts c LEFT JOIN metering_points m ON m.id = c.metering_point ",
+            $condition
+        )
+    };
+}
+
+/// A contract with what settlement needs of its metering point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillableContract {
+    pub contract_id: String,
+    pub account_id: String,
+    pub product_code: String,
+    pub role: ContractRole,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub point: Option<BillablePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillablePoint {
+    pub id: i64,
+    pub gsrn: String,
+    pub market: Market,
+    pub price_area: PriceArea,
+    pub resolution: Resolution,
+    pub usage: UsageKind,
+    pub municipality: String,
+    pub main_fuse_amperes: Option<u32>,
+    pub norgespris_from: Option<jiff::civil::Date>,
+}
+
+impl Store {
+    /// One contract with its metering point, whatever its dates (corrections look for a contract
+    /// that moved out of a settled period or to another account).
+    pub async fn billable_contract(
+        &self,
+        contract_id: &str,
+    ) -> Result<Option<BillableContract>, StoreError> {
+        let row = sqlx::query(billable_select!("WHERE c.contract_id = ?"))
+            .bind(contract_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(billable_from_row).transpose()
+    }
+
+    /// Contracts overlapping `[start, end)` (local dates), with their metering points, by account.
+    pub async fn billable_contracts(
+        &self,
+        start: Date,
+        end: Date,
+        account: Option<&str>,
+    ) -> Result<Vec<BillableContract>, StoreError> {
+        const SELECT: &str =
+            billable_select!("WHERE c.start_date < ? AND (c.end_date IS NULL OR c.end_date > ?)");
+        // Two statements rather than `(? IS NULL OR …)`, which would keep SQLite off the account index.
+        let query = match account {
+            Some(_) => {
+                format!("{SELECT} AND c.account_id = ? ORDER BY c.account_id, c.contract_id")
+            }
+            None => format!("{SELECT} ORDER BY c.account_id, c.contract_id"),
+        };
+        let mut query = sqlx::query(AssertSqlSafe(query))
+            .bind(end.to_string())
+            .bind(start.to_string());
+        if let Some(account) = account {
+            query = query.bind(account);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(billable_from_row).collect()
+    }
+
+    /// Latest day chunks of each point in `point_ids` for UTC days `[first_day, last_day]`.
+    pub async fn day_chunks(
+        &self,
+        point_ids: &[i64],
+        first_day: i64,
+        last_day: i64,
+    ) -> Result<HashMap<i64, Vec<(i64, DayChunk)>>, StoreError> {
+        let mut out: HashMap<i64, Vec<(i64, DayChunk)>> = HashMap::with_capacity(point_ids.len());
+        for ids in point_ids.chunks(500) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT metering_point, utc_day, data FROM meter_value_chunks WHERE utc_day BETWEEN ",
+            );
+            query
+                .push_bind(first_day)
+                .push(" AND ")
+                .push_bind(last_day)
+                .push(" AND metering_point IN (");
+            let mut separated = query.separated(", ");
+            for id in ids {
+                separated.push_bind(*id);
+            }
+            query.push(") ORDER BY metering_point, utc_day, version");
+            let rows = query.build().fetch_all(&self.pool).await?;
+            for row in rows {
+                let point: i64 = row.get(0);
+                let day: i64 = row.get(1);
+                let chunk = DayChunk::decode(row.get::<&[u8], _>(2))?;
+                let days = out.entry(point).or_default();
+                match days.last_mut() {
+                    Some(last) if last.0 == day => last.1 = chunk,
+                    _ => days.push((day, chunk)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Daily exchange rates `base → quote` for `[from, to)`.
+    pub async fn exchange_rates(
+        &self,
+        base: Currency,
+        quote: Currency,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
+        let rows = sqlx::query("SELECT date, rate FROM exchange_rates WHERE base = ? AND quote = ? AND date >= ? AND date < ?")
+            .bind(base.code())
+            .bind(quote.code())
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((date(row, 0, "date")?, decimal(row, 1, "rate")?)))
+            .collect()
+    }
+}
+
+fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
+    let end: Option<String> = row.get(5);
+    let point_id: Option<i64> = row.get(6);
+    let point = match point_id {
+        None => None,
+        Some(id) => Some(BillablePoint {
+            id,
+            gsrn: row.get(7),
+            market: Market::parse(row.get(8)).map_err(StoreError::CorruptValue)?,
+            price_area: PriceArea::parse(row.get(9)).map_err(StoreError::CorruptValue)?,
+            resolution: Resolution::parse(row.get(10)).map_err(StoreError::CorruptValue)?,
+            usage: UsageKind::parse(row.get(11)).map_err(StoreError::CorruptValue)?,
+            municipality: row.get(12),
+            main_fuse_amperes: crate::master::fuse_from_row(row, 13)?,
+            norgespris_from: crate::master::optional_date_from_row(row, 14)?,
+        }),
+    };
+    Ok(BillableContract {
+        contract_id: row.get(0),
+        account_id: row.get(1),
+        product_code: row.get(2),
+        role: ContractRole::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
+        start: date(row, 4, "start_date")?,
+        end: end
+            .map(|e| e.parse().map_err(|_| bad("end_date", &e)))
+            .transpose()?,
+        point,
+    })
+}
+
+/// Convenience for callers that need the UTC days a local period covers.
+pub fn utc_days_of(start: Date, end: Date, tz: &TimeZone) -> (i64, i64) {
+    let first = nordlys_core::time::start_of_local_day(start, tz);
+    let last = nordlys_core::time::start_of_local_day(end, tz);
+    (
+        nordlys_core::time::utc_day_number(first),
+        nordlys_core::time::utc_day_number(last - jiff::SignedDuration::from_nanos(1)),
+    )
+}
+
+impl StoreTx {
+    /// Store a usage quantity; a different quantity for the same contract, day and component replaces it.
+    pub async fn upsert_usage(
+        &mut self,
+        contract_id: &str,
+        date: Date,
+        component: &str,
+        quantity: Decimal,
+    ) -> Result<Upsert, StoreError> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM contracts WHERE contract_id = ?")
+                .bind(contract_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if known.is_none() {
+            return Err(StoreError::Rejected(ParseError::new(
+                "contract_id",
+                contract_id,
+                "no contract has this id",
+            )));
+        }
+        let text = quantity.normalize().to_string();
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT quantity FROM usage_quantities WHERE contract_id = ? AND date = ? AND component = ?")
+                .bind(contract_id)
+                .bind(date.to_string())
+                .bind(component)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let upsert = match existing {
+            Some(stored) if stored == text => return Ok(Upsert::Unchanged),
+            Some(_) => Upsert::Updated,
+            None => Upsert::Inserted,
+        };
+        sqlx::query("INSERT OR REPLACE INTO usage_quantities (contract_id, date, component, quantity, recorded_at_us) VALUES (?, ?, ?, ?, ?)")
+            .bind(contract_id)
+            .bind(date.to_string())
+            .bind(component)
+            .bind(&text)
+            .bind(self.now_us)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(upsert)
+    }
+}
+
+impl Store {
+    /// Usage quantities of a contract summed per component over local dates `[from, to)`.
+    pub async fn usage_quantities(
+        &self,
+        contract_id: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<(String, Decimal)>, StoreError> {
+        let rows = sqlx::query("SELECT component, quantity FROM usage_quantities WHERE contract_id = ? AND date >= ? AND date < ? ORDER BY component")
+            .bind(contract_id)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: Vec<(String, Decimal)> = Vec::new();
+        for row in &rows {
+            let component: String = row.get(0);
+            let quantity = decimal(row, 1, "quantity")?;
+            match out.last_mut() {
+                Some((c, q)) if *c == component => *q += quantity,
+                _ => out.push((component, quantity)),
+            }
+        }
+        Ok(out)
+    }
+}

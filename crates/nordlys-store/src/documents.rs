@@ -1,0 +1,381 @@
+//! Issued documents: numbers from gapless series allocated in the writing transaction, KIDs,
+//! lines and VAT breakdown; inserted once and never updated. Reads for lists and corrections.
+
+use std::collections::HashMap;
+
+use jiff::civil::Date;
+use nordlys_core::document::{
+    BilledLine, DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown,
+};
+use nordlys_core::kid::{Kid, KidAlgorithm, kid_for_document_number};
+use nordlys_core::quantity::Currency;
+use rust_decimal::Decimal;
+use sqlx::sqlite::SqliteRow;
+// Dynamic SQL here joins constant fragments of this file only, never input.
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+
+use crate::{BillingTx, Store, StoreError};
+
+use crate::sql_values::{date, decimal, optional_date};
+
+/// A one-line view of an issued document, for lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentSummary {
+    pub id: i64,
+    pub kind: DocumentKind,
+    pub series: String,
+    pub number: i64,
+    pub kid: Option<String>,
+    pub account_id: String,
+    pub period: String,
+    pub issue_date: Date,
+    pub due_date: Option<Date>,
+    pub currency: Currency,
+    pub net: Decimal,
+    pub vat: Decimal,
+    pub gross: Decimal,
+    /// The numbers (`F-12`) of the documents this one corrects, in order; empty for a first invoice.
+    pub references: Vec<String>,
+    pub lines: i64,
+}
+
+impl DocumentSummary {
+    /// The number as printed and referenced: `F-12`.
+    pub fn display_number(&self) -> String {
+        nordlys_core::document::display_number(&self.series, self.number)
+    }
+}
+
+impl Store {
+    /// One document's summary, by id.
+    pub async fn document(&self, id: i64) -> Result<Option<DocumentSummary>, StoreError> {
+        Ok(self.documents_where("d.id = ?", id, 1).await?.pop())
+    }
+
+    /// Every line issued so far for a contract-period, over all its documents, oldest first.
+    pub async fn billed_lines(
+        &self,
+        contract_id: &str,
+        period: &str,
+    ) -> Result<Vec<BilledLine>, StoreError> {
+        let rows = sqlx::query(BILLED_LINES)
+            .bind(contract_id)
+            .bind(period)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(billed_line_from_row).collect()
+    }
+
+    /// Documents, newest first, optionally of one account and/or period.
+    pub async fn documents(
+        &self,
+        account: Option<&str>,
+        period: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<DocumentSummary>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{DOCUMENT_SUMMARY} WHERE (? IS NULL OR d.account_id = ?) AND (? IS NULL OR d.period = ?) ORDER BY d.id DESC LIMIT ?"
+        )))
+        .bind(account)
+        .bind(account)
+        .bind(period)
+        .bind(period)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    async fn documents_where(
+        &self,
+        condition: &'static str,
+        value: i64,
+        limit: i64,
+    ) -> Result<Vec<DocumentSummary>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{DOCUMENT_SUMMARY} WHERE {condition} ORDER BY d.id DESC LIMIT ?"
+        )))
+        .bind(value)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// The lines of one document.
+    pub async fn document_lines(&self, document_id: i64) -> Result<Vec<DocumentLine>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT contract_id, kind, source, code, description, from_date, to_date, quantity, unit, unit_price, net, vat_category, vat_percent, explanation
+             FROM document_lines WHERE document_id = ? ORDER BY line_no",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(line_from_row).collect()
+    }
+
+    /// Numbers issued in `series`, ascending (for gaplessness checks and audits).
+    pub async fn document_numbers(&self, series: &str) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT number FROM documents WHERE series = ? ORDER BY number")
+                .bind(series)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}
+
+const BILLED_LINES: &str = "SELECT l.contract_id, l.kind, l.source, l.code, l.description, l.from_date, l.to_date, l.quantity, l.unit, l.unit_price, l.net, l.vat_category, l.vat_percent, l.explanation, d.id, d.series, d.number
+     FROM document_lines l JOIN documents d ON d.id = l.document_id
+     WHERE l.contract_id = ? AND l.period = ? ORDER BY d.id, l.line_no";
+
+fn billed_line_from_row(row: &SqliteRow) -> Result<BilledLine, StoreError> {
+    Ok(BilledLine {
+        line: line_from_row(row)?,
+        document_id: row.get(14),
+        document_number: nordlys_core::document::display_number(row.get(15), row.get(16)),
+    })
+}
+
+/// The select list of [`DocumentSummary`]; callers add the condition (constant SQL only).
+const DOCUMENT_SUMMARY: &str = "SELECT d.id, d.kind, d.series, d.number, d.kid, d.account_id, d.period, d.issue_date, d.due_date, d.currency,
+        d.net, d.vat, d.gross,
+        (SELECT group_concat(r.series || '-' || r.number, ' ') FROM (SELECT o.series, o.number FROM document_references x JOIN documents o ON o.id = x.referenced_document_id
+                                                                       WHERE x.document_id = d.id ORDER BY x.position) r),
+        (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id)
+ FROM documents d";
+
+fn summary_from_row(row: &SqliteRow) -> Result<DocumentSummary, StoreError> {
+    Ok(DocumentSummary {
+        id: row.get(0),
+        kind: DocumentKind::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
+        series: row.get(2),
+        number: row.get(3),
+        kid: row.get(4),
+        account_id: row.get(5),
+        period: row.get(6),
+        issue_date: date(row, 7, "issue_date")?,
+        due_date: optional_date(row, 8, "due_date")?,
+        currency: Currency::parse(row.get(9)).map_err(StoreError::CorruptValue)?,
+        net: decimal(row, 10, "net")?,
+        vat: decimal(row, 11, "vat")?,
+        gross: decimal(row, 12, "gross")?,
+        references: row
+            .get::<Option<String>, _>(13)
+            .map(|r| r.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        lines: row.get(14),
+    })
+}
+
+fn line_from_row(row: &SqliteRow) -> Result<DocumentLine, StoreError> {
+    let explanation: String = row.get(13);
+    Ok(DocumentLine {
+        contract_id: row.get(0),
+        kind: row.get(1),
+        source: row.get(2),
+        code: row.get(3),
+        description: row.get(4),
+        from: date(row, 5, "from_date")?,
+        to: date(row, 6, "to_date")?,
+        quantity: decimal(row, 7, "quantity")?,
+        unit: row.get(8),
+        unit_price: decimal(row, 9, "unit_price")?,
+        net: decimal(row, 10, "net")?,
+        vat_category: row.get(11),
+        vat_percent: decimal(row, 12, "vat_percent")?,
+        explanation: if explanation.is_empty() {
+            Vec::new()
+        } else {
+            explanation.split('\n').map(str::to_owned).collect()
+        },
+    })
+}
+
+impl BillingTx {
+    /// Issue `document` with the next number of `series`, and a KID when `kid` says how.
+    pub async fn issue(
+        &mut self,
+        document: NewDocument,
+        series: &str,
+        kid: Option<KidAlgorithm>,
+    ) -> Result<IssuedDocument, StoreError> {
+        let mut issued = self.issue_many(vec![document], series, kid).await?;
+        issued
+            .pop()
+            .ok_or_else(|| StoreError::Unsupported("no document was issued".into()))
+    }
+
+    /// Issue `documents` in order with consecutive numbers of `series`: the block of numbers is
+    /// taken from the series inside this transaction, so it is used whole or not at all.
+    /// With `kid`, each gets a KID from the one counter of every series, so that a KID names one
+    /// open item of the utility whatever its series (the registry refuses a KID twice).
+    pub async fn issue_many(
+        &mut self,
+        documents: Vec<NewDocument>,
+        series: &str,
+        kid: Option<KidAlgorithm>,
+    ) -> Result<Vec<IssuedDocument>, StoreError> {
+        if documents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = documents.len() as i64;
+        sqlx::query("INSERT INTO number_series (series, next_number) VALUES (?, 1) ON CONFLICT (series) DO NOTHING")
+            .bind(series)
+            .execute(&mut *self.tx)
+            .await?;
+        let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + ? WHERE series = ? RETURNING next_number - ?")
+            .bind(count)
+            .bind(series)
+            .bind(count)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let first_kid_value: i64 = match kid {
+            None => 0,
+            Some(_) => sqlx::query_scalar(
+                "UPDATE kid_counter SET next_value = next_value + ? WHERE id = 1 RETURNING next_value - ?",
+            )
+            .bind(count)
+            .bind(count)
+            .fetch_one(&mut *self.tx)
+            .await?,
+        };
+        let mut issued = Vec::with_capacity(documents.len());
+        for (i, document) in documents.into_iter().enumerate() {
+            let number = first_number + i as i64;
+            let kid: Option<Kid> = kid
+                .map(|algorithm| kid_for_document_number(first_kid_value + i as i64, algorithm))
+                .transpose()
+                .map_err(StoreError::Rejected)?;
+            issued.push(IssuedDocument {
+                id: 0,
+                series: series.to_owned(),
+                number,
+                kid,
+                document,
+            });
+        }
+        const DOCUMENTS_PER_STATEMENT: usize = 500;
+        for batch in issued.chunks_mut(DOCUMENTS_PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO documents (kind, series, number, kid, account_id, period, issue_date, due_date, currency, net, vat, gross,
+                                        run_id, issued_at_us) ",
+            );
+            query.push_values(batch.iter(), |mut b, d| {
+                let doc = &d.document;
+                b.push_bind(doc.kind.code())
+                    .push_bind(d.series.clone())
+                    .push_bind(d.number)
+                    .push_bind(d.kid.as_ref().map(|k| k.as_str().to_owned()))
+                    .push_bind(doc.account_id.clone())
+                    .push_bind(doc.period.clone())
+                    .push_bind(doc.issue_date.to_string())
+                    .push_bind(doc.due_date.map(|d| d.to_string()))
+                    .push_bind(doc.currency.code())
+                    .push_bind(doc.net.to_string())
+                    .push_bind(doc.vat_total.to_string())
+                    .push_bind(doc.gross.to_string())
+                    .push_bind(self.run_id)
+                    .push_bind(self.now_us);
+            });
+            query.push(" RETURNING id, number");
+            let rows = query.build().fetch_all(&mut *self.tx).await?;
+            // RETURNING order is unspecified: match by the number, unique in the series.
+            let ids: HashMap<i64, i64> = rows
+                .iter()
+                .map(|r| (r.get::<i64, _>(1), r.get::<i64, _>(0)))
+                .collect();
+            for d in batch.iter_mut() {
+                d.id = *ids.get(&d.number).ok_or_else(|| {
+                    StoreError::Unsupported(format!("document {} was not stored", d.number))
+                })?;
+            }
+        }
+        for d in &issued {
+            if let Some(kid) = &d.kid {
+                sqlx::query("INSERT INTO kid_registry (kid, document_id) VALUES (?, ?)")
+                    .bind(kid.as_str())
+                    .bind(d.id)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            for (position, referenced) in d.document.references.iter().enumerate() {
+                sqlx::query("INSERT INTO document_references (document_id, position, referenced_document_id) VALUES (?, ?, ?)")
+                    .bind(d.id)
+                    .bind(position as i64 + 1)
+                    .bind(*referenced)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
+        let lines: Vec<(i64, &str, usize, &DocumentLine)> = issued
+            .iter()
+            .flat_map(|d| {
+                d.document
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, l)| (d.id, d.document.period.as_str(), i + 1, l))
+            })
+            .collect();
+        for batch in lines.chunks(200) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO document_lines (document_id, line_no, contract_id, period, kind, source, code, description, from_date, to_date,
+                                             quantity, unit, unit_price, net, vat_category, vat_percent, explanation) ",
+            );
+            query.push_values(batch.iter(), |mut b, (id, period, line_no, line)| {
+                b.push_bind(*id)
+                    .push_bind(*line_no as i64)
+                    .push_bind(line.contract_id.clone())
+                    .push_bind(period.to_string())
+                    .push_bind(line.kind.clone())
+                    .push_bind(line.source.clone())
+                    .push_bind(line.code.clone())
+                    .push_bind(line.description.clone())
+                    .push_bind(line.from.to_string())
+                    .push_bind(line.to.to_string())
+                    .push_bind(line.quantity.normalize().to_string())
+                    .push_bind(line.unit.clone())
+                    .push_bind(line.unit_price.normalize().to_string())
+                    .push_bind(line.net.to_string())
+                    .push_bind(line.vat_category.clone())
+                    .push_bind(line.vat_percent.normalize().to_string())
+                    .push_bind(line.explanation.join("\n"));
+            });
+            query.build().execute(&mut *self.tx).await?;
+        }
+        let vat: Vec<(i64, &VatBreakdown)> = issued
+            .iter()
+            .flat_map(|d| d.document.vat.iter().map(move |v| (d.id, v)))
+            .collect();
+        for batch in vat.chunks(500) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO document_vat (document_id, category, percent, taxable, vat) ",
+            );
+            query.push_values(batch.iter(), |mut b, (id, v)| {
+                b.push_bind(*id)
+                    .push_bind(v.category.clone())
+                    .push_bind(v.percent.normalize().to_string())
+                    .push_bind(v.taxable.to_string())
+                    .push_bind(v.vat.to_string());
+            });
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(issued)
+    }
+
+    /// Every line issued so far for a contract-period, read inside this transaction (so that
+    /// what a correction reverses is what stands when it is issued), oldest first.
+    pub async fn billed_lines(
+        &mut self,
+        contract_id: &str,
+        period: &str,
+    ) -> Result<Vec<BilledLine>, StoreError> {
+        let rows = sqlx::query(BILLED_LINES)
+            .bind(contract_id)
+            .bind(period)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(billed_line_from_row).collect()
+    }
+}
