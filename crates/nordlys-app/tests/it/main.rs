@@ -5,3 +5,4 @@ mod fixtures;
 mod market_data;
 mod master_data;
 mod meter_values;
+mod truth;
