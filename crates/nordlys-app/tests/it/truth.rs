@@ -58,8 +58,14 @@ pub async fn check_documents(store: &Store, credit_and_reissue: bool) -> usize {
         assert_eq!(sum, d.net, "{number}: the lines sum to the net");
         match d.kind {
             DocumentKind::Invoice => {
-                let kid = d.kid.clone().unwrap_or_else(|| panic!("{number} has no KID"));
-                assert!(kids.insert(kid.clone()), "KID {kid} of {number} is not unique");
+                let kid = d
+                    .kid
+                    .clone()
+                    .unwrap_or_else(|| panic!("{number} has no KID"));
+                assert!(
+                    kids.insert(kid.clone()),
+                    "KID {kid} of {number} is not unique"
+                );
                 assert!(d.due_date.is_some(), "{number} has no due date");
             }
             DocumentKind::CreditNote => {
@@ -129,7 +135,10 @@ async fn demo_with_corrections(mode: CorrectionMode) -> (crate::fixtures::TestDb
         ..BillingPolicy::default()
     };
     let statutory = Arc::new(Statutory::default());
-    for (month, at) in [("2025-01", "2025-03-02T06:00:00Z"), ("2025-02", "2025-03-03T06:00:00Z")] {
+    for (month, at) in [
+        ("2025-01", "2025-03-02T06:00:00Z"),
+        ("2025-02", "2025-03-03T06:00:00Z"),
+    ] {
         let period = LocalPeriod::parse_month(month).unwrap();
         settle(
             &db.store,
@@ -165,7 +174,10 @@ async fn demo_with_corrections(mode: CorrectionMode) -> (crate::fixtures::TestDb
 #[tokio::test]
 async fn every_document_of_the_demo_tells_the_truth_after_credit_and_reissue() {
     let (db, corrections) = demo_with_corrections(CorrectionMode::CreditAndReissue).await;
-    assert!(corrections > 0, "the demo's corrected days must correct something");
+    assert!(
+        corrections > 0,
+        "the demo's corrected days must correct something"
+    );
     let checked = check_documents(&db.store, true).await;
     assert!(checked > 200, "{checked} documents");
 }
