@@ -129,7 +129,7 @@ async fn each_kind_of_bad_row_is_named_and_nothing_is_stored() {
             "values.csv:9: start: \"2025-01-01 05:00\": not an RFC 3339 instant with offset, e.g. 2025-01-01T00:00:00+01:00",
             "values.csv:10: row: this row has 6 fields but the header has 5",
             "values.csv:11: quantity_kwh: \"0.0001\": at most 3 decimals of kWh (1 Wh) are kept; this value is finer",
-            "values.csv:12: start: \"2025-01-01T00:00:00+01:00\": this interval of this metering point appears earlier in the file with another value",
+            "values.csv:12: start: \"2025-01-01T00:00:00+01:00\": this interval of metering point 707057500000000018 is already given on line 2",
         ]
     );
     assert_eq!(
