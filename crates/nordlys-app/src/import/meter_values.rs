@@ -24,7 +24,8 @@ use crate::{Clock, Progress};
 /// Limits of one meter-value import.
 #[derive(Debug, Clone, Copy)]
 pub struct MeterValueLimits {
-    /// Day chunks held in memory before they are written (about 1 KB each).
+    /// Day chunks held in memory before they are written (about 1.4 KB each, with the line
+    /// of each interval).
     pub pending_days: usize,
 }
 

@@ -189,22 +189,6 @@ async fn an_interval_given_again_after_its_day_was_written_out_is_an_error_too()
 }
 
 #[tokio::test]
-async fn a_missing_reading_with_a_quantity_is_refused() {
-    let db = db_with_master_data().await;
-    let csv = format!(
-        "metering_point_id,start,end,quantity_kwh,quality\n\
-         {HOURLY_POINT},2025-01-01T00:00:00+01:00,2025-01-01T01:00:00+01:00,,missing\n\
-         {HOURLY_POINT},2025-01-01T01:00:00+01:00,2025-01-01T02:00:00+01:00,0.000,missing\n"
-    );
-    assert_eq!(
-        rejected(&db, ImportKind::MeterValues, &csv).await,
-        [
-            "values.csv:3: quantity_kwh: \"0.000\": a reading of quality missing has no quantity; leave quantity_kwh empty"
-        ]
-    );
-}
-
-#[tokio::test]
 async fn usage_must_fit_its_contract_and_product() {
     let db = db_with_contracts().await;
     let csv = "contract_id,date,component,quantity\n\

@@ -294,12 +294,13 @@ async fn memory_bound_flushes_give_the_same_result() {
 }
 
 #[tokio::test]
-async fn missing_readings_may_have_no_quantity() {
+async fn missing_readings_have_no_quantity_and_others_need_one() {
     let db = db_with_master_data().await;
     let csv = format!(
         "metering_point_id,start,end,quantity_kwh,quality\n\
          {HOURLY_POINT},2025-01-01T00:00:00+01:00,2025-01-01T01:00:00+01:00,,missing\n\
-         {HOURLY_POINT},2025-01-01T01:00:00+01:00,2025-01-01T02:00:00+01:00,,measured\n"
+         {HOURLY_POINT},2025-01-01T01:00:00+01:00,2025-01-01T02:00:00+01:00,,measured\n\
+         {HOURLY_POINT},2025-01-01T02:00:00+01:00,2025-01-01T03:00:00+01:00,0.000,missing\n"
     );
     let error = import_values(&db, &csv, "2025-02-01T00:00:00Z")
         .await
@@ -307,7 +308,8 @@ async fn missing_readings_may_have_no_quantity() {
     assert_eq!(
         rejection_lines(error),
         [
-            "values.csv:3: quantity_kwh: \"\": a quantity in kWh is required (a decimal number such as 1.25)"
+            "values.csv:3: quantity_kwh: \"\": a quantity in kWh is required (a decimal number such as 1.25)",
+            "values.csv:4: quantity_kwh: \"0.000\": a reading of quality missing has no quantity; leave quantity_kwh empty",
         ]
     );
 }
