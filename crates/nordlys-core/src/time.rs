@@ -107,21 +107,43 @@ pub fn intervals_in_local_day(date: Date, tz: &TimeZone, resolution: Resolution)
     (end.as_second() - start.as_second()) / resolution.seconds()
 }
 
-/// Parse an RFC 3339 instant with an explicit offset (`2025-01-01T00:00:00+01:00` or `…Z`).
+/// The years Nordlys accepts in dates and instants from outside: a year outside is far more
+/// likely a typing error (`0225`, `20255`) than data, and every rule and table is dated within.
+pub const YEARS: std::ops::RangeInclusive<i16> = 2000..=2099;
+
+fn years_rule() -> String {
+    format!("the year must be from {} to {}", YEARS.start(), YEARS.end())
+}
+
+/// Parse an RFC 3339 instant with an explicit offset (`2025-01-01T00:00:00+01:00` or `…Z`),
+/// in UTC years [`YEARS`].
 pub fn parse_instant(field: &'static str, text: &str) -> Result<Timestamp, ParseError> {
-    text.parse::<Timestamp>().map_err(|_| {
+    let instant = text.parse::<Timestamp>().map_err(|_| {
         ParseError::new(
             field,
             text,
             "not an RFC 3339 instant with offset, e.g. 2025-01-01T00:00:00+01:00",
         )
-    })
+    })?;
+    if !YEARS.contains(&TimeZone::UTC.to_datetime(instant).year()) {
+        return Err(ParseError::new(
+            field,
+            text,
+            format!("{} (in UTC)", years_rule()),
+        ));
+    }
+    Ok(instant)
 }
 
-/// Parse a calendar date `YYYY-MM-DD`.
+/// Parse a calendar date `YYYY-MM-DD` in years [`YEARS`].
 pub fn parse_date(field: &'static str, text: &str) -> Result<Date, ParseError> {
-    text.parse::<Date>()
-        .map_err(|_| ParseError::new(field, text, "not a date written YYYY-MM-DD"))
+    let date = text
+        .parse::<Date>()
+        .map_err(|_| ParseError::new(field, text, "not a date written YYYY-MM-DD"))?;
+    if !YEARS.contains(&date.year()) {
+        return Err(ParseError::new(field, text, years_rule()));
+    }
+    Ok(date)
 }
 
 /// Whole UTC days since 1970-01-01 of the day containing `ts`: the storage chunk key.
@@ -244,6 +266,20 @@ mod tests {
         assert!(parse_instant("start", "2025-01-01T00:00:00Z").is_ok());
         let err = parse_instant("start", "2025-01-01T00:00:00").unwrap_err();
         assert!(err.rule.contains("with offset"), "{err}");
+    }
+
+    #[test]
+    fn years_outside_the_range_are_refused() {
+        assert!(parse_date("date", "2000-01-01").is_ok());
+        assert!(parse_date("date", "2099-12-31").is_ok());
+        for bad in ["1999-12-31", "2100-01-01", "0225-01-01"] {
+            let err = parse_date("date", bad).unwrap_err();
+            assert_eq!(err.rule, "the year must be from 2000 to 2099", "{bad}");
+        }
+        assert!(parse_instant("start", "2099-12-31T23:45:00Z").is_ok());
+        let err = parse_instant("start", "2100-01-01T00:00:00Z").unwrap_err();
+        assert_eq!(err.rule, "the year must be from 2000 to 2099 (in UTC)");
+        assert!(parse_instant("start", "1970-01-01T00:00:00Z").is_err());
     }
 
     #[test]

@@ -15,16 +15,27 @@ use nordlys_core::time::{Resolution, parse_date};
 use nordlys_store::{ImportCounts, Store, StoreError, StoreTx, Upsert};
 
 use super::csv_table::{CsvTable, Row};
-use super::{ErrorList, ImportError, ImportKind, ImportReport, RowError};
+use super::{ErrorList, FirstLines, ImportError, ImportKind, ImportReport, RowError, given_twice};
 use crate::Clock;
 
-/// One kind of row-per-record import: its columns, how a row parses, how it is written.
-/// Master data, exchange rates and usage quantities share this driver.
+/// One kind of row-per-record import: its columns, how a row parses, what it is checked
+/// against, how it is written. Master data, exchange rates and usage quantities share this
+/// driver.
 pub(crate) trait MasterRecord: Sized {
     const KIND: ImportKind;
     const REQUIRED: &'static [&'static str];
     const OPTIONAL: &'static [&'static str];
+    /// The column (by its order in `REQUIRED` then `OPTIONAL`) an error about a key given
+    /// twice in one file names.
+    const KEY_COLUMN: usize;
+    /// What a row is checked against beyond itself, read from the store once per file.
+    type Context;
+    async fn context(store: &Store) -> Result<Self::Context, ImportError>;
     fn parse(row: &Row<'_>) -> Result<Self, ParseError>;
+    /// The record's key, as a phrase ("customer K1"): a file may give each key once.
+    fn key(&self) -> String;
+    /// Rules that need the context (a usage quantity needs its contract and product).
+    fn check(&self, context: &Self::Context, row: &Row<'_>) -> Result<(), ParseError>;
     async fn write(&self, tx: &mut StoreTx) -> Result<Upsert, StoreError>;
 }
 
@@ -35,15 +46,21 @@ pub(crate) async fn import_master<T: MasterRecord>(
     clock: &dyn Clock,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let mut table = CsvTable::open(input, T::REQUIRED, T::OPTIONAL)
-        .map_err(|errors| ImportError::rejected(source, errors, false))?;
+    let mut table = CsvTable::open_import(source, input, T::REQUIRED, T::OPTIONAL)?;
+    let context = T::context(store).await?;
     let mut tx = store
         .begin_import(T::KIND.code(), source, clock.now())
         .await?;
     let mut errors = ErrorList::default();
     let mut counts = ImportCounts::default();
+    let mut first_lines: FirstLines<String> = FirstLines::default();
+    let mut rows_read = 0u64;
     let mut record = csv::StringRecord::new();
     while let Some(next) = table.next_row(&mut record) {
+        rows_read += 1;
+        if errors.is_full() {
+            break;
+        }
         let line = match next {
             Ok(line) => line,
             Err(e) => {
@@ -51,16 +68,30 @@ pub(crate) async fn import_master<T: MasterRecord>(
                 continue;
             }
         };
-        let parsed = match T::parse(&table.row(&record)) {
+        let row = table.row(&record);
+        let parsed = match T::parse(&row) {
             Ok(parsed) => parsed,
             Err(e) => {
                 errors.push(RowError::from_parse(line, e));
-                if errors.is_full() {
-                    break;
-                }
                 continue;
             }
         };
+        let key = parsed.key();
+        if let Some(first) = first_lines.earlier(key.clone(), line) {
+            let column = row.name(T::KEY_COLUMN);
+            errors.push(given_twice(
+                line,
+                column,
+                row.get(T::KEY_COLUMN),
+                &key,
+                first,
+            ));
+            continue;
+        }
+        if let Err(e) = parsed.check(&context, &row) {
+            errors.push(RowError::from_parse(line, e));
+            continue;
+        }
         // Rows after an error are still written, to find their errors too: the transaction
         // is rolled back as a whole when any row failed.
         match parsed.write(&mut tx).await {
@@ -70,6 +101,9 @@ pub(crate) async fn import_master<T: MasterRecord>(
         }
     }
     errors.into_result(source)?;
+    if rows_read == 0 {
+        return Err(ImportError::no_rows(source, true));
+    }
     tx.commit(counts).await?;
     Ok(ImportReport {
         kind: T::KIND,
@@ -82,16 +116,12 @@ pub(crate) async fn import_master<T: MasterRecord>(
     })
 }
 
-fn text(
-    row: &Row<'_>,
-    column: usize,
-    field: &'static str,
-    limit: usize,
-) -> Result<String, ParseError> {
+/// Free text of column number `column`, at most `limit` characters.
+fn text(row: &Row<'_>, column: usize, limit: usize) -> Result<String, ParseError> {
     let value = row.get(column);
     if value.chars().count() > limit {
         return Err(ParseError::new(
-            field,
+            row.name(column),
             value,
             format!("longer than {limit} characters"),
         ));
@@ -99,21 +129,16 @@ fn text(
     Ok(value.to_owned())
 }
 
-fn required(
-    row: &Row<'_>,
-    column: usize,
-    field: &'static str,
-    limit: usize,
-) -> Result<String, ParseError> {
-    let value = text(row, column, field, limit)?;
+fn required(row: &Row<'_>, column: usize, limit: usize) -> Result<String, ParseError> {
+    let value = text(row, column, limit)?;
     if value.is_empty() {
-        return Err(ParseError::new(field, "", "is required"));
+        return Err(ParseError::new(row.name(column), "", "is required"));
     }
     Ok(value)
 }
 
 fn email(row: &Row<'_>, column: usize) -> Result<String, ParseError> {
-    let value = text(row, column, "email", 254)?;
+    let value = text(row, column, 254)?;
     if !value.is_empty() {
         let valid = value.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -123,7 +148,7 @@ fn email(row: &Row<'_>, column: usize) -> Result<String, ParseError> {
         });
         if !valid {
             return Err(ParseError::new(
-                "email",
+                row.name(column),
                 value,
                 "not an e-mail address (name@domain.tld)",
             ));
@@ -133,17 +158,39 @@ fn email(row: &Row<'_>, column: usize) -> Result<String, ParseError> {
 }
 
 /// Address columns starting at `first`: street, postcode, city, municipality, county.
+/// Errors name the columns as the file spells them (`invoice_postcode` for an account).
 fn address(row: &Row<'_>, first: usize, country: Market) -> Result<Address, ParseError> {
     let address = Address {
-        street: text(row, first, "street", 200)?,
-        postcode: text(row, first + 1, "postcode", 10)?,
-        city: text(row, first + 2, "city", 100)?,
-        municipality: text(row, first + 3, "municipality", 10)?,
-        county: text(row, first + 4, "county", 100)?,
+        street: text(row, first, 200)?,
+        postcode: text(row, first + 1, 10)?,
+        city: text(row, first + 2, 100)?,
+        municipality: text(row, first + 3, 10)?,
+        county: text(row, first + 4, 100)?,
     };
-    address.validate(country)?;
+    address.validate(country).map_err(|e| ParseError {
+        field: match e.field {
+            "postcode" => row.name(first + 1),
+            "municipality" => row.name(first + 3),
+            other => other,
+        },
+        ..e
+    })?;
     Ok(address)
 }
+
+/// The context of a kind checked by its rows alone.
+macro_rules! no_context {
+    () => {
+        type Context = ();
+        async fn context(_store: &Store) -> Result<(), ImportError> {
+            Ok(())
+        }
+        fn check(&self, _context: &(), _row: &Row<'_>) -> Result<(), ParseError> {
+            Ok(())
+        }
+    };
+}
+pub(crate) use no_context;
 
 impl MasterRecord for Customer {
     const KIND: ImportKind = ImportKind::Customers;
@@ -158,21 +205,24 @@ impl MasterRecord for Customer {
         "municipality",
         "county",
     ];
+    const KEY_COLUMN: usize = 0;
+    no_context!();
 
     fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
-        let kind = CustomerKind::parse(row.get(1))?;
-        let country = Market::parse(row.get(2)).map_err(|e| ParseError {
-            field: "country",
-            ..e
-        })?;
+        let kind = row.parse(1, CustomerKind::parse)?;
+        let country = row.parse(2, Market::parse)?;
         Ok(Customer {
-            customer_id: parse_local_id("customer_id", row.get(0))?,
-            identity: CustomerIdentity::parse(kind, country, row.get(3))?,
-            name: required(row, 4, "name", 200)?,
+            customer_id: row.parse(0, |v| parse_local_id("customer_id", v))?,
+            identity: row.parse(3, |v| CustomerIdentity::parse(kind, country, v))?,
+            name: required(row, 4, 200)?,
             email: email(row, 5)?,
-            phone: text(row, 6, "phone", 40)?,
+            phone: text(row, 6, 40)?,
             address: address(row, 7, country)?,
         })
+    }
+
+    fn key(&self) -> String {
+        format!("customer {}", self.customer_id)
     }
 
     async fn write(&self, tx: &mut StoreTx) -> Result<Upsert, StoreError> {
@@ -194,50 +244,42 @@ impl MasterRecord for Account {
         "invoice_county",
         "country",
     ];
+    const KEY_COLUMN: usize = 0;
+    no_context!();
 
     fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
-        let customer_id = parse_local_id("customer_id", row.get(1))?;
-        let payer = row.get(4);
-        let payer_customer_id = if payer.is_empty() {
-            customer_id.clone()
-        } else {
-            parse_local_id("payer_customer_id", payer)?
+        let customer_id = row.parse(1, |v| parse_local_id("customer_id", v))?;
+        let payer_customer_id = match row.get(4) {
+            "" => customer_id.clone(),
+            _ => row.parse(4, |v| parse_local_id("payer_customer_id", v))?,
         };
         let country = match row.get(11) {
             "" => Market::No,
-            code => Market::parse(code).map_err(|e| ParseError {
-                field: "country",
-                ..e
-            })?,
+            _ => row.parse(11, Market::parse)?,
         };
-        let invoice_address = address(row, 6, country).map_err(|e| ParseError {
-            field: match e.field {
-                "street" => "invoice_street",
-                "postcode" => "invoice_postcode",
-                "city" => "invoice_city",
-                "municipality" => "invoice_municipality",
-                other => other,
-            },
-            ..e
-        })?;
-        let channel = InvoiceChannel::parse(row.get(2))?;
+        let invoice_address = address(row, 6, country)?;
+        let channel = row.parse(2, InvoiceChannel::parse)?;
         let email = email(row, 5)?;
         if channel == InvoiceChannel::Email && email.is_empty() {
             return Err(ParseError::new(
-                "email",
+                row.name(5),
                 "",
                 "is required when invoice_channel is email",
             ));
         }
         Ok(Account {
-            account_id: parse_local_id("account_id", row.get(0))?,
+            account_id: row.parse(0, |v| parse_local_id("account_id", v))?,
             customer_id,
             payer_customer_id,
             invoice_channel: channel,
-            language: Language::parse(row.get(3))?,
+            language: row.parse(3, Language::parse)?,
             email,
             invoice_address: (invoice_address != Address::default()).then_some(invoice_address),
         })
+    }
+
+    fn key(&self) -> String {
+        format!("account {}", self.account_id)
     }
 
     async fn write(&self, tx: &mut StoreTx) -> Result<Upsert, StoreError> {
@@ -265,32 +307,33 @@ impl MasterRecord for MeteringPoint {
         "main_fuse_amperes",
         "norgespris_from",
     ];
+    const KEY_COLUMN: usize = 0;
+    no_context!();
 
     fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
-        let market = Market::parse(row.get(1))?;
+        let market = row.parse(1, Market::parse)?;
         let point = MeteringPoint {
-            metering_point_id: Gsrn::parse(row.get(0))?,
+            metering_point_id: row.parse(0, Gsrn::parse)?,
             market,
-            price_area: PriceArea::parse(row.get(2)).map_err(|e| ParseError {
-                field: "price_area",
-                ..e
-            })?,
-            grid_owner: Gln::parse(row.get(3)).map_err(|e| ParseError {
-                field: "grid_owner",
-                ..e
-            })?,
-            resolution: Resolution::parse(row.get(4))?,
-            utility: Utility::parse(row.get(5))?,
-            usage: UsageKind::parse(row.get(6))?,
+            price_area: row.parse(2, PriceArea::parse)?,
+            grid_owner: row.parse(3, Gln::parse)?,
+            resolution: row.parse(4, Resolution::parse)?,
+            utility: row.parse(5, Utility::parse)?,
+            usage: row.parse(6, UsageKind::parse)?,
             address: address(row, 7, market)?,
-            main_fuse_amperes: parse_main_fuse_amperes(row.get(12))?,
+            main_fuse_amperes: row.parse(12, parse_main_fuse_amperes)?,
             norgespris_from: match row.get(13) {
                 "" => None,
-                text => Some(parse_date("norgespris_from", text)?),
+                _ => Some(row.parse(13, |v| parse_date("norgespris_from", v))?),
             },
         };
+        // Its fields are named as the columns are: metering_point_id, price_area, postcode…
         point.validate()?;
         Ok(point)
+    }
+
+    fn key(&self) -> String {
+        format!("metering point {}", self.metering_point_id)
     }
 
     async fn write(&self, tx: &mut StoreTx) -> Result<Upsert, StoreError> {
@@ -303,29 +346,32 @@ impl MasterRecord for Contract {
     const REQUIRED: &'static [&'static str] =
         &["contract_id", "account_id", "product_code", "role", "start"];
     const OPTIONAL: &'static [&'static str] = &["metering_point_id", "end"];
+    const KEY_COLUMN: usize = 0;
+    no_context!();
 
     fn parse(row: &Row<'_>) -> Result<Self, ParseError> {
-        let point = row.get(5);
-        let end = row.get(6);
         let contract = Contract {
-            contract_id: parse_local_id("contract_id", row.get(0))?,
-            account_id: parse_local_id("account_id", row.get(1))?,
-            metering_point_id: if point.is_empty() {
-                None
-            } else {
-                Some(Gsrn::parse(point)?)
+            contract_id: row.parse(0, |v| parse_local_id("contract_id", v))?,
+            account_id: row.parse(1, |v| parse_local_id("account_id", v))?,
+            metering_point_id: match row.get(5) {
+                "" => None,
+                _ => Some(row.parse(5, Gsrn::parse)?),
             },
-            product_code: parse_local_id("product_code", row.get(2))?,
-            role: ContractRole::parse(row.get(3))?,
-            start: parse_date("start", row.get(4))?,
-            end: if end.is_empty() {
-                None
-            } else {
-                Some(parse_date("end", end)?)
+            product_code: row.parse(2, |v| parse_local_id("product_code", v))?,
+            role: row.parse(3, ContractRole::parse)?,
+            start: row.parse(4, |v| parse_date("start", v))?,
+            end: match row.get(6) {
+                "" => None,
+                _ => Some(row.parse(6, |v| parse_date("end", v))?),
             },
         };
+        // Its fields are named as the columns are: end, metering_point_id.
         contract.validate()?;
         Ok(contract)
+    }
+
+    fn key(&self) -> String {
+        format!("contract {}", self.contract_id)
     }
 
     async fn write(&self, tx: &mut StoreTx) -> Result<Upsert, StoreError> {

@@ -24,7 +24,8 @@ use crate::{Clock, Progress};
 /// Limits of one meter-value import.
 #[derive(Debug, Clone, Copy)]
 pub struct MeterValueLimits {
-    /// Day chunks held in memory before they are written (about 1 KB each).
+    /// Day chunks held in memory before they are written (about 1.4 KB each, with the line
+    /// of each interval).
     pub pending_days: usize,
 }
 
@@ -50,6 +51,30 @@ struct PendingChunk {
     day: i64,
     first_line: u64,
     chunk: DayChunk,
+    /// Per slot, the line that gave it, as an offset from `first_line` ([`FAR_LINE`] if it
+    /// does not fit), to name both lines of an interval given twice.
+    line_offsets: Vec<u32>,
+    /// Slots of this day given in rows already written out (the file revisits the day).
+    earlier: Option<EarlierRows>,
+}
+
+/// A line offset too large for `u32`: the message then says "earlier in the file".
+const FAR_LINE: u32 = u32::MAX;
+
+/// The slots of one metering point's UTC day that rows already sent to the writer gave.
+#[derive(Debug, Clone, Copy)]
+struct EarlierRows {
+    /// Bit `slot` set: given (a UTC day has at most 96 slots).
+    present: u128,
+    first_line: u64,
+}
+
+impl PendingChunk {
+    fn present_bits(&self) -> u128 {
+        (0..self.chunk.slots())
+            .filter(|&slot| self.chunk.is_present(slot))
+            .fold(0, |bits, slot| bits | (1u128 << slot))
+    }
 }
 
 /// Parse state carried from row to row; consecutive rows of one series skip most work.
@@ -57,6 +82,10 @@ struct Parser {
     points: Vec<PointRef>,
     index: HashMap<String, usize>,
     pending: HashMap<(usize, i64), PendingChunk>,
+    /// Days already handed on (or dropped), with the slots their rows gave: a file that
+    /// revisits a day may not give one of those slots again. Filled only once the file has
+    /// more than [`MeterValueLimits::pending_days`] days; about 60 bytes per day.
+    handed_on: HashMap<(usize, i64), EarlierRows>,
     last_point: Option<(Vec<u8>, usize)>,
     last_end: Option<(Vec<u8>, Timestamp)>,
     errors: ErrorList,
@@ -140,10 +169,16 @@ impl Parser {
         let quality_text = std::str::from_utf8(field(4)).unwrap_or("").trim();
         let quality = Quality::parse(quality_text)?;
         let quantity = std::str::from_utf8(field(3)).unwrap_or("\u{FFFD}").trim();
-        let energy = if quantity.is_empty() && quality == Quality::Missing {
-            EnergyWh(0)
-        } else {
-            EnergyWh::parse_kwh("quantity_kwh", quantity)?
+        let energy = match (quality, quantity.is_empty()) {
+            (Quality::Missing, true) => EnergyWh(0),
+            (Quality::Missing, false) => {
+                return Err(ParseError::new(
+                    "quantity_kwh",
+                    quantity,
+                    "a reading of quality missing has no quantity; leave quantity_kwh empty",
+                ));
+            }
+            _ => EnergyWh::parse_kwh("quantity_kwh", quantity)?,
         };
         if energy.0 < 0 {
             return Err(ParseError::new(
@@ -155,6 +190,7 @@ impl Parser {
         let day = start_s.div_euclid(86_400);
         let slot = ((start_s - day * 86_400) / step) as usize;
         let resolution = point.resolution;
+        let handed_on = &self.handed_on;
         let pending = self
             .pending
             .entry((point_index, day))
@@ -163,24 +199,55 @@ impl Parser {
                 day,
                 first_line: line,
                 chunk: DayChunk::empty(resolution),
+                line_offsets: vec![FAR_LINE; resolution.intervals_per_utc_day()],
+                earlier: handed_on.get(&(point_index, day)).copied(),
             });
-        if pending.chunk.is_present(slot) {
-            let same = pending.chunk.energy_wh[slot] == energy.0
-                && pending.chunk.quality[slot] == quality.to_code();
-            if !same {
-                return Err(ParseError::new(
-                    "start",
-                    String::from_utf8_lossy(start_bytes),
-                    "this interval of this metering point appears earlier in the file with another value",
-                ));
-            }
+        let earlier_line = if pending.chunk.is_present(slot) {
+            Some(match pending.line_offsets[slot] {
+                FAR_LINE => "earlier in the file".to_owned(),
+                offset => format!("on line {}", pending.first_line + u64::from(offset)),
+            })
+        } else {
+            pending
+                .earlier
+                .filter(|earlier| earlier.present & (1u128 << slot) != 0)
+                .map(|earlier| {
+                    format!(
+                        "earlier in the file (in the rows of that day from line {})",
+                        earlier.first_line
+                    )
+                })
+        };
+        if let Some(earlier_line) = earlier_line {
+            return Err(ParseError::new(
+                "start",
+                String::from_utf8_lossy(start_bytes),
+                format!(
+                    "this interval of metering point {} is already given {earlier_line}",
+                    point.gsrn
+                ),
+            ));
         }
         pending.chunk.set(slot, energy.0, quality);
+        pending.line_offsets[slot] = u32::try_from(line - pending.first_line).unwrap_or(FAR_LINE);
         Ok(())
     }
 
+    /// The pending days, sorted, to hand on; what they gave is remembered in `handed_on`.
     fn take_pending(&mut self) -> Vec<PendingChunk> {
         let mut batch: Vec<PendingChunk> = self.pending.drain().map(|(_, chunk)| chunk).collect();
+        for pending in &batch {
+            let present = pending.present_bits();
+            let earlier = self
+                .handed_on
+                .entry((pending.point, pending.day))
+                .or_insert(EarlierRows {
+                    present: 0,
+                    first_line: pending.first_line,
+                });
+            earlier.present |= present;
+            earlier.first_line = earlier.first_line.min(pending.first_line);
+        }
         batch.sort_unstable_by_key(|c| (c.point, c.day));
         batch
     }
@@ -198,8 +265,7 @@ pub async fn import_meter_values(
     limits: MeterValueLimits,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let table = CsvTable::open(input, &COLUMNS, &[])
-        .map_err(|errors| ImportError::rejected(source, errors, false))?;
+    let table = CsvTable::open_import(source, input, &COLUMNS, &[])?;
     let positions: [usize; 5] = std::array::from_fn(|i| table.positions[i].unwrap_or(0));
     let refs = store.point_refs().await?;
     let mut points: Vec<PointRef> = Vec::with_capacity(refs.len());
@@ -225,6 +291,7 @@ pub async fn import_meter_values(
             points,
             index,
             pending: HashMap::new(),
+            handed_on: HashMap::new(),
             last_point: None,
             last_end: None,
             errors: ErrorList::default(),
@@ -265,7 +332,7 @@ pub async fn import_meter_values(
             if parser.pending.len() >= limits.pending_days {
                 if !parser.errors.is_empty() {
                     // The file is rejected already; keep memory bounded, keep looking for errors.
-                    parser.pending.clear();
+                    parser.take_pending();
                 } else if sender.blocking_send(parser.take_pending()).is_err() {
                     break;
                 }
@@ -324,6 +391,9 @@ pub async fn import_meter_values(
         errors.push(e);
     }
     errors.into_result(source)?;
+    if rows == 0 {
+        return Err(ImportError::no_rows(source, true));
+    }
     counts.rows = rows;
     tx.commit(counts).await?;
     Ok(super::market_data::report(

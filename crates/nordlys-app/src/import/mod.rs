@@ -8,7 +8,10 @@ mod master;
 mod meter_values;
 mod usage;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
+use std::hash::Hash;
 use std::time::Duration;
 
 use nordlys_core::ParseError;
@@ -136,6 +139,12 @@ pub enum ImportError {
         errors: Vec<RowError>,
         more: bool,
     },
+    /// The file has no data rows (`has_header`: it has a header); nothing was stored.
+    #[error("{source_name} {}; nothing was stored", if *.has_header { "has a header but no rows" } else { "is empty" })]
+    NoRows {
+        source_name: String,
+        has_header: bool,
+    },
     #[error("cannot read {source_name}: {error}")]
     Io {
         source_name: String,
@@ -143,6 +152,9 @@ pub enum ImportError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The stored products a check needs do not load.
+    #[error(transparent)]
+    Products(#[from] crate::products::LoadProductsError),
 }
 
 fn render_rejection(source: &str, errors: &[RowError], more: bool) -> String {
@@ -160,6 +172,12 @@ fn render_rejection(source: &str, errors: &[RowError], more: bool) -> String {
 }
 
 impl ImportError {
+    pub fn no_rows(source_name: &str, has_header: bool) -> Self {
+        ImportError::NoRows {
+            source_name: source_name.to_owned(),
+            has_header,
+        }
+    }
     pub fn rejected(source_name: &str, errors: Vec<RowError>, more: bool) -> Self {
         ImportError::Rejected {
             source_name: source_name.to_owned(),
@@ -198,4 +216,47 @@ impl ErrorList {
             Err(ImportError::rejected(source, self.errors, self.more))
         }
     }
+}
+
+/// The line each key of a file was first seen on: the same key twice in one file is an
+/// error that names both lines.
+#[derive(Debug)]
+pub(crate) struct FirstLines<K> {
+    lines: HashMap<K, u64>,
+}
+
+impl<K: Hash + Eq> Default for FirstLines<K> {
+    fn default() -> Self {
+        FirstLines {
+            lines: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq> FirstLines<K> {
+    /// Remember `key` on `line`; if it was seen before, the earlier line.
+    pub fn earlier(&mut self, key: K, line: u64) -> Option<u64> {
+        match self.lines.entry(key) {
+            Entry::Occupied(first) => Some(*first.get()),
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+                None
+            }
+        }
+    }
+}
+
+/// The error for a key given twice: on the later line, naming the earlier one.
+pub(crate) fn given_twice(
+    line: u64,
+    column: &str,
+    value: &str,
+    what: &str,
+    first: u64,
+) -> RowError {
+    RowError::new(
+        line,
+        column,
+        format!("{value:?}: {what} is already given on line {first} of this file"),
+    )
 }

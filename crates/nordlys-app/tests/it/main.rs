@@ -2,6 +2,7 @@
 
 mod billing;
 mod fixtures;
+mod import_rules;
 mod market_data;
 mod master_data;
 mod meter_values;

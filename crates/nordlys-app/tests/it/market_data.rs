@@ -90,7 +90,7 @@ NO1,2025-01-01T00:00:00+01:00,2025-01-01T01:00:00+01:00,85.13,EUR,MWh
             "p.csv:4: currency: \"12\": must be one of: NOK, DKK, EUR, SEK, USD",
             "p.csv:5: currency: \"GBP\": must be one of: NOK, DKK, EUR, SEK, USD",
             "p.csv:6: unit: \"Wh\": must be one of: MWh, kWh",
-            "p.csv:8: start: \"2025-01-01T00:00:00+01:00\": NO1 2024-12-31T23:00:00Z is already priced on line 7 of this file",
+            "p.csv:8: start: \"2025-01-01T00:00:00+01:00\": the NO1 price from 2024-12-31T23:00:00Z is already given on line 7 of this file",
         ]
     );
     assert_eq!(db.store.summary().await.unwrap().spot_prices, 0);

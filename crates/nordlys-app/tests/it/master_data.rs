@@ -61,9 +61,9 @@ K6,person,NO,01010112377,Per,not-an-address
     assert_eq!(
         rejection_lines(error),
         [
-            "customers.csv:3: national_id: \"01010112376\": the two mod-11 check digits do not match",
+            "customers.csv:3: identity: \"01010112376\": the two mod-11 check digits do not match",
             "customers.csv:4: kind: \"company\": must be one of: person, organisation",
-            "customers.csv:5: organisation_number: \"974760674\": the mod-11 check digit (weights 3,2,7,6,5,4,3,2) does not match",
+            "customers.csv:5: identity: \"974760674\": the mod-11 check digit (weights 3,2,7,6,5,4,3,2) does not match",
             "customers.csv:6: name: \"\": is required",
             "customers.csv:7: email: \"not-an-address\": not an e-mail address (name@domain.tld)",
         ]

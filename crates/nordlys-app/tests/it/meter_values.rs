@@ -129,7 +129,7 @@ async fn each_kind_of_bad_row_is_named_and_nothing_is_stored() {
             "values.csv:9: start: \"2025-01-01 05:00\": not an RFC 3339 instant with offset, e.g. 2025-01-01T00:00:00+01:00",
             "values.csv:10: row: this row has 6 fields but the header has 5",
             "values.csv:11: quantity_kwh: \"0.0001\": at most 3 decimals of kWh (1 Wh) are kept; this value is finer",
-            "values.csv:12: start: \"2025-01-01T00:00:00+01:00\": this interval of this metering point appears earlier in the file with another value",
+            "values.csv:12: start: \"2025-01-01T00:00:00+01:00\": this interval of metering point 707057500000000018 is already given on line 2",
         ]
     );
     assert_eq!(
@@ -294,12 +294,13 @@ async fn memory_bound_flushes_give_the_same_result() {
 }
 
 #[tokio::test]
-async fn missing_readings_may_have_no_quantity() {
+async fn missing_readings_have_no_quantity_and_others_need_one() {
     let db = db_with_master_data().await;
     let csv = format!(
         "metering_point_id,start,end,quantity_kwh,quality\n\
          {HOURLY_POINT},2025-01-01T00:00:00+01:00,2025-01-01T01:00:00+01:00,,missing\n\
-         {HOURLY_POINT},2025-01-01T01:00:00+01:00,2025-01-01T02:00:00+01:00,,measured\n"
+         {HOURLY_POINT},2025-01-01T01:00:00+01:00,2025-01-01T02:00:00+01:00,,measured\n\
+         {HOURLY_POINT},2025-01-01T02:00:00+01:00,2025-01-01T03:00:00+01:00,0.000,missing\n"
     );
     let error = import_values(&db, &csv, "2025-02-01T00:00:00Z")
         .await
@@ -307,7 +308,8 @@ async fn missing_readings_may_have_no_quantity() {
     assert_eq!(
         rejection_lines(error),
         [
-            "values.csv:3: quantity_kwh: \"\": a quantity in kWh is required (a decimal number such as 1.25)"
+            "values.csv:3: quantity_kwh: \"\": a quantity in kWh is required (a decimal number such as 1.25)",
+            "values.csv:4: quantity_kwh: \"0.000\": a reading of quality missing has no quantity; leave quantity_kwh empty",
         ]
     );
 }

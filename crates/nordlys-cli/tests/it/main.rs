@@ -5,6 +5,8 @@ mod concurrency;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod imports;
+
 struct Workdir {
     dir: tempfile::TempDir,
 }
