@@ -2,7 +2,7 @@
 //! and never updated; numbers come from gapless series allocated in the same transaction as the
 //! document, so a crash leaves neither a half-written invoice nor a gap.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use jiff::civil::Date;
 use jiff::{Timestamp, tz::TimeZone};
@@ -20,7 +20,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::chunk::DayChunk;
-use crate::{Store, StoreError, StoreTx, Upsert};
+use crate::{Store, StoreError};
 
 /// A product as imported: its format and text, parsed by the rating crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,44 +110,6 @@ fn decimal(row: &SqliteRow, i: usize, field: &'static str) -> Result<Decimal, St
 fn date(row: &SqliteRow, i: usize, field: &'static str) -> Result<Date, StoreError> {
     let text: String = row.get(i);
     text.parse().map_err(|_| bad(field, &text))
-}
-
-impl StoreTx {
-    /// Store a product's text under its code; identical text is unchanged, other text a new version.
-    pub async fn upsert_product(
-        &mut self,
-        code: &str,
-        format: &str,
-        source: &str,
-        body: &str,
-    ) -> Result<Upsert, StoreError> {
-        let latest = sqlx::query("SELECT version, format, body FROM products WHERE code = ? ORDER BY version DESC LIMIT 1")
-            .bind(code)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        let version = match latest {
-            Some(row) if row.get::<String, _>(1) == format && row.get::<String, _>(2) == body => {
-                return Ok(Upsert::Unchanged);
-            }
-            Some(row) => row.get::<i64, _>(0) + 1,
-            None => 1,
-        };
-        sqlx::query("INSERT INTO products (code, version, format, source, body, recorded_at_us, import_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(code)
-            .bind(version)
-            .bind(format)
-            .bind(source)
-            .bind(body)
-            .bind(self.now_us)
-            .bind(self.import_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(if version == 1 {
-            Upsert::Inserted
-        } else {
-            Upsert::Updated
-        })
-    }
 }
 
 impl Store {
@@ -246,26 +208,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// Daily exchange rates `base → quote` for `[from, to)`.
-    pub async fn exchange_rates(
-        &self,
-        base: Currency,
-        quote: Currency,
-        from: Date,
-        to: Date,
-    ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
-        let rows = sqlx::query("SELECT date, rate FROM exchange_rates WHERE base = ? AND quote = ? AND date >= ? AND date < ?")
-            .bind(base.code())
-            .bind(quote.code())
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| Ok((date(row, 0, "date")?, decimal(row, 1, "rate")?)))
-            .collect()
     }
 
     /// Settled contract-periods whose readings or spot prices were recorded after their settlement.
@@ -794,77 +736,4 @@ pub fn utc_days_of(start: Date, end: Date, tz: &TimeZone) -> (i64, i64) {
         nordlys_core::time::utc_day_number(first),
         nordlys_core::time::utc_day_number(last - jiff::SignedDuration::from_nanos(1)),
     )
-}
-
-impl StoreTx {
-    /// Store a usage quantity; a different quantity for the same contract, day and component replaces it.
-    pub async fn upsert_usage(
-        &mut self,
-        contract_id: &str,
-        date: Date,
-        component: &str,
-        quantity: Decimal,
-    ) -> Result<Upsert, StoreError> {
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM contracts WHERE contract_id = ?")
-                .bind(contract_id)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        if known.is_none() {
-            return Err(StoreError::Rejected(ParseError::new(
-                "contract_id",
-                contract_id,
-                "no contract has this id",
-            )));
-        }
-        let text = quantity.normalize().to_string();
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT quantity FROM usage_quantities WHERE contract_id = ? AND date = ? AND component = ?")
-                .bind(contract_id)
-                .bind(date.to_string())
-                .bind(component)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        let upsert = match existing {
-            Some(stored) if stored == text => return Ok(Upsert::Unchanged),
-            Some(_) => Upsert::Updated,
-            None => Upsert::Inserted,
-        };
-        sqlx::query("INSERT OR REPLACE INTO usage_quantities (contract_id, date, component, quantity, recorded_at_us) VALUES (?, ?, ?, ?, ?)")
-            .bind(contract_id)
-            .bind(date.to_string())
-            .bind(component)
-            .bind(&text)
-            .bind(self.now_us)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(upsert)
-    }
-}
-
-impl Store {
-    /// Usage quantities of a contract summed per component over local dates `[from, to)`.
-    pub async fn usage_quantities(
-        &self,
-        contract_id: &str,
-        from: Date,
-        to: Date,
-    ) -> Result<Vec<(String, Decimal)>, StoreError> {
-        let rows = sqlx::query("SELECT component, quantity FROM usage_quantities WHERE contract_id = ? AND date >= ? AND date < ? ORDER BY component")
-            .bind(contract_id)
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out: Vec<(String, Decimal)> = Vec::new();
-        for row in &rows {
-            let component: String = row.get(0);
-            let quantity = decimal(row, 1, "quantity")?;
-            match out.last_mut() {
-                Some((c, q)) if *c == component => *q += quantity,
-                _ => out.push((component, quantity)),
-            }
-        }
-        Ok(out)
-    }
 }
