@@ -2,6 +2,7 @@
 
 mod billing;
 mod fixtures;
+mod journal;
 mod market_data;
 mod master_data;
 mod meter_values;
