@@ -5,6 +5,7 @@
 mod bench;
 mod bench_settle;
 mod bill_cmd;
+mod changes_cmd;
 mod demo_cmd;
 mod invoices_cmd;
 mod products_cmd;
@@ -100,6 +101,8 @@ enum Command {
     },
     /// What would this load cost under these tariffs.
     Rate(rate_cmd::RateArgs),
+    /// Print the change journal as JSON lines in commit order (`--follow` for new ones).
+    Changes(changes_cmd::ChangesArgs),
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
         #[command(subcommand)]
@@ -313,6 +316,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bill(args) => bill_cmd::bill(&cli.db, args, &clock).await?,
         Command::Invoices { what } => invoices_cmd::invoices(&cli.db, what).await?,
         Command::Rate(args) => rate_cmd::rate(args)?,
+        Command::Changes(args) => changes_cmd::changes(&cli.db, args).await?,
     }
     Ok(())
 }

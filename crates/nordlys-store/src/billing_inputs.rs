@@ -1,22 +1,19 @@
 //! What settlement reads: contracts with their metering points, day chunks of a period, exchange rates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use nordlys_core::ParseError;
 use nordlys_core::model::{ContractRole, Market, PriceArea, UsageKind};
-use nordlys_core::quantity::Currency;
 use nordlys_core::time::Resolution;
-use rust_decimal::Decimal;
 use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here joins constant fragments of this file only, never input.
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 
 use crate::chunk::DayChunk;
-use crate::{Store, StoreError, StoreTx, Upsert};
+use crate::{Store, StoreError};
 
-use crate::sql_values::{bad, date, decimal};
+use crate::sql_values::{bad, date};
 
 /// The select list of [`BillableContract`] followed by a constant condition.
 macro_rules! billable_select {
@@ -132,26 +129,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// Daily exchange rates `base → quote` for `[from, to)`.
-    pub async fn exchange_rates(
-        &self,
-        base: Currency,
-        quote: Currency,
-        from: Date,
-        to: Date,
-    ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
-        let rows = sqlx::query("SELECT date, rate FROM exchange_rates WHERE base = ? AND quote = ? AND date >= ? AND date < ?")
-            .bind(base.code())
-            .bind(quote.code())
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| Ok((date(row, 0, "date")?, decimal(row, 1, "rate")?)))
-            .collect()
-    }
 }
 
 fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
@@ -192,77 +169,4 @@ pub fn utc_days_of(start: Date, end: Date, tz: &TimeZone) -> (i64, i64) {
         nordlys_core::time::utc_day_number(first),
         nordlys_core::time::utc_day_number(last - jiff::SignedDuration::from_nanos(1)),
     )
-}
-
-impl StoreTx {
-    /// Store a usage quantity; a different quantity for the same contract, day and component replaces it.
-    pub async fn upsert_usage(
-        &mut self,
-        contract_id: &str,
-        date: Date,
-        component: &str,
-        quantity: Decimal,
-    ) -> Result<Upsert, StoreError> {
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM contracts WHERE contract_id = ?")
-                .bind(contract_id)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        if known.is_none() {
-            return Err(StoreError::Rejected(ParseError::new(
-                "contract_id",
-                contract_id,
-                "no contract has this id",
-            )));
-        }
-        let text = quantity.normalize().to_string();
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT quantity FROM usage_quantities WHERE contract_id = ? AND date = ? AND component = ?")
-                .bind(contract_id)
-                .bind(date.to_string())
-                .bind(component)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        let upsert = match existing {
-            Some(stored) if stored == text => return Ok(Upsert::Unchanged),
-            Some(_) => Upsert::Updated,
-            None => Upsert::Inserted,
-        };
-        sqlx::query("INSERT OR REPLACE INTO usage_quantities (contract_id, date, component, quantity, recorded_at_us) VALUES (?, ?, ?, ?, ?)")
-            .bind(contract_id)
-            .bind(date.to_string())
-            .bind(component)
-            .bind(&text)
-            .bind(self.now_us)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(upsert)
-    }
-}
-
-impl Store {
-    /// Usage quantities of a contract summed per component over local dates `[from, to)`.
-    pub async fn usage_quantities(
-        &self,
-        contract_id: &str,
-        from: Date,
-        to: Date,
-    ) -> Result<Vec<(String, Decimal)>, StoreError> {
-        let rows = sqlx::query("SELECT component, quantity FROM usage_quantities WHERE contract_id = ? AND date >= ? AND date < ? ORDER BY component")
-            .bind(contract_id)
-            .bind(from.to_string())
-            .bind(to.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out: Vec<(String, Decimal)> = Vec::new();
-        for row in &rows {
-            let component: String = row.get(0);
-            let quantity = decimal(row, 1, "quantity")?;
-            match out.last_mut() {
-                Some((c, q)) if *c == component => *q += quantity,
-                _ => out.push((component, quantity)),
-            }
-        }
-        Ok(out)
-    }
 }

@@ -52,10 +52,15 @@ impl DayChunk {
         self.quality[slot] != ABSENT
     }
 
+    /// Slots that hold a reading (of any quality).
+    pub fn present_slots(&self) -> usize {
+        self.quality.iter().filter(|&&q| q != ABSENT).count()
+    }
+
     /// Overlay `newer` on `self`: every present slot of `newer` replaces ours.
-    /// Returns whether anything changed.
-    pub fn overlay(&mut self, newer: &DayChunk) -> bool {
-        let mut changed = false;
+    /// Returns how many slots changed (0: nothing did).
+    pub fn overlay(&mut self, newer: &DayChunk) -> usize {
+        let mut changed = 0;
         for slot in 0..self.slots() {
             if newer.quality[slot] != ABSENT
                 && (self.quality[slot] != newer.quality[slot]
@@ -63,7 +68,7 @@ impl DayChunk {
             {
                 self.quality[slot] = newer.quality[slot];
                 self.energy_wh[slot] = newer.energy_wh[slot];
-                changed = true;
+                changed += 1;
             }
         }
         changed
@@ -201,10 +206,16 @@ mod tests {
         stored.set(3, 1000, Quality::Estimated);
         let mut same = DayChunk::empty(Resolution::Pt60m);
         same.set(3, 1000, Quality::Estimated);
-        assert!(!stored.overlay(&same));
+        assert_eq!(stored.overlay(&same), 0);
         let mut corrected = DayChunk::empty(Resolution::Pt60m);
         corrected.set(3, 1200, Quality::Corrected);
-        assert!(stored.overlay(&corrected));
+        corrected.set(5, 700, Quality::Measured);
+        assert_eq!(
+            stored.overlay(&corrected),
+            2,
+            "slot 3 changed, slot 5 added"
+        );
+        assert_eq!(stored.present_slots(), 2);
         assert_eq!(
             (stored.energy_wh[3], stored.quality[3]),
             (1200, Quality::Corrected.to_code())

@@ -8,22 +8,29 @@
 mod billing_inputs;
 pub mod chunk;
 mod documents;
+mod journal;
 mod market_data;
 mod master;
 mod meter_values;
 mod products;
 mod settlements;
 mod sql_values;
+mod usage;
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
 use nordlys_core::ParseError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, Row, SqlitePool};
 
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
 pub use documents::DocumentSummary;
+pub(crate) use journal::JournaledTx;
+pub use journal::{
+    Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION, TableFingerprint,
+};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 pub use products::StoredProduct;
@@ -151,20 +158,21 @@ impl Store {
         source: &str,
         now: jiff::Timestamp,
     ) -> Result<StoreTx, StoreError> {
-        let mut tx = self.pool.begin().await?;
         let now_us = now.as_microsecond();
+        let mut journal = JournaledTx::begin(&self.pool, kind, source, now_us).await?;
         let import_id: i64 = sqlx::query_scalar(
             "INSERT INTO imports (kind, source, started_at_us) VALUES (?, ?, ?) RETURNING id",
         )
         .bind(kind)
         .bind(source)
         .bind(now_us)
-        .fetch_one(&mut *tx)
+        .fetch_one(journal.conn())
         .await?;
         Ok(StoreTx {
-            tx,
+            journal,
             import_id,
-            now_us,
+            meter_value_ranges: BTreeMap::new(),
+            spot_price_ranges: BTreeMap::new(),
         })
     }
 
@@ -174,7 +182,8 @@ impl Store {
                     (SELECT count(*) FROM metering_points), (SELECT count(*) FROM contracts),
                     (SELECT count(*) FROM meter_value_chunks),
                     (SELECT coalesce(sum(length(data)), 0) FROM meter_value_chunks),
-                    (SELECT count(*) FROM spot_prices), (SELECT count(*) FROM exchange_rates),
+                    (SELECT count(*) FROM spot_prices),
+                    (SELECT count(*) FROM (SELECT DISTINCT date, base, quote FROM exchange_rates)),
                     (SELECT count(*) FROM imports),
                     (SELECT count(DISTINCT code) FROM products), (SELECT count(*) FROM documents),
                     (SELECT count(*) FROM missing_basis_tasks WHERE resolved_at_us IS NULL)",
@@ -211,11 +220,16 @@ impl Store {
     }
 }
 
-/// One all-or-nothing write. Dropping it without [`StoreTx::commit`] stores nothing.
+/// One all-or-nothing write, journaled: every write through it appends change records in the
+/// same transaction. Dropping it without [`StoreTx::commit`] stores nothing, records included.
 pub struct StoreTx {
-    tx: Transaction<'static, Sqlite>,
+    journal: JournaledTx,
     import_id: i64,
-    now_us: i64,
+    /// Per metering point (internal id), what this import changed in its readings: written to
+    /// the journal as one record per point at commit, so the import's hot loop stays in memory.
+    meter_value_ranges: BTreeMap<i64, meter_values::PointChanges>,
+    /// Per price area, what this import changed in its spot prices (one record per area).
+    spot_price_ranges: BTreeMap<nordlys_core::model::PriceArea, journal::ChangedRange>,
 }
 
 impl StoreTx {
@@ -223,8 +237,14 @@ impl StoreTx {
         self.import_id
     }
 
-    /// Make everything written visible, with the import's counts.
+    /// Make everything written visible, with the import's counts and its journal records.
     pub async fn commit(mut self, counts: ImportCounts) -> Result<(), StoreError> {
+        for change in meter_values::range_changes(std::mem::take(&mut self.meter_value_ranges)) {
+            self.journal.record(change).await?;
+        }
+        for change in market_data::price_changes(std::mem::take(&mut self.spot_price_ranges)) {
+            self.journal.record(change).await?;
+        }
         sqlx::query(
             "UPDATE imports SET rows = ?, inserted = ?, updated = ?, unchanged = ? WHERE id = ?",
         )
@@ -233,10 +253,9 @@ impl StoreTx {
         .bind(counts.updated as i64)
         .bind(counts.unchanged as i64)
         .bind(self.import_id)
-        .execute(&mut *self.tx)
+        .execute(self.journal.conn())
         .await?;
-        self.tx.commit().await?;
-        Ok(())
+        self.journal.commit().await
     }
 }
 

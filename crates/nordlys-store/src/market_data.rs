@@ -1,15 +1,63 @@
-//! Market data: spot prices per area and interval (versioned like meter values, so a
-//! corrected price is a new version) and daily exchange rates.
+//! Market data: spot prices per area and interval and daily exchange rates, both versioned
+//! like meter values (a corrected price or rate is a new version; `as_of` reads reproduce the
+//! earlier state) and journaled: one record per (transaction, area) for spot prices, with the
+//! changed range, and one per changed exchange rate.
+
+use std::collections::{BTreeMap, btree_map::Entry};
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use nordlys_core::model::{ExchangeRate, PriceArea, SpotPrice};
 use nordlys_core::quantity::Currency;
+use nordlys_core::time::utc_day_number;
 use rust_decimal::Decimal;
+use serde_json::json;
 use sqlx::Row;
 
-use crate::{Store, StoreError, StoreTx, Upsert};
+use crate::journal::ChangedRange;
+use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
+
+/// The journal records of one transaction's spot-price changes, one per area.
+pub(crate) fn price_changes(ranges: BTreeMap<PriceArea, ChangedRange>) -> Vec<Change> {
+    ranges
+        .into_iter()
+        .map(|(area, range)| {
+            let (first_day, last_day) = range.utc_dates();
+            Change {
+                domain: Domain::SpotPrices,
+                key: area.code().to_owned(),
+                op: range.op(),
+                before: None,
+                after: Some(json!({
+                    "area": area.code(),
+                    "first_day": first_day,
+                    "last_day": last_day,
+                    "prices_changed": range.values_changed,
+                })),
+                scope: ChangeScope {
+                    price_area: Some(area.code().to_owned()),
+                    first_utc_day: Some(range.first_utc_day),
+                    last_utc_day: Some(range.last_utc_day),
+                    ..ChangeScope::default()
+                },
+            }
+        })
+        .collect()
+}
 
 impl StoreTx {
+    /// Note a changed spot price of `area` starting on `utc_day` for the journal (see commit).
+    fn note_price_change(&mut self, area: PriceArea, utc_day: i64, new: bool) {
+        match self.spot_price_ranges.entry(area) {
+            Entry::Vacant(v) => {
+                let mut range = ChangedRange::new(utc_day);
+                range.include(utc_day, utc_day, 0, 1, new);
+                v.insert(range);
+            }
+            Entry::Occupied(mut o) => o.get_mut().include(utc_day, utc_day, 0, 1, new),
+        }
+    }
+
     pub async fn upsert_spot_price(&mut self, price: &SpotPrice) -> Result<Upsert, StoreError> {
         let start_us = price.start.as_microsecond();
         let latest = sqlx::query(
@@ -18,7 +66,7 @@ impl StoreTx {
         )
         .bind(price.area.code())
         .bind(start_us)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.journal.conn())
         .await?;
         let text = price.price_per_mwh.normalize().to_string();
         let version = match latest {
@@ -40,8 +88,10 @@ impl StoreTx {
                     .bind(price.area.code())
                     .bind(start_us)
                     .bind(row.get::<i64, _>(0))
-                    .execute(&mut *self.tx)
+                    .execute(self.journal.conn())
                     .await?;
+                    let new = row.get::<i64, _>(0) == 1;
+                    self.note_price_change(price.area, utc_day_number(price.start), new);
                     return Ok(Upsert::Updated);
                 }
                 row.get::<i64, _>(0) + 1
@@ -57,10 +107,11 @@ impl StoreTx {
         .bind(price.end.as_microsecond())
         .bind(&text)
         .bind(price.currency.code())
-        .bind(self.now_us)
+        .bind(self.journal.now_us())
         .bind(self.import_id)
-        .execute(&mut *self.tx)
+        .execute(self.journal.conn())
         .await?;
+        self.note_price_change(price.area, utc_day_number(price.start), version == 1);
         Ok(if version == 1 {
             Upsert::Inserted
         } else {
@@ -68,34 +119,84 @@ impl StoreTx {
         })
     }
 
+    /// Store a daily exchange rate: a different rate for the same date and pair is a new
+    /// version (the earlier one is kept for `as_of` reads). Each change is journaled.
     pub async fn upsert_exchange_rate(
         &mut self,
         rate: &ExchangeRate,
     ) -> Result<Upsert, StoreError> {
         let date = rate.date.to_string();
         let text = rate.rate.normalize().to_string();
-        let existing: Option<String> = sqlx::query_scalar(
-            "SELECT rate FROM exchange_rates WHERE date = ? AND base = ? AND quote = ?",
+        let latest = sqlx::query(
+            "SELECT version, rate, tx_id FROM exchange_rates
+             WHERE date = ? AND base = ? AND quote = ? ORDER BY version DESC LIMIT 1",
         )
         .bind(&date)
         .bind(rate.base.code())
         .bind(rate.quote.code())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.journal.conn())
         .await?;
-        let upsert = match existing {
-            Some(stored) if stored == text => return Ok(Upsert::Unchanged),
-            Some(_) => Upsert::Updated,
-            None => Upsert::Inserted,
+        let payload = |rate_text: &str| json!({"date": date, "base": rate.base.code(), "quote": rate.quote.code(), "rate": rate_text});
+        let before = match &latest {
+            Some(row) if row.get::<String, _>(1) == text => return Ok(Upsert::Unchanged),
+            Some(row) => Some(payload(row.get::<&str, _>(1))),
+            None => None,
         };
-        sqlx::query(
-            "INSERT OR REPLACE INTO exchange_rates (date, base, quote, rate) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&date)
-        .bind(rate.base.code())
-        .bind(rate.quote.code())
-        .bind(&text)
-        .execute(&mut *self.tx)
-        .await?;
+        match latest {
+            Some(row) if row.get::<Option<i64>, _>(2) == Some(self.journal.tx_id()) => {
+                // Written earlier in this same transaction: not yet visible, amend in place.
+                sqlx::query(
+                    "UPDATE exchange_rates SET rate = ? WHERE date = ? AND base = ? AND quote = ? AND version = ?",
+                )
+                .bind(&text)
+                .bind(&date)
+                .bind(rate.base.code())
+                .bind(rate.quote.code())
+                .bind(row.get::<i64, _>(0))
+                .execute(self.journal.conn())
+                .await?;
+            }
+            latest => {
+                let version = latest.map_or(1, |row| row.get::<i64, _>(0) + 1);
+                sqlx::query(
+                    "INSERT INTO exchange_rates (date, base, quote, version, rate, recorded_at_us, tx_id)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&date)
+                .bind(rate.base.code())
+                .bind(rate.quote.code())
+                .bind(version)
+                .bind(&text)
+                .bind(self.journal.now_us())
+                .bind(self.journal.tx_id())
+                .execute(self.journal.conn())
+                .await?;
+            }
+        }
+        let (first_utc_day, last_utc_day) = crate::usage::utc_days_of_nordic_date(rate.date);
+        let upsert = if before.is_some() {
+            Upsert::Updated
+        } else {
+            Upsert::Inserted
+        };
+        self.journal
+            .record(Change {
+                domain: Domain::ExchangeRates,
+                key: format!("{date}/{}/{}", rate.base.code(), rate.quote.code()),
+                op: if before.is_some() {
+                    ChangeOp::Update
+                } else {
+                    ChangeOp::Create
+                },
+                before,
+                after: Some(payload(&text)),
+                scope: ChangeScope {
+                    first_utc_day: Some(first_utc_day),
+                    last_utc_day: Some(last_utc_day),
+                    ..ChangeScope::default()
+                },
+            })
+            .await?;
         Ok(upsert)
     }
 }
@@ -141,5 +242,56 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Daily exchange rates `base → quote` for `[from, to)`, latest versions.
+    pub async fn exchange_rates(
+        &self,
+        base: Currency,
+        quote: Currency,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
+        self.exchange_rates_as_of(base, quote, from, to, None).await
+    }
+
+    /// As [`Store::exchange_rates`], with the versions recorded at `as_of` (`None`: the latest).
+    pub async fn exchange_rates_as_of(
+        &self,
+        base: Currency,
+        quote: Currency,
+        from: Date,
+        to: Date,
+        as_of: Option<Timestamp>,
+    ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT date, rate FROM exchange_rates
+             WHERE base = ? AND quote = ? AND date >= ? AND date < ? AND recorded_at_us <= ?
+             ORDER BY date, version",
+        )
+        .bind(base.code())
+        .bind(quote.code())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(as_of.map_or(i64::MAX, |t| t.as_microsecond()))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rates = BTreeMap::new();
+        for row in rows {
+            let unreadable = |field: &'static str, text: String| {
+                StoreError::CorruptValue(nordlys_core::ParseError::new(
+                    field,
+                    text,
+                    "stored value is unreadable",
+                ))
+            };
+            let date: String = row.get(0);
+            let rate: String = row.get(1);
+            let date: Date = date.parse().map_err(|_| unreadable("date", date))?;
+            let rate: Decimal = rate.parse().map_err(|_| unreadable("rate", rate))?;
+            // Ordered by version: the last one of each date wins.
+            rates.insert(date, rate);
+        }
+        Ok(rates)
     }
 }

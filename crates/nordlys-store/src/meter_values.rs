@@ -1,6 +1,7 @@
 //! Meter values as versioned day chunks. A re-delivered identical day changes nothing; a
 //! changed reading writes a new version of the whole day and keeps the old one, so any
-//! earlier state can be read back with `as_of`.
+//! earlier state can be read back with `as_of`. The journal gets one record per (import,
+//! metering point) with the changed range, accumulated in memory and written at commit.
 
 use jiff::Timestamp;
 use nordlys_core::ParseError;
@@ -9,8 +10,47 @@ use nordlys_core::quantity::EnergyWh;
 use nordlys_core::time::{utc_day_number, utc_day_start};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use serde_json::json;
+
 use crate::chunk::DayChunk;
-use crate::{Store, StoreError, StoreTx};
+use crate::journal::ChangedRange;
+use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx};
+
+/// What one import changed in one metering point's readings (journaled at commit).
+#[derive(Debug, Clone)]
+pub(crate) struct PointChanges {
+    gsrn: String,
+    range: ChangedRange,
+}
+
+/// The journal records of one import's meter-value changes, one per metering point.
+pub(crate) fn range_changes(points: std::collections::BTreeMap<i64, PointChanges>) -> Vec<Change> {
+    points
+        .into_iter()
+        .map(|(point_id, PointChanges { gsrn, range })| {
+            let (first_day, last_day) = range.utc_dates();
+            Change {
+                domain: Domain::MeterValues,
+                key: gsrn.clone(),
+                op: range.op(),
+                before: None,
+                after: Some(json!({
+                    "gsrn": gsrn,
+                    "first_day": first_day,
+                    "last_day": last_day,
+                    "days_changed": range.days_changed,
+                    "readings_changed": range.values_changed,
+                })),
+                scope: ChangeScope {
+                    metering_point: Some(point_id),
+                    first_utc_day: Some(range.first_utc_day),
+                    last_utc_day: Some(range.last_utc_day),
+                    ..ChangeScope::default()
+                },
+            }
+        })
+        .collect()
+}
 
 /// What merging a batch of day chunks did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,7 +97,7 @@ impl StoreTx {
         .bind(point_id)
         .bind(first_day)
         .bind(last_day)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.journal.conn())
         .await?;
         let mut latest: Vec<LatestChunk> = Vec::new();
         for row in rows {
@@ -75,12 +115,20 @@ impl StoreTx {
         }
 
         let mut inserts: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+        // For the journal: the changed days' range and counts, and whether any was versioned.
+        let mut changed: Option<ChangedRange> = None;
+        let mut note = |day: i64, days: u64, readings: usize, new: bool| {
+            changed
+                .get_or_insert_with(|| ChangedRange::new(day))
+                .include(day, day, days, readings as u64, new);
+        };
         let mut stored = latest.into_iter().peekable();
         for (day, chunk) in incoming {
             while stored.next_if(|s| s.day < day).is_some() {}
             match stored.next_if(|s| s.day == day) {
                 None => {
                     counts.days_new += 1;
+                    note(day, 1, chunk.present_slots(), true);
                     inserts.push((day, 1, chunk.encode()));
                 }
                 Some(mut existing) => {
@@ -94,9 +142,12 @@ impl StoreTx {
                             ),
                         )));
                     }
-                    if !existing.chunk.overlay(&chunk) {
+                    let readings_changed = existing.chunk.overlay(&chunk);
+                    if readings_changed == 0 {
                         counts.days_unchanged += 1;
                     } else if existing.import_id == self.import_id {
+                        // The day was counted when this import first wrote it.
+                        note(day, 0, readings_changed, existing.version == 1);
                         // Written earlier in this same import: still unpublished, amend in place.
                         sqlx::query(
                             "UPDATE meter_value_chunks SET data = ? WHERE metering_point = ? AND utc_day = ? AND version = ?",
@@ -105,15 +156,17 @@ impl StoreTx {
                         .bind(point_id)
                         .bind(day)
                         .bind(existing.version)
-                        .execute(&mut *self.tx)
+                        .execute(self.journal.conn())
                         .await?;
                     } else {
                         counts.days_versioned += 1;
+                        note(day, 1, readings_changed, false);
                         inserts.push((day, existing.version + 1, existing.chunk.encode()));
                     }
                 }
             }
         }
+        let (now_us, import_id) = (self.journal.now_us(), self.import_id);
         for batch in inserts.chunks(INSERT_BATCH_ROWS) {
             let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO meter_value_chunks (metering_point, utc_day, version, recorded_at_us, import_id, data) ",
@@ -122,11 +175,31 @@ impl StoreTx {
                 row.push_bind(point_id)
                     .push_bind(*day)
                     .push_bind(*version)
-                    .push_bind(self.now_us)
-                    .push_bind(self.import_id)
+                    .push_bind(now_us)
+                    .push_bind(import_id)
                     .push_bind(data.as_slice());
             });
-            builder.build().execute(&mut *self.tx).await?;
+            builder.build().execute(self.journal.conn()).await?;
+        }
+        if let Some(range) = changed {
+            match self.meter_value_ranges.entry(point_id) {
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(PointChanges {
+                        gsrn: gsrn.to_owned(),
+                        range,
+                    });
+                }
+                std::collections::btree_map::Entry::Occupied(mut o) => {
+                    let r = &mut o.get_mut().range;
+                    r.include(
+                        range.first_utc_day,
+                        range.last_utc_day,
+                        range.days_changed,
+                        range.values_changed,
+                        range.only_new,
+                    );
+                }
+            }
         }
         Ok(counts)
     }

@@ -1,8 +1,10 @@
-//! Products as imported: their format and text, versioned by code; the rating crate parses them.
+//! Products as imported: a product's text is stored under its code, and other text for the
+//! same code is a new version, journaled with its code and version; the rating crate parses them.
 
+use serde_json::json;
 use sqlx::Row;
 
-use crate::{Store, StoreError, StoreTx, Upsert};
+use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
 /// A product as imported: its format and text, parsed by the rating crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,16 +25,23 @@ impl StoreTx {
         source: &str,
         body: &str,
     ) -> Result<Upsert, StoreError> {
-        let latest = sqlx::query("SELECT version, format, body FROM products WHERE code = ? ORDER BY version DESC LIMIT 1")
-            .bind(code)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        let version = match latest {
-            Some(row) if row.get::<String, _>(1) == format && row.get::<String, _>(2) == body => {
+        let latest = sqlx::query(
+            "SELECT version, format, source, body FROM products WHERE code = ? ORDER BY version DESC LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(self.journal.conn())
+        .await?;
+        let payload = |version: i64, format: &str, source: &str, body: &str| json!({"code": code, "version": version, "format": format, "source": source, "body": body});
+        let (version, before) = match latest {
+            Some(row) if row.get::<String, _>(1) == format && row.get::<String, _>(3) == body => {
                 return Ok(Upsert::Unchanged);
             }
-            Some(row) => row.get::<i64, _>(0) + 1,
-            None => 1,
+            Some(row) => {
+                let version: i64 = row.get(0);
+                let before = payload(version, row.get(1), row.get(2), row.get(3));
+                (version + 1, Some(before))
+            }
+            None => (1, None),
         };
         sqlx::query("INSERT INTO products (code, version, format, source, body, recorded_at_us, import_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(code)
@@ -40,9 +49,26 @@ impl StoreTx {
             .bind(format)
             .bind(source)
             .bind(body)
-            .bind(self.now_us)
+            .bind(self.journal.now_us())
             .bind(self.import_id)
-            .execute(&mut *self.tx)
+            .execute(self.journal.conn())
+            .await?;
+        self.journal
+            .record(Change {
+                domain: Domain::Product,
+                key: code.to_owned(),
+                op: if before.is_some() {
+                    ChangeOp::Update
+                } else {
+                    ChangeOp::Create
+                },
+                before,
+                after: Some(payload(version, format, source, body)),
+                scope: ChangeScope {
+                    product_code: Some(code.to_owned()),
+                    ..ChangeScope::default()
+                },
+            })
             .await?;
         Ok(if version == 1 {
             Upsert::Inserted

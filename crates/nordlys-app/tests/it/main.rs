@@ -3,6 +3,7 @@
 mod billing;
 mod fixtures;
 mod import_rules;
+mod journal;
 mod market_data;
 mod master_data;
 mod meter_values;

@@ -1,11 +1,11 @@
 //! End-to-end tests of the real `nordlys` binary on temporary files, as a user runs it.
 
+mod changes;
 mod concurrency;
+mod imports;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-mod imports;
 
 struct Workdir {
     dir: tempfile::TempDir,
