@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use jiff::civil::Date;
 use nordlys_core::document::{
     BilledLine, DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown,
+    display_number,
 };
 use nordlys_core::kid::{Kid, KidAlgorithm, kid_for_document_number};
 use nordlys_core::quantity::Currency;
@@ -14,7 +15,9 @@ use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here joins constant fragments of this file only, never input.
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 
-use crate::{BillingTx, Store, StoreError};
+use serde_json::json;
+
+use crate::{BillingTx, Change, ChangeOp, ChangeScope, Domain, Store, StoreError};
 
 use crate::sql_values::{date, decimal, optional_date};
 
@@ -222,13 +225,13 @@ impl BillingTx {
         let count = documents.len() as i64;
         sqlx::query("INSERT INTO number_series (series, next_number) VALUES (?, 1) ON CONFLICT (series) DO NOTHING")
             .bind(series)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn())
             .await?;
         let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + ? WHERE series = ? RETURNING next_number - ?")
             .bind(count)
             .bind(series)
             .bind(count)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.tx.conn())
             .await?;
         let first_kid_value: i64 = match kid {
             None => 0,
@@ -237,7 +240,7 @@ impl BillingTx {
             )
             .bind(count)
             .bind(count)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.tx.conn())
             .await?,
         };
         let mut issued = Vec::with_capacity(documents.len());
@@ -279,7 +282,7 @@ impl BillingTx {
                     .push_bind(self.now_us);
             });
             query.push(" RETURNING id, number");
-            let rows = query.build().fetch_all(&mut *self.tx).await?;
+            let rows = query.build().fetch_all(self.tx.conn()).await?;
             // RETURNING order is unspecified: match by the number, unique in the series.
             let ids: HashMap<i64, i64> = rows
                 .iter()
@@ -292,11 +295,21 @@ impl BillingTx {
             }
         }
         for d in &issued {
+            let mut corrects = Vec::with_capacity(d.document.references.len());
+            for referenced in &d.document.references {
+                let (series, number): (String, i64) =
+                    sqlx::query_as("SELECT series, number FROM documents WHERE id = ?")
+                        .bind(*referenced)
+                        .fetch_one(self.tx.conn())
+                        .await?;
+                corrects.push(display_number(&series, number));
+            }
+            self.tx.record(document_change(d, &corrects)).await?;
             if let Some(kid) = &d.kid {
                 sqlx::query("INSERT INTO kid_registry (kid, document_id) VALUES (?, ?)")
                     .bind(kid.as_str())
                     .bind(d.id)
-                    .execute(&mut *self.tx)
+                    .execute(self.tx.conn())
                     .await?;
             }
             for (position, referenced) in d.document.references.iter().enumerate() {
@@ -304,7 +317,7 @@ impl BillingTx {
                     .bind(d.id)
                     .bind(position as i64 + 1)
                     .bind(*referenced)
-                    .execute(&mut *self.tx)
+                    .execute(self.tx.conn())
                     .await?;
             }
         }
@@ -342,7 +355,7 @@ impl BillingTx {
                     .push_bind(line.vat_percent.normalize().to_string())
                     .push_bind(line.explanation.join("\n"));
             });
-            query.build().execute(&mut *self.tx).await?;
+            query.build().execute(self.tx.conn()).await?;
         }
         let vat: Vec<(i64, &VatBreakdown)> = issued
             .iter()
@@ -359,7 +372,7 @@ impl BillingTx {
                     .push_bind(v.taxable.to_string())
                     .push_bind(v.vat.to_string());
             });
-            query.build().execute(&mut *self.tx).await?;
+            query.build().execute(self.tx.conn()).await?;
         }
         Ok(issued)
     }
@@ -374,8 +387,45 @@ impl BillingTx {
         let rows = sqlx::query(BILLED_LINES)
             .bind(contract_id)
             .bind(period)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.tx.conn())
             .await?;
         rows.iter().map(billed_line_from_row).collect()
+    }
+}
+
+/// An issued document's journal record (schema 1): its header, totals, VAT breakdown and what
+/// it corrects; the lines are immutable and read by number.
+fn document_change(d: &IssuedDocument, corrects: &[String]) -> Change {
+    let doc = &d.document;
+    let vat: Vec<serde_json::Value> = doc
+        .vat
+        .iter()
+        .map(|v| {
+            json!({"category": v.category, "rate": v.percent.normalize().to_string(),
+                "taxable": v.taxable.to_string(), "vat": v.vat.to_string()})
+        })
+        .collect();
+    Change {
+        domain: Domain::Document,
+        key: d.display_number(),
+        op: ChangeOp::Create,
+        before: None,
+        after: Some(json!({
+            "number": d.display_number(),
+            "kind": doc.kind.code(),
+            "account": doc.account_id,
+            "period": doc.period,
+            "currency": doc.currency.code(),
+            "kid": d.kid.as_ref().map(|k| k.as_str().to_owned()),
+            "issue_date": doc.issue_date.to_string(),
+            "due_date": doc.due_date.map(|date| date.to_string()),
+            "corrects": corrects,
+            "net": doc.net.to_string(),
+            "vat": doc.vat_total.to_string(),
+            "total": doc.gross.to_string(),
+            "vat_breakdown": vat,
+            "lines": doc.lines.len(),
+        })),
+        scope: ChangeScope::default(),
     }
 }

@@ -9,10 +9,12 @@ use nordlys_core::ParseError;
 use nordlys_core::model::PriceArea;
 use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here joins constant fragments of this file only, never input.
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+
+use serde_json::json;
 
 use crate::sql_values::bad;
-use crate::{Store, StoreError};
+use crate::{Change, ChangeOp, ChangeScope, Domain, JournaledTx, Store, StoreError};
 
 /// What the store keeps of a settled contract-period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,44 @@ pub struct SettlementRecord {
     pub product_version: Option<i64>,
     /// The statutory tables it was rated with.
     pub statutory_version: Option<String>,
+    /// The journal sequence the settlement's inputs were read up to: a change to an input with
+    /// a higher sequence is one it has not seen, and a correction run re-rates it.
+    pub read_seq: i64,
+}
+
+impl SettlementRecord {
+    /// The settlement as a journal payload (schema 1).
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "contract_id": self.contract_id,
+            "period": self.period,
+            "account_id": self.account_id,
+            "last_document_id": self.last_document,
+            "revision": self.revision,
+            "read_seq": self.read_seq,
+            "product_code": self.product_code,
+            "product_version": self.product_version,
+            "statutory_version": self.statutory_version,
+        })
+    }
+
+    fn change(&self, op: ChangeOp, before: Option<serde_json::Value>) -> Change {
+        Change {
+            domain: Domain::Settlement,
+            key: format!("{}/{}", self.contract_id, self.period),
+            op,
+            before,
+            after: Some(self.to_json()),
+            scope: ChangeScope {
+                metering_point: self.metering_point,
+                contract_id: Some(self.contract_id.clone()),
+                product_code: self.product_code.clone(),
+                first_utc_day: Some(self.first_utc_day),
+                last_utc_day: Some(self.last_utc_day),
+                ..ChangeScope::default()
+            },
+        }
+    }
 }
 
 /// The process that holds (or asks for) the billing lock.
@@ -93,26 +133,39 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
-    /// Settled contract-periods whose readings or spot prices were recorded after their settlement.
+    /// Settled contract-periods with a change to one of their inputs in the journal after the
+    /// sequence they were read up to: readings of their metering point in their days, spot
+    /// prices of their area or exchange rates in their days, their contract or its usage, their
+    /// metering point's master data, their product. One indexed query per kind of input.
     pub async fn changed_settlements(&self) -> Result<Vec<SettlementRecord>, StoreError> {
-        // Price changes are computed once per (area, period range), not per settlement row.
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "WITH ranges AS (
-                 SELECT DISTINCT price_area, first_utc_day, last_utc_day FROM contract_settlements WHERE price_area IS NOT NULL
+            "WITH recent AS (
+                 SELECT seq, domain, metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day
+                 FROM changes
+                 WHERE seq > (SELECT coalesce(min(read_seq), 0) FROM contract_settlements)
+                   AND domain IN ('meter_values', 'spot_prices', 'exchange_rates', 'usage', 'contract', 'metering_point', 'product')
              ),
-             price_changes AS (
-                 SELECT r.price_area, r.first_utc_day, r.last_utc_day, max(p.recorded_at_us) AS latest_us
-                 FROM ranges r JOIN spot_prices p
-                   ON p.area = r.price_area AND p.start_us >= r.first_utc_day * 86400000000 AND p.start_us < (r.last_utc_day + 1) * 86400000000
-                 GROUP BY r.price_area, r.first_utc_day, r.last_utc_day
+             touched AS (
+                 SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.metering_point = c.metering_point
+                 WHERE c.domain IN ('meter_values', 'metering_point') AND c.seq > s.read_seq
+                   AND (c.domain = 'metering_point' OR (c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day))
+                 UNION
+                 SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.price_area = c.price_area
+                 WHERE c.domain = 'spot_prices' AND c.seq > s.read_seq
+                   AND c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day
+                 UNION
+                 SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.price_area IS NOT NULL
+                 WHERE c.domain = 'exchange_rates' AND c.seq > s.read_seq
+                   AND c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day
+                 UNION
+                 SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.contract_id = c.contract_id
+                 WHERE c.domain IN ('contract', 'usage') AND c.seq > s.read_seq
+                 UNION
+                 SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.product_code = c.product_code
+                 WHERE c.domain = 'product' AND c.seq > s.read_seq
              )
-             SELECT {SETTLEMENT_COLUMNS}
-             FROM contract_settlements s
-             LEFT JOIN price_changes c
-               ON c.price_area = s.price_area AND c.first_utc_day = s.first_utc_day AND c.last_utc_day = s.last_utc_day
-             WHERE c.latest_us > s.settled_at_us
-                OR EXISTS (SELECT 1 FROM meter_value_chunks m WHERE m.metering_point = s.metering_point
-                             AND m.utc_day BETWEEN s.first_utc_day AND s.last_utc_day AND m.recorded_at_us > s.settled_at_us)
+             SELECT {SETTLEMENT_COLUMNS} FROM touched t
+             JOIN contract_settlements s ON s.contract_id = t.contract_id AND s.period = t.period
              ORDER BY s.account_id, s.period, s.contract_id"
         )))
         .fetch_all(&self.pool)
@@ -281,9 +334,15 @@ impl Store {
         now: Timestamp,
     ) -> Result<BillingTx, StoreError> {
         Ok(BillingTx {
-            // IMMEDIATE: take the write lock first, so that a batch never reads a snapshot it
-            // then cannot write from (SQLite would refuse the upgrade).
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            // Journaled, and IMMEDIATE (see journal.rs): the write lock first, so that what a
+            // correction reads inside the transaction is what stands when it commits.
+            tx: JournaledTx::begin(
+                &self.pool,
+                "billing",
+                &format!("run {run_id}"),
+                now.as_microsecond(),
+            )
+            .await?,
             run_id,
             now_us: now.as_microsecond(),
         })
@@ -307,12 +366,13 @@ fn settlement_from_row(row: &SqliteRow) -> Result<SettlementRecord, StoreError> 
         product_code: row.get(9),
         product_version: row.get(10),
         statutory_version: row.get(11),
+        read_seq: row.get(12),
     })
 }
 
 /// The select list of [`SettlementRecord`] over `contract_settlements s` (constant SQL only).
 const SETTLEMENT_COLUMNS: &str = "s.contract_id, s.period, s.account_id, s.metering_point, s.price_area, s.first_utc_day, s.last_utc_day,
-        s.last_document, s.revision, s.product_code, s.product_version, s.statutory_version";
+        s.last_document, s.revision, s.product_code, s.product_version, s.statutory_version, s.read_seq";
 
 fn timestamp(us: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(us).map_err(|_| bad("timestamp", &us.to_string()))
@@ -320,7 +380,7 @@ fn timestamp(us: i64) -> Result<Timestamp, StoreError> {
 
 /// Writes of one batch of a settlement run. Dropping it without [`BillingTx::commit`] writes nothing.
 pub struct BillingTx {
-    pub(crate) tx: Transaction<'static, Sqlite>,
+    pub(crate) tx: JournaledTx,
     pub(crate) run_id: i64,
     pub(crate) now_us: i64,
 }
@@ -335,7 +395,7 @@ impl BillingTx {
         for batch in records.chunks(500) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO contract_settlements (contract_id, period, account_id, metering_point, price_area, first_utc_day, last_utc_day, settled_at_us,
-                                                   last_document, product_code, product_version, statutory_version) ",
+                                                   last_document, product_code, product_version, statutory_version, read_seq) ",
             );
             query.push_values(batch.iter(), |mut b, r| {
                 b.push_bind(r.contract_id.clone())
@@ -349,10 +409,11 @@ impl BillingTx {
                     .push_bind(r.last_document)
                     .push_bind(r.product_code.clone())
                     .push_bind(r.product_version)
-                    .push_bind(r.statutory_version.clone());
+                    .push_bind(r.statutory_version.clone())
+                    .push_bind(r.read_seq);
             });
             query.push(" ON CONFLICT (contract_id, period) DO NOTHING");
-            let inserted = query.build().execute(&mut *self.tx).await?;
+            let inserted = query.build().execute(self.tx.conn()).await?;
             if inserted.rows_affected() != batch.len() as u64 {
                 return Err(StoreError::Rejected(ParseError::new(
                     "contract_id",
@@ -364,6 +425,11 @@ impl BillingTx {
                 )));
             }
         }
+        for record in records {
+            self.tx
+                .record(record.change(ChangeOp::Create, None))
+                .await?;
+        }
         Ok(())
     }
 
@@ -373,12 +439,22 @@ impl BillingTx {
         contract_periods: &[(String, String)],
     ) -> Result<(), StoreError> {
         for (contract_id, period) in contract_periods {
-            sqlx::query("UPDATE missing_basis_tasks SET resolved_at_us = ? WHERE contract_id = ? AND period = ? AND resolved_at_us IS NULL")
+            let resolved = sqlx::query("UPDATE missing_basis_tasks SET resolved_at_us = ? WHERE contract_id = ? AND period = ? AND resolved_at_us IS NULL")
                 .bind(self.now_us)
                 .bind(contract_id)
                 .bind(period)
-                .execute(&mut *self.tx)
+                .execute(self.tx.conn())
                 .await?;
+            if resolved.rows_affected() == 1 {
+                self.tx
+                    .record(task_change(
+                        contract_id,
+                        period,
+                        ChangeOp::Update,
+                        json!({"contract_id": contract_id, "period": period, "resolved": true}),
+                    ))
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -395,7 +471,7 @@ impl BillingTx {
         let updated = sqlx::query(
             "UPDATE contract_settlements SET settled_at_us = ?, last_document = coalesce(?, last_document), revision = revision + 1,
                     product_code = coalesce(?, product_code), product_version = coalesce(?, product_version),
-                    statutory_version = coalesce(?, statutory_version)
+                    statutory_version = coalesce(?, statutory_version), read_seq = ?
              WHERE contract_id = ? AND period = ? AND revision = ?",
         )
         .bind(self.now_us)
@@ -403,12 +479,25 @@ impl BillingTx {
         .bind(record.product_code.as_deref())
         .bind(record.product_version)
         .bind(record.statutory_version.as_deref())
+        .bind(record.read_seq)
         .bind(&record.contract_id)
         .bind(&record.period)
         .bind(record.revision)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await?;
-        Ok(updated.rows_affected() == 1)
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let after = SettlementRecord {
+            revision: record.revision + 1,
+            last_document: document_id.unwrap_or(record.last_document),
+            ..record.clone()
+        };
+        let before = json!({"revision": record.revision, "last_document_id": record.last_document});
+        self.tx
+            .record(after.change(ChangeOp::Update, Some(before)))
+            .await?;
+        Ok(true)
     }
 
     /// The revision a contract-period's settlement is at now, read inside this transaction.
@@ -422,7 +511,7 @@ impl BillingTx {
         )
         .bind(contract_id)
         .bind(period)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.tx.conn())
         .await?)
     }
 
@@ -436,6 +525,13 @@ impl BillingTx {
         reason: &str,
         details: &str,
     ) -> Result<(), StoreError> {
+        let existed: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM missing_basis_tasks WHERE contract_id = ? AND period = ?",
+        )
+        .bind(contract_id)
+        .bind(period)
+        .fetch_optional(self.tx.conn())
+        .await?;
         sqlx::query(
             "INSERT INTO missing_basis_tasks (contract_id, period, metering_point, reason, first_seen_at_us, last_seen_at_us, reason_code, details)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -450,13 +546,37 @@ impl BillingTx {
         .bind(self.now_us)
         .bind(reason_code)
         .bind(details)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await?;
+        let op = match existed {
+            Some(_) => ChangeOp::Update,
+            None => ChangeOp::Create,
+        };
+        let after = json!({"contract_id": contract_id, "period": period, "metering_point": metering_point,
+            "reason_code": reason_code, "reason": reason, "details": serde_json::from_str::<serde_json::Value>(details).ok(), "resolved": false});
+        self.tx
+            .record(task_change(contract_id, period, op, after))
+            .await?;
         Ok(())
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A missing-basis task's journal record.
+fn task_change(contract_id: &str, period: &str, op: ChangeOp, after: serde_json::Value) -> Change {
+    Change {
+        domain: Domain::Task,
+        key: format!("{contract_id}/{period}"),
+        op,
+        before: None,
+        after: Some(after),
+        scope: ChangeScope {
+            contract_id: Some(contract_id.to_owned()),
+            ..ChangeScope::default()
+        },
     }
 }

@@ -64,6 +64,9 @@ async fn correct_locked(
     progress: Arc<dyn Progress>,
     run_id: Option<i64>,
 ) -> Result<RunReport, BillingError> {
+    // Taken before anything is read: what a re-rating reads includes the journal up to here,
+    // and a settlement found unchanged or corrected is marked as having read up to it.
+    let read_seq = store.journal_head().await?;
     let (products, versions) = load_products_with_versions(store).await?;
     let products = Arc::new(products);
     let changed = store.changed_settlements().await?;
@@ -174,6 +177,7 @@ async fn correct_locked(
             ctx,
             &products,
             &versions,
+            read_seq,
             &account_id,
             candidates,
             today,
@@ -204,6 +208,7 @@ async fn correct_account(
     ctx: &PeriodContext,
     products: &HashMap<String, nordlys_rating::Product>,
     versions: &HashMap<String, i64>,
+    read_seq: i64,
     account_id: &str,
     candidates: Vec<Candidate>,
     today: jiff::civil::Date,
@@ -239,6 +244,7 @@ async fn correct_account(
             product_code: Some(candidate.contract.product_code.clone()),
             product_version: versions.get(&candidate.contract.product_code).copied(),
             statutory_version: Some(ctx.statutory_version()),
+            read_seq,
             ..record.clone()
         };
         if standing.same_as(&candidate.lines) {

@@ -99,6 +99,10 @@ async fn settle_locked(
     progress: Arc<dyn Progress>,
     run_id: Option<i64>,
 ) -> Result<RunReport, BillingError> {
+    // Everything read from here on includes at least the journal up to `read_seq`: a change
+    // recorded after it may be missing from this run's invoices, and a later correction run
+    // re-rates what it touches (an import committing while a batch is rated is never lost).
+    let read_seq = store.journal_head().await?;
     let (products, versions) = load_products_with_versions(store).await?;
     let products = Arc::new(products);
     let mut ctx = PeriodContext::new(store, period, statutory, Arc::clone(&products)).await?;
@@ -240,7 +244,13 @@ async fn settle_locked(
                 for (document, contracts) in issued.iter().zip(contracts) {
                     report.count(document);
                     for contract in contracts {
-                        records.push(settlement_record(&ctx, contract, document.id, &versions));
+                        records.push(settlement_record(
+                            &ctx,
+                            contract,
+                            document.id,
+                            &versions,
+                            read_seq,
+                        ));
                         if open_tasks.contains(&contract.contract_id) {
                             resolved.push((contract.contract_id.clone(), ctx.code.clone()));
                         }
@@ -277,6 +287,7 @@ fn settlement_record(
     contract: &BillableContract,
     document_id: i64,
     versions: &HashMap<String, i64>,
+    read_seq: i64,
 ) -> SettlementRecord {
     let (first_utc_day, last_utc_day) = ctx.inputs.utc_days();
     SettlementRecord {
@@ -292,5 +303,6 @@ fn settlement_record(
         product_code: Some(contract.product_code.clone()),
         product_version: versions.get(&contract.product_code).copied(),
         statutory_version: Some(ctx.statutory_version()),
+        read_seq,
     }
 }

@@ -646,3 +646,175 @@ proptest! {
         });
     }
 }
+
+/// Imports `values` through a second connection the first time a settlement reports progress:
+/// after the run has read its batch and rated it, before the batch commits.
+struct ImportMidway {
+    path: String,
+    values: String,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl nordlys_app::Progress for ImportMidway {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn advance(&self, _: u64) {
+        if self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let (path, values) = (self.path.clone(), self.values.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let other = nordlys_store::Store::open(&path).await.unwrap();
+                // Stamped before the settlement's own clock, as an import that started first.
+                import::import_meter_values(
+                    &other,
+                    "late.csv",
+                    std::io::Cursor::new(values.into_bytes()),
+                    None,
+                    &clock("2025-02-02T05:59:00Z"),
+                    Arc::new(NoProgress),
+                    import::MeterValueLimits::default(),
+                )
+                .await
+                .unwrap();
+                other.close().await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+    fn finish(&self) {}
+}
+
+#[tokio::test]
+async fn an_import_that_commits_while_a_batch_is_settled_is_corrected_by_the_next_run() {
+    let db = billing_db().await;
+    let late = january_hourly(HOURLY_POINT, |h| 2000 + (h as i64 * 37) % 900);
+    let progress = Arc::new(ImportMidway {
+        path: db.path(),
+        values: late.clone(),
+        done: Default::default(),
+    });
+    let policy = BillingPolicy::default();
+    settle(
+        &db.store,
+        LocalPeriod::parse_month(JANUARY).unwrap(),
+        None,
+        &policy,
+        Arc::new(Statutory::default()),
+        &clock("2025-02-02T06:00:00Z"),
+        progress,
+        false,
+    )
+    .await
+    .unwrap();
+    let original = january_hourly(HOURLY_POINT, |h| 800 + (h as i64 * 37) % 900);
+    assert_eq!(
+        billed_sum(&db, "S1").await,
+        fresh_rating(&original, "S1").await,
+        "the batch was rated with what it read before the import committed"
+    );
+    let report = corrections(&db, "2025-02-03T06:00:00Z", &policy).await;
+    assert!(report.credit_notes >= 1, "the late import is corrected");
+    for contract in ["S1", "G1"] {
+        assert_eq!(
+            billed_sum(&db, contract).await,
+            fresh_rating(&late, contract).await,
+            "{contract}: everything issued sums to the rating of the latest data"
+        );
+    }
+    let again = corrections(&db, "2025-02-04T06:00:00Z", &policy).await;
+    assert_eq!(again.invoices + again.credit_notes, 0, "and only once");
+}
+
+/// Lines of every document issued for a contract-period, as (description, net).
+async fn billed_lines_of(db: &TestDb, contract: &str) -> Vec<(String, Decimal)> {
+    db.store
+        .billed_lines(contract, JANUARY)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.line.description, b.line.net))
+        .collect()
+}
+
+#[tokio::test]
+async fn master_data_and_usage_changed_after_settlement_are_corrected_or_listed() {
+    let db = billing_db().await;
+    let policy = BillingPolicy::default();
+    run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    let settled = db.store.settlement("S1", JANUARY).await.unwrap().unwrap();
+    assert_eq!(settled.product_code.as_deref(), Some("no-spot"));
+    assert_eq!(
+        settled.product_version,
+        Some(1),
+        "the product version it was rated with"
+    );
+    assert_eq!(
+        settled.statutory_version,
+        Some(Statutory::default().version),
+        "and the statutory tables"
+    );
+    assert!(
+        settled.read_seq > 0,
+        "and the journal sequence its inputs were read up to"
+    );
+    let billed_b1: Decimal = billed_lines_of(&db, "B1").await.iter().map(|l| l.1).sum();
+
+    // Consulting hours changed from 2.5 to 7.5; the supply contract ended on the 20th.
+    let c = clock("2025-02-05T06:00:00Z");
+    let usage = "contract_id,date,component,quantity\nB1,2025-01-20,konsulent,7.5\nB1,2025-01-27,konsulent,1\n";
+    import::import_usage(&db.store, "usage.csv", usage.as_bytes(), &c)
+        .await
+        .unwrap();
+    let ended = CONTRACTS.replace(
+        "S1,A1,707057500000000018,no-spot,supplier,2024-01-01,",
+        "S1,A1,707057500000000018,no-spot,supplier,2024-01-01,2025-01-21",
+    );
+    import::import_contracts(&db.store, "contracts.csv", ended.as_bytes(), &c)
+        .await
+        .unwrap();
+    let report = corrections(&db, "2025-02-05T07:00:00Z", &policy).await;
+    assert_eq!(report.not_ready, vec![], "both are corrected automatically");
+    let hour_price: Decimal = "1150".parse().unwrap(); // fiber-bedrift-500: konsulent per hour
+    let billed_after: Decimal = billed_lines_of(&db, "B1").await.iter().map(|l| l.1).sum();
+    assert_eq!(
+        billed_after - billed_b1,
+        hour_price * Decimal::from(5),
+        "5 more hours"
+    );
+    let spot = db
+        .store
+        .billed_lines("S1", JANUARY)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|b| b.line.kind == "spot")
+        .unwrap();
+    assert_eq!(
+        spot.line.to,
+        "2025-01-21".parse().unwrap(),
+        "rated up to the new end"
+    );
+
+    // The contract moved to another account after settlement: listed as a task with its reason.
+    let moved = ended.replace("G1,A1,", "G1,A2,");
+    import::import_contracts(&db.store, "contracts.csv", moved.as_bytes(), &c)
+        .await
+        .unwrap();
+    let report = corrections(&db, "2025-02-06T07:00:00Z", &policy).await;
+    assert_eq!(report.not_ready.len(), 1, "{:?}", report.not_ready);
+    assert_eq!(report.not_ready[0].reason.code(), "contract_moved");
+    let tasks = db.store.missing_basis_tasks().await.unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.contract_id == "G1" && t.reason_code == "contract_moved"),
+        "{tasks:?}"
+    );
+}

@@ -18,6 +18,13 @@ pub struct TestDb {
     _dir: TempDir,
 }
 
+impl TestDb {
+    /// The database file, for a second connection (another process's view).
+    pub fn path(&self) -> String {
+        self._dir.path().join("test.db").display().to_string()
+    }
+}
+
 pub async fn empty_db() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("test.db").display().to_string())
