@@ -7,6 +7,7 @@
 
 mod billing;
 pub mod chunk;
+mod document_reads;
 mod market_data;
 mod master;
 mod meter_values;
@@ -22,6 +23,7 @@ pub use billing::{
     BillableContract, BillablePoint, BillingTx, DocumentSummary, RunCounts, SettlementRecord,
     StoredProduct, utc_days_of,
 };
+pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 
