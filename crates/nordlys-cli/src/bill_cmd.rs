@@ -11,6 +11,7 @@ use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
 use nordlys_core::time::LocalPeriod;
 
+use crate::output::out;
 use crate::support::{money, statutory};
 use crate::{flag_error, open, progress};
 
@@ -147,16 +148,19 @@ pub fn print_report(r: &RunReport) {
     let run = r.run_id.map_or("dry run, nothing stored".to_owned(), |id| {
         format!("run {id}")
     });
-    println!("{title} ({run}) in {:.2} s", r.elapsed.as_secs_f64());
+    out!("{title} ({run}) in {:.2} s", r.elapsed.as_secs_f64());
     if r.kind == "settlement" {
-        println!(
+        out!(
             "  accounts {}, contracts settled {}, already settled before {}",
-            r.accounts, r.contracts_settled, r.already_settled
+            r.accounts,
+            r.contracts_settled,
+            r.already_settled
         );
     } else {
-        println!(
+        out!(
             "  contract-periods corrected {}, re-rated without change {}",
-            r.contracts_settled, r.unchanged_after_correction
+            r.contracts_settled,
+            r.unchanged_after_correction
         );
     }
     let numbers: Vec<String> = r
@@ -164,7 +168,7 @@ pub fn print_report(r: &RunReport) {
         .iter()
         .map(|(s, a, b)| format!("{s} {a}–{b}"))
         .collect();
-    println!(
+    out!(
         "  invoices {}, credit notes {}{}",
         r.invoices,
         r.credit_notes,
@@ -174,14 +178,14 @@ pub fn print_report(r: &RunReport) {
             format!(" (numbers {})", numbers.join(", "))
         }
     );
-    println!(
+    out!(
         "  net {}  VAT {}  total {}",
         money(r.net),
         money(r.vat),
         money(r.gross)
     );
     if !r.not_ready.is_empty() {
-        println!(
+        out!(
             "  not ready: {} contracts ({}; their accounts wait):",
             r.not_ready.len(),
             if r.dry_run {
@@ -191,7 +195,7 @@ pub fn print_report(r: &RunReport) {
             }
         );
         for nr in r.not_ready.iter().take(20) {
-            println!(
+            out!(
                 "    {} {} {}: {}",
                 nr.period,
                 nr.contract_id,
@@ -200,7 +204,7 @@ pub fn print_report(r: &RunReport) {
             );
         }
         if r.not_ready.len() > 20 {
-            println!("    … and {} more", r.not_ready.len() - 20);
+            out!("    … and {} more", r.not_ready.len() - 20);
         }
     }
 }

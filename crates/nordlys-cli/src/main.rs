@@ -7,6 +7,7 @@ mod bench_settle;
 mod bill_cmd;
 mod demo_cmd;
 mod invoices_cmd;
+mod output;
 mod products_cmd;
 mod progress;
 mod rate_bench;
@@ -26,6 +27,7 @@ use nordlys_app::{Clock, SystemClock};
 use nordlys_core::ids::Gsrn;
 use nordlys_core::time::{LocalPeriod, parse_date, parse_instant};
 use nordlys_store::Store;
+use output::out;
 
 #[derive(Parser)]
 #[command(
@@ -175,8 +177,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = runtime.block_on(run(cli));
+    let written = output::finish();
+    match result {
+        Ok(()) => match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: cannot write to standard output: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        // The reader of the output has gone (`| head`): nothing more to say.
+        Err(error) if output::stopped_by_closed_stdout(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
@@ -242,7 +254,7 @@ async fn run(cli: Cli) -> Result<()> {
             let kind = ImportKind::from(kind);
             for path in &files {
                 let report = import_file(&store, kind, path, &timezone, &clock).await?;
-                println!("{report}");
+                out!("{report}");
             }
             store.close().await;
         }
@@ -275,7 +287,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(path) => Box::new(
                     File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 ),
-                None => Box::new(std::io::stdout().lock()),
+                None => Box::new(output::Stdout),
             };
             let rows =
                 nordlys_app::export::export_meter_values(&store, &gsrn, from, to, as_of, &mut out)
@@ -288,21 +300,22 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Status => {
             let store = open(&cli.db).await?;
             let s = store.summary().await?;
-            println!("database          {}", cli.db);
-            println!("customers         {}", s.customers);
-            println!("accounts          {}", s.accounts);
-            println!("metering points   {}", s.metering_points);
-            println!("contracts         {}", s.contracts);
-            println!(
+            out!("database          {}", cli.db);
+            out!("customers         {}", s.customers);
+            out!("accounts          {}", s.accounts);
+            out!("metering points   {}", s.metering_points);
+            out!("contracts         {}", s.contracts);
+            out!(
                 "meter-value days  {} ({} bytes of readings)",
-                s.meter_value_chunks, s.meter_value_chunk_bytes
+                s.meter_value_chunks,
+                s.meter_value_chunk_bytes
             );
-            println!("spot prices       {}", s.spot_prices);
-            println!("exchange rates    {}", s.exchange_rates);
-            println!("imports           {}", s.imports);
-            println!("products          {}", s.products);
-            println!("documents         {}", s.documents);
-            println!(
+            out!("spot prices       {}", s.spot_prices);
+            out!("exchange rates    {}", s.exchange_rates);
+            out!("imports           {}", s.imports);
+            out!("products          {}", s.products);
+            out!("documents         {}", s.documents);
+            out!(
                 "missing basis     {} open tasks",
                 s.open_missing_basis_tasks
             );
@@ -362,36 +375,42 @@ async fn import_file(
 }
 
 fn print_demo_summary(db: &str, s: &nordlys_app::demo::DemoSummary) {
-    println!("Nordlys demo utility in {db}");
-    println!(
+    out!("Nordlys demo utility in {db}");
+    out!(
         "  {} customers, {} metering points ({} hourly, {} quarter-hourly), {} contracts",
-        s.customers, s.metering_points, s.hourly_points, s.quarter_hour_points, s.contracts
+        s.customers,
+        s.metering_points,
+        s.hourly_points,
+        s.quarter_hour_points,
+        s.contracts
     );
     let areas: Vec<String> = s.by_area.iter().map(|(a, n)| format!("{a} {n}")).collect();
-    println!("  by price area: {}", areas.join(", "));
+    out!("  by price area: {}", areas.join(", "));
     if let (Some(from), Some(to)) = (s.from, s.to) {
-        println!("  period {from} .. {to} (end exclusive)");
+        out!("  period {from} .. {to} (end exclusive)");
     }
-    println!(
+    out!(
         "  {} readings, {} spot prices, {} exchange rates",
-        s.readings, s.spot_prices, s.exchange_rates
+        s.readings,
+        s.spot_prices,
+        s.exchange_rates
     );
-    println!(
+    out!(
         "  {} metering points miss a day of readings (not ready for settlement):",
         s.missing_days.len()
     );
     for (gsrn, day) in s.missing_days.iter().take(5) {
-        println!("    {gsrn} {day}");
+        out!("    {gsrn} {day}");
     }
-    println!(
+    out!(
         "  {} metering points had an estimated day corrected later (a second version):",
         s.corrected_days.len()
     );
     for (gsrn, day) in s.corrected_days.iter().take(5) {
-        println!("    {gsrn} {day}");
+        out!("    {gsrn} {day}");
     }
     if let Some((gsrn, day)) = s.corrected_days.first() {
-        println!(
+        out!(
             "Try: nordlys --db {db} export meter-values --metering-point {gsrn} --from {day} --to {}",
             day.tomorrow().unwrap_or(*day)
         );

@@ -1,5 +1,6 @@
 //! `nordlys products validate`: check product files without storing them.
 
+use crate::output::out;
 use crate::support::read_products;
 use std::path::PathBuf;
 
@@ -22,7 +23,7 @@ pub fn products(what: ProductsWhat) -> Result<()> {
         match read_products(path) {
             Ok(products) => {
                 for p in products {
-                    println!(
+                    out!(
                         "{}: {} ({}, {} components) is valid",
                         path.display(),
                         p.code,

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod invoices;
+
 struct Workdir {
     dir: tempfile::TempDir,
 }
