@@ -261,3 +261,151 @@ fn a_closed_pipe_does_not_stop_a_billing_run_half_way() {
     let rerun = w.ok(&["bill", "--period", "2025-01"]);
     assert!(rerun.contains("contracts settled 0,"), "{rerun}");
 }
+
+/// The number after `label` in a report, e.g. `contracts settled 122`.
+fn figure_after(report: &str, label: &str) -> u64 {
+    report
+        .split(label)
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in {report}"))
+}
+
+#[test]
+fn bill_corrections_with_nothing_to_do_says_so() {
+    let w = Workdir::new();
+    let demo = w.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
+    let settled = figure_after(&demo, "contracts settled ");
+    let out = w.ok(&["bill", "corrections"]);
+    assert_eq!(
+        out.trim_end(),
+        format!(
+            "Corrections: nothing to correct: {settled} settled contract-periods checked, none changed"
+        )
+    );
+    let dry = w.ok(&["bill", "corrections", "--dry-run"]);
+    assert!(
+        dry.starts_with("Corrections (dry run): nothing to correct"),
+        "{dry}"
+    );
+}
+
+#[test]
+fn a_bad_period_or_an_unknown_account_is_an_error_naming_the_flag() {
+    let w = billed_demo();
+    let before = documents_in(&w);
+    for args in [
+        vec!["invoices", "list", "--period", "2025-13"],
+        vec!["bill", "--period", "2025-13"],
+    ] {
+        let (code, stderr) = w.fails(&args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(
+            stderr.contains("--period \"2025-13\": a month is written YYYY-MM"),
+            "{args:?}: {stderr}"
+        );
+    }
+    for args in [
+        vec!["invoices", "list", "--account", "A999999"],
+        vec!["bill", "--period", "2025-02", "--account", "A999999"],
+    ] {
+        let (code, stderr) = w.fails(&args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(
+            stderr.contains("--account \"A999999\": no account has this id"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (code, stderr) = w.fails(&["bill", "corrections", "--period", "2025-01"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`bill corrections` corrects every settled period"),
+        "{stderr}"
+    );
+    assert_eq!(documents_in(&w), before, "a refused command stores nothing");
+    // A known account and period still list: the corrected account has its original, the
+    // credit note and the reissue.
+    let credit = json(&w, &["invoices", "show", "K-1", "--format", "json"]);
+    let account = credit["account"].as_str().unwrap();
+    let listed = w.ok(&[
+        "invoices",
+        "list",
+        "--account",
+        account,
+        "--period",
+        "2025-01",
+    ]);
+    assert_eq!(
+        listed.lines().count(),
+        4,
+        "header and 3 documents: {listed}"
+    );
+}
+
+#[test]
+fn invoices_show_names_the_customer_the_metering_points_and_the_currency() {
+    let w = billed_demo();
+    let doc = json(&w, &["invoices", "show", "K-1", "--format", "json"]);
+    let table = w.ok(&["invoices", "show", "K-1"]);
+    let currency = doc["currency"].as_str().unwrap();
+    assert!(
+        table.starts_with(&format!(
+            "Credit note K-1  period 2025-01  currency {currency}\n"
+        )),
+        "{table}"
+    );
+    let customer = doc["customer"].as_str().unwrap();
+    assert!(
+        table.contains(&format!(
+            "  customer {customer}  account {}",
+            doc["account"].as_str().unwrap()
+        )),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("corrects {}", doc["corrects"].as_str().unwrap())),
+        "{table}"
+    );
+    for line in doc["lines"].as_array().unwrap() {
+        let heading = format!(
+            "  contract {}  metering point {}\n",
+            line["contract"].as_str().unwrap(),
+            line["metering_point"].as_str().unwrap()
+        );
+        assert!(table.contains(&heading), "{heading} in {table}");
+    }
+    assert!(table.ends_with(&format!(" {currency}\n")), "{table}");
+}
+
+#[test]
+fn tables_show_unit_prices_with_at_most_six_decimals_and_json_keeps_them_exact() {
+    let w = billed_demo();
+    for number in ["F-1", "F-2", "F-60", "K-1"] {
+        let doc = json(&w, &["invoices", "show", number, "--format", "json"]);
+        let table = w.ok(&["invoices", "show", number]);
+        // A line row starts with its kind after 4 spaces; explanations are indented deeper.
+        let priced: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("    ") && !l.starts_with("     ") && l.contains(" × "))
+            .collect();
+        let lines = doc["lines"].as_array().unwrap();
+        assert_eq!(priced.len(), lines.len(), "{table}");
+        for (row, line) in priced.iter().zip(lines) {
+            let shown = row
+                .split(" × ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            let decimals = shown.split('.').nth(1).map_or(0, str::len);
+            assert!(decimals <= 6, "{row}");
+            let exact = decimal(line, "unit_price");
+            let rounded = exact
+                .round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+                .normalize();
+            assert_eq!(shown, rounded.to_string(), "{row} against {exact}");
+        }
+    }
+}
