@@ -64,6 +64,7 @@ enum Command {
         /// First month, YYYY-MM.
         #[arg(long, default_value = "2025-01")]
         start: String,
+        /// Seed of the random generator: the same seed builds the same utility.
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Stop after building the data: do not settle.
@@ -72,8 +73,10 @@ enum Command {
     },
     /// Import CSV files; each file is all-or-nothing.
     Import {
+        /// What the files hold (the formats are in docs/formats.md).
         #[arg(value_enum)]
         kind: Kind,
+        /// CSV files (product files for `products`), each imported in its own transaction.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Zone of the hours in OpenEI URDB product files (.json), e.g. America/Denver.
@@ -113,6 +116,7 @@ enum Command {
 enum ExportWhat {
     /// Readings of one metering point as meter-values CSV.
     MeterValues {
+        /// The metering point's GSRN (18 digits).
         #[arg(long = "metering-point")]
         metering_point: String,
         /// First local date (inclusive), YYYY-MM-DD.
@@ -414,5 +418,44 @@ fn print_demo_summary(db: &str, s: &nordlys_app::demo::DemoSummary) {
             "Try: nordlys --db {db} export meter-values --metering-point {gsrn} --from {day} --to {}",
             day.tomorrow().unwrap_or(*day)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument and subcommand below `command` without a help line, as `nordlys bill --period`.
+    fn without_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") || arg.is_hide_set() {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                let name = arg
+                    .get_long()
+                    .map_or_else(|| format!("<{id}>"), |long| format!("--{long}"));
+                missing.push(format!("{path} {name}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                missing.push(sub_path.clone());
+            }
+            without_help(sub, &sub_path, missing);
+        }
+    }
+
+    #[test]
+    fn every_option_and_subcommand_has_a_help_line() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_help(&command, "nordlys", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
     }
 }
