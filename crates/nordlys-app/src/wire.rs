@@ -24,6 +24,16 @@ pub enum Kind {
     CreditNote,
 }
 
+impl Kind {
+    /// The wire spelling: `invoice` or `credit_note`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Invoice => "invoice",
+            Kind::CreditNote => "credit_note",
+        }
+    }
+}
+
 impl From<DocumentKind> for Kind {
     fn from(kind: DocumentKind) -> Self {
         match kind {
@@ -449,5 +459,12 @@ mod tests {
         assert_eq!(json["metering_point"], serde_json::Value::Null);
         let back: Line = serde_json::from_value(json).unwrap();
         assert_eq!(back, line);
+    }
+
+    #[test]
+    fn the_kind_is_spelt_as_its_code() {
+        for kind in [Kind::Invoice, Kind::CreditNote] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
+        }
     }
 }

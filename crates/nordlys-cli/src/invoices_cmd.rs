@@ -92,13 +92,6 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
     Ok(())
 }
 
-fn kind_code(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Invoice => "invoice",
-        Kind::CreditNote => "credit_note",
-    }
-}
-
 /// One row per document; the customer's name last, as it may contain spaces.
 fn print_list(documents: &[Document]) {
     out!(
@@ -120,7 +113,7 @@ fn print_list(documents: &[Document]) {
         out!(
             "{:>6}  {:<11}  {:>10}  {:<12}  {:<10}  {:<7}  {:<10}  {:>12}  {:<3}  {:>5}  {:<10}  {}",
             d.id,
-            kind_code(d.kind),
+            d.kind.code(),
             d.number,
             d.kid.as_deref().unwrap_or("-"),
             d.account,

@@ -27,7 +27,7 @@ use nordlys_app::{Clock, SystemClock};
 use nordlys_core::ids::Gsrn;
 use nordlys_core::time::{LocalPeriod, parse_date, parse_instant};
 use nordlys_store::Store;
-use output::out;
+use output::{note, out};
 
 #[derive(Parser)]
 #[command(
@@ -177,7 +177,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            note!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -187,16 +187,16 @@ fn main() -> ExitCode {
         Ok(()) => match written {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
-                eprintln!("error: cannot write to standard output: {message}");
+                note!("error: cannot write to standard output: {message}");
                 ExitCode::FAILURE
             }
         },
         // The reader of the output has gone (`| head`): nothing more to say.
         Err(error) if output::stopped_by_closed_stdout(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            note!("error: {error}");
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                note!("  caused by: {cause}");
             }
             ExitCode::FAILURE
         }
@@ -297,7 +297,7 @@ async fn run(cli: Cli) -> Result<()> {
                 nordlys_app::export::export_meter_values(&store, &gsrn, from, to, as_of, &mut out)
                     .await?;
             if output.is_some() {
-                eprintln!("{rows} readings exported");
+                note!("{rows} readings exported");
             }
             store.close().await;
         }

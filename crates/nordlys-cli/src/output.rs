@@ -1,5 +1,6 @@
-//! Standard output of every command. `out!` writes a line like `println!`, but never panics,
-//! and [`Stdout`] is the writer for streamed output (exports). When the reader has gone
+//! Standard output and standard error of every command. `out!` writes a line like `println!`,
+//! `note!` one to standard error like `eprintln!`, but neither panics; [`Stdout`] is the writer
+//! for streamed output (exports). When the reader has gone
 //! (`nordlys invoices list | head -1`, EPIPE) the rest of the output is dropped, the command
 //! finishes what it was doing, and the process ends quietly with exit 0; any other write error
 //! is reported at the end (exit 1).
@@ -20,6 +21,20 @@ macro_rules! out {
     };
 }
 pub(crate) use out;
+
+/// Print one line to standard error (the arguments of `eprintln!`). If standard error is
+/// closed there is nobody left to tell, so the line is dropped.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::write_note(format_args!($($arg)*))
+    };
+}
+pub(crate) use note;
+
+pub(crate) fn write_note(line: std::fmt::Arguments<'_>) {
+    // Ignored on purpose: a closed standard error leaves no channel to report on.
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
 
 fn record(error: &std::io::Error) {
     if let Ok(mut failed) = STDOUT_ERROR.lock()

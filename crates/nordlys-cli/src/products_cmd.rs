@@ -1,6 +1,6 @@
 //! `nordlys products validate`: check product files without storing them.
 
-use crate::output::out;
+use crate::output::{note, out};
 use crate::support::read_products;
 use std::path::PathBuf;
 
@@ -35,7 +35,7 @@ pub fn products(what: ProductsWhat) -> Result<()> {
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("{e:#}");
+                note!("{e:#}");
             }
         }
     }

@@ -206,17 +206,28 @@ fn a_document_that_does_not_exist_or_a_bad_number_is_an_error() {
 /// Run `nordlys ARGS` with its standard output closed before it writes anything, as
 /// `nordlys … | head -1` leaves it once `head` has exited.
 fn with_closed_stdout(w: &Workdir, args: &[&str]) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nordlys"))
+    let mut child = nordlys(w, args).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Run `nordlys ARGS` with both outputs closed (`nordlys … 2>&1 | head -1`); its exit code.
+fn with_closed_outputs(w: &Workdir, args: &[&str]) -> Option<i32> {
+    let mut child = nordlys(w, args).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap().code()
+}
+
+fn nordlys(w: &Workdir, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nordlys"));
+    command
         .arg("--db")
         .arg(w.path("test.db"))
         .args(args)
         .env_remove("NORDLYS_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    child.wait_with_output().unwrap()
+        .stdout(Stdio::piped());
+    command
 }
 
 #[test]
@@ -408,4 +419,20 @@ fn tables_show_unit_prices_with_at_most_six_decimals_and_json_keeps_them_exact()
             assert_eq!(shown, rounded.to_string(), "{row} against {exact}");
         }
     }
+}
+
+#[test]
+fn closed_outputs_never_make_a_panic_and_keep_the_exit_code() {
+    let w = Workdir::new();
+    w.ok(&["demo", "--customers", "30", "--months", "1", "--no-bill"]);
+    assert_eq!(
+        with_closed_outputs(&w, &["invoices", "show", "999"]),
+        Some(1),
+        "a failure stays a failure, not a panic (101)"
+    );
+    assert_eq!(
+        with_closed_outputs(&w, &["bill", "--period", "2025-01"]),
+        Some(0)
+    );
+    assert_eq!(documents_in(&w), 29, "the run settled what it could");
 }
