@@ -12,7 +12,6 @@ use nordlys_core::kid::KidAlgorithm;
 use nordlys_core::time::LocalPeriod;
 use nordlys_store::StoreError;
 
-use crate::output::out;
 use crate::support::{money, statutory};
 use crate::{flag_error, open, progress};
 
@@ -132,7 +131,7 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     if nothing_done(&corrections) {
         if period.is_none() {
             let checked = store.settled_contract_periods().await?;
-            out!(
+            println!(
                 "Corrections{}: nothing to correct: {checked} settled contract-periods checked, none changed",
                 if args.dry_run { " (dry run)" } else { "" }
             );
@@ -200,19 +199,16 @@ pub fn print_report(r: &RunReport) {
         Some(id) => format!("run {id}"),
         None => "nothing stored".to_owned(),
     };
-    out!("{title} ({run}) in {:.2} s", r.elapsed.as_secs_f64());
+    println!("{title} ({run}) in {:.2} s", r.elapsed.as_secs_f64());
     if r.kind == "settlement" {
-        out!(
+        println!(
             "  accounts {}, contracts settled {}, already settled before {}",
-            r.accounts,
-            r.contracts_settled,
-            r.already_settled
+            r.accounts, r.contracts_settled, r.already_settled
         );
     } else {
-        out!(
+        println!(
             "  contract-periods corrected {}, re-rated without change {}",
-            r.contracts_settled,
-            r.unchanged_after_correction
+            r.contracts_settled, r.unchanged_after_correction
         );
     }
     let numbers: Vec<String> = r
@@ -220,7 +216,7 @@ pub fn print_report(r: &RunReport) {
         .iter()
         .map(|(s, a, b)| format!("{s} {a}–{b}"))
         .collect();
-    out!(
+    println!(
         "  invoices {}, credit notes {}{}",
         r.invoices,
         r.credit_notes,
@@ -230,14 +226,14 @@ pub fn print_report(r: &RunReport) {
             format!(" (numbers {})", numbers.join(", "))
         }
     );
-    out!(
+    println!(
         "  net {}  VAT {}  total {}",
         money(r.net),
         money(r.vat),
         money(r.gross)
     );
     if !r.not_ready.is_empty() {
-        out!(
+        println!(
             "  not ready: {} contracts ({}; their accounts wait):",
             r.not_ready.len(),
             if r.dry_run {
@@ -247,7 +243,7 @@ pub fn print_report(r: &RunReport) {
             }
         );
         for nr in r.not_ready.iter().take(20) {
-            out!(
+            println!(
                 "    {} {} {}: {}",
                 nr.period,
                 nr.contract_id,
@@ -256,7 +252,7 @@ pub fn print_report(r: &RunReport) {
             );
         }
         if r.not_ready.len() > 20 {
-            out!("    … and {} more", r.not_ready.len() - 20);
+            println!("    … and {} more", r.not_ready.len() - 20);
         }
     }
 }

@@ -9,7 +9,6 @@ use nordlys_core::time::LocalPeriod;
 use nordlys_rating::Statutory;
 
 use crate::bill_cmd::print_report;
-use crate::output::out;
 use crate::progress;
 
 /// The demo's billing: settle each month, then the grid company's corrected values arrive and
@@ -25,7 +24,7 @@ pub async fn demo_billing(
     let statutory = Arc::new(Statutory::default());
     let mut month = first_month;
     for _ in 0..months {
-        out!();
+        println!();
         let report = settle(
             store,
             month,
@@ -48,8 +47,8 @@ pub async fn demo_billing(
     }
     let changed =
         nordlys_app::demo::deliver_demo_corrections(store, &summary.corrected_days, clock).await?;
-    out!();
-    out!(
+    println!();
+    println!(
         "The grid company re-sent {} days ({changed} readings) with corrected values.",
         summary.corrected_days.len()
     );
@@ -63,7 +62,7 @@ pub async fn demo_billing(
     )
     .await?;
     print_report(&report);
-    out!();
-    out!("See the documents: nordlys invoices list; nordlys invoices show F-1");
+    println!();
+    println!("See the documents: nordlys invoices list; nordlys invoices show F-1");
     Ok(())
 }

@@ -7,7 +7,6 @@ use nordlys_app::wire::{self, Document, DocumentFilter, DocumentKey, DocumentQue
 use nordlys_core::time::LocalPeriod;
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::output::out;
 use crate::rate_cmd::OutputFormat;
 use crate::support::money;
 use crate::{flag_error, open};
@@ -69,7 +68,7 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
             };
             store.close().await;
             match format {
-                OutputFormat::Json => out!("{}", serde_json::to_string_pretty(&documents)?),
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&documents)?),
                 OutputFormat::Table => print_list(&documents),
             }
         }
@@ -84,7 +83,7 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 )
             };
             match format {
-                OutputFormat::Json => out!("{}", serde_json::to_string_pretty(&found)?),
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&found)?),
                 OutputFormat::Table => print_document(&found),
             }
         }
@@ -94,7 +93,7 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
 
 /// One row per document; the customer's name last, as it may contain spaces.
 fn print_list(documents: &[Document]) {
-    out!(
+    println!(
         "{:>6}  {:<11}  {:>10}  {:<12}  {:<10}  {:<7}  {:<10}  {:>12}  {:<3}  {:>5}  {:<10}  {}",
         "id",
         "kind",
@@ -110,7 +109,7 @@ fn print_list(documents: &[Document]) {
         "customer"
     );
     for d in documents {
-        out!(
+        println!(
             "{:>6}  {:<11}  {:>10}  {:<12}  {:<10}  {:<7}  {:<10}  {:>12}  {:<3}  {:>5}  {:<10}  {}",
             d.id,
             d.kind.code(),
@@ -144,23 +143,19 @@ fn print_document(d: &Document) {
         Kind::Invoice => "Invoice",
         Kind::CreditNote => "Credit note",
     };
-    out!(
+    println!(
         "{kind} {}  period {}  currency {}",
-        d.number,
-        d.period,
-        d.currency
+        d.number, d.period, d.currency
     );
     if d.customer == d.payer {
-        out!("  customer {}  account {}", d.customer, d.account);
+        println!("  customer {}  account {}", d.customer, d.account);
     } else {
-        out!(
+        println!(
             "  customer {}  payer {}  account {}",
-            d.customer,
-            d.payer,
-            d.account
+            d.customer, d.payer, d.account
         );
     }
-    out!(
+    println!(
         "  issued {}  due {}  KID {}{}",
         d.issue_date,
         d.due_date.map_or("-".to_owned(), |date| date.to_string()),
@@ -175,14 +170,14 @@ fn print_document(d: &Document) {
     for line in d.lines.iter().flatten() {
         let heading = (line.contract.as_str(), line.metering_point.as_deref());
         if shown != Some(heading) {
-            out!(
+            println!(
                 "  contract {}  metering point {}",
                 line.contract,
                 line.metering_point.as_deref().unwrap_or("- (none)")
             );
             shown = Some(heading);
         }
-        out!(
+        println!(
             "    {:<10} {:<44} {:>12} {:<5} × {:>12} = {:>10}  VAT {} {}%",
             line.line_kind,
             line.description,
@@ -194,11 +189,11 @@ fn print_document(d: &Document) {
             wire::exact_string(line.vat_rate)
         );
         for e in &line.explanation {
-            out!("                 {e}");
+            println!("                 {e}");
         }
     }
     for v in &d.vat_breakdown {
-        out!(
+        println!(
             "  VAT {} {}% on {}: {}",
             v.category,
             wire::exact_string(v.rate),
@@ -206,7 +201,7 @@ fn print_document(d: &Document) {
             money(v.vat)
         );
     }
-    out!(
+    println!(
         "  net {}  VAT {}  total {} {}",
         money(d.net),
         money(d.vat),

@@ -1,6 +1,27 @@
 //! The `nordlys` command: one binary for demo, import, export and benchmarks.
 //! Exit codes: 0 success, 1 failure or rejected input (the message says what and where),
-//! 2 wrong usage.
+//! 2 wrong usage. A closed standard output (`nordlys … | head -1`) ends a command quietly
+//! with 0 once it has done its work; nothing in this crate panics on a closed output.
+
+// `println!` and `eprintln!` in this crate are these, not std's: they never panic when the
+// output is closed (see `output`), so every command, also one merged later, is safe in a pipe.
+// Defined before the modules so that their textual scope covers every one of them.
+macro_rules! println {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+macro_rules! eprintln {
+    () => {
+        $crate::output::write_note(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_note(format_args!($($arg)*))
+    };
+}
 
 mod bench;
 mod bench_settle;
@@ -27,7 +48,6 @@ use nordlys_app::{Clock, SystemClock};
 use nordlys_core::ids::Gsrn;
 use nordlys_core::time::{LocalPeriod, parse_date, parse_instant};
 use nordlys_store::Store;
-use output::{note, out};
 
 #[derive(Parser)]
 #[command(
@@ -177,7 +197,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            note!("error: cannot start the async runtime: {e}");
+            eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -187,16 +207,16 @@ fn main() -> ExitCode {
         Ok(()) => match written {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
-                note!("error: cannot write to standard output: {message}");
+                eprintln!("error: cannot write to standard output: {message}");
                 ExitCode::FAILURE
             }
         },
         // The reader of the output has gone (`| head`): nothing more to say.
         Err(error) if output::stopped_by_closed_stdout(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            note!("error: {error}");
+            eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
-                note!("  caused by: {cause}");
+                eprintln!("  caused by: {cause}");
             }
             ExitCode::FAILURE
         }
@@ -258,7 +278,7 @@ async fn run(cli: Cli) -> Result<()> {
             let kind = ImportKind::from(kind);
             for path in &files {
                 let report = import_file(&store, kind, path, &timezone, &clock).await?;
-                out!("{report}");
+                println!("{report}");
             }
             store.close().await;
         }
@@ -297,29 +317,28 @@ async fn run(cli: Cli) -> Result<()> {
                 nordlys_app::export::export_meter_values(&store, &gsrn, from, to, as_of, &mut out)
                     .await?;
             if output.is_some() {
-                note!("{rows} readings exported");
+                eprintln!("{rows} readings exported");
             }
             store.close().await;
         }
         Command::Status => {
             let store = open(&cli.db).await?;
             let s = store.summary().await?;
-            out!("database          {}", cli.db);
-            out!("customers         {}", s.customers);
-            out!("accounts          {}", s.accounts);
-            out!("metering points   {}", s.metering_points);
-            out!("contracts         {}", s.contracts);
-            out!(
+            println!("database          {}", cli.db);
+            println!("customers         {}", s.customers);
+            println!("accounts          {}", s.accounts);
+            println!("metering points   {}", s.metering_points);
+            println!("contracts         {}", s.contracts);
+            println!(
                 "meter-value days  {} ({} bytes of readings)",
-                s.meter_value_chunks,
-                s.meter_value_chunk_bytes
+                s.meter_value_chunks, s.meter_value_chunk_bytes
             );
-            out!("spot prices       {}", s.spot_prices);
-            out!("exchange rates    {}", s.exchange_rates);
-            out!("imports           {}", s.imports);
-            out!("products          {}", s.products);
-            out!("documents         {}", s.documents);
-            out!(
+            println!("spot prices       {}", s.spot_prices);
+            println!("exchange rates    {}", s.exchange_rates);
+            println!("imports           {}", s.imports);
+            println!("products          {}", s.products);
+            println!("documents         {}", s.documents);
+            println!(
                 "missing basis     {} open tasks",
                 s.open_missing_basis_tasks
             );
@@ -379,42 +398,36 @@ async fn import_file(
 }
 
 fn print_demo_summary(db: &str, s: &nordlys_app::demo::DemoSummary) {
-    out!("Nordlys demo utility in {db}");
-    out!(
+    println!("Nordlys demo utility in {db}");
+    println!(
         "  {} customers, {} metering points ({} hourly, {} quarter-hourly), {} contracts",
-        s.customers,
-        s.metering_points,
-        s.hourly_points,
-        s.quarter_hour_points,
-        s.contracts
+        s.customers, s.metering_points, s.hourly_points, s.quarter_hour_points, s.contracts
     );
     let areas: Vec<String> = s.by_area.iter().map(|(a, n)| format!("{a} {n}")).collect();
-    out!("  by price area: {}", areas.join(", "));
+    println!("  by price area: {}", areas.join(", "));
     if let (Some(from), Some(to)) = (s.from, s.to) {
-        out!("  period {from} .. {to} (end exclusive)");
+        println!("  period {from} .. {to} (end exclusive)");
     }
-    out!(
+    println!(
         "  {} readings, {} spot prices, {} exchange rates",
-        s.readings,
-        s.spot_prices,
-        s.exchange_rates
+        s.readings, s.spot_prices, s.exchange_rates
     );
-    out!(
+    println!(
         "  {} metering points miss a day of readings (not ready for settlement):",
         s.missing_days.len()
     );
     for (gsrn, day) in s.missing_days.iter().take(5) {
-        out!("    {gsrn} {day}");
+        println!("    {gsrn} {day}");
     }
-    out!(
+    println!(
         "  {} metering points had an estimated day corrected later (a second version):",
         s.corrected_days.len()
     );
     for (gsrn, day) in s.corrected_days.iter().take(5) {
-        out!("    {gsrn} {day}");
+        println!("    {gsrn} {day}");
     }
     if let Some((gsrn, day)) = s.corrected_days.first() {
-        out!(
+        println!(
             "Try: nordlys --db {db} export meter-values --metering-point {gsrn} --from {day} --to {}",
             day.tomorrow().unwrap_or(*day)
         );

@@ -1,40 +1,16 @@
-//! Standard output and standard error of every command. `out!` writes a line like `println!`,
-//! `note!` one to standard error like `eprintln!`, but neither panics; [`Stdout`] is the writer
-//! for streamed output (exports). When the reader has gone
+//! Standard output and standard error of every command. The crate's `println!` and `eprintln!`
+//! (defined atop `main.rs`) write through [`write_line`] and [`write_note`], which never panic;
+//! [`Stdout`] is the writer for streamed output (exports). When the reader has gone
 //! (`nordlys invoices list | head -1`, EPIPE) the rest of the output is dropped, the command
 //! finishes what it was doing, and the process ends quietly with exit 0; any other write error
-//! is reported at the end (exit 1).
+//! is reported at the end (exit 1). A closed standard error drops the line: nobody is left to
+//! tell.
 
 use std::io::{ErrorKind, Write};
 use std::sync::Mutex;
 
 /// The first error writing to standard output, if any: its kind and message.
 static STDOUT_ERROR: Mutex<Option<(ErrorKind, String)>> = Mutex::new(None);
-
-/// Print one line to standard output (the arguments of `println!`).
-macro_rules! out {
-    () => {
-        $crate::output::write_line(format_args!(""))
-    };
-    ($($arg:tt)*) => {
-        $crate::output::write_line(format_args!($($arg)*))
-    };
-}
-pub(crate) use out;
-
-/// Print one line to standard error (the arguments of `eprintln!`). If standard error is
-/// closed there is nobody left to tell, so the line is dropped.
-macro_rules! note {
-    ($($arg:tt)*) => {
-        $crate::output::write_note(format_args!($($arg)*))
-    };
-}
-pub(crate) use note;
-
-pub(crate) fn write_note(line: std::fmt::Arguments<'_>) {
-    // Ignored on purpose: a closed standard error leaves no channel to report on.
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
 
 fn record(error: &std::io::Error) {
     if let Ok(mut failed) = STDOUT_ERROR.lock()
@@ -48,7 +24,12 @@ fn failed() -> bool {
     STDOUT_ERROR.lock().map_or(true, |failed| failed.is_some())
 }
 
-/// Write one line, unless standard output has already failed.
+/// Write one line to standard error; if that fails there is no channel left to report on.
+pub(crate) fn write_note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Write one line to standard output, unless it has already failed.
 pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     if failed() {
         return;

@@ -1,6 +1,5 @@
 //! `nordlys products validate`: check product files without storing them.
 
-use crate::output::{note, out};
 use crate::support::read_products;
 use std::path::PathBuf;
 
@@ -24,7 +23,7 @@ pub fn products(what: ProductsWhat) -> Result<()> {
         match read_products(path) {
             Ok(products) => {
                 for p in products {
-                    out!(
+                    println!(
                         "{}: {} ({}, {} components) is valid",
                         path.display(),
                         p.code,
@@ -35,7 +34,7 @@ pub fn products(what: ProductsWhat) -> Result<()> {
             }
             Err(e) => {
                 failed += 1;
-                note!("{e:#}");
+                eprintln!("{e:#}");
             }
         }
     }

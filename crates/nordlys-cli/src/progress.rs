@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use nordlys_app::Progress;
 
-use crate::output::note;
-
 pub fn for_stderr() -> Arc<dyn Progress> {
     if std::io::stderr().is_terminal() {
         Arc::new(Bar(ProgressBar::hidden()))
@@ -77,7 +75,7 @@ impl Progress for Lines {
                 s.last_print = Some(Instant::now());
                 match s.total {
                     Some(total) if total > 0 => {
-                        note!(
+                        eprintln!(
                             "{}: {}% ({} of {})",
                             s.label,
                             s.done * 100 / total,
@@ -85,7 +83,7 @@ impl Progress for Lines {
                             total
                         )
                     }
-                    _ => note!("{}: {}", s.label, s.done),
+                    _ => eprintln!("{}: {}", s.label, s.done),
                 }
             }
         }

@@ -436,3 +436,37 @@ fn closed_outputs_never_make_a_panic_and_keep_the_exit_code() {
     );
     assert_eq!(documents_in(&w), 29, "the run settled what it could");
 }
+
+#[test]
+fn every_command_survives_a_closed_pipe_even_one_that_prints_with_println() {
+    // `rate` prints with `println!`, which in this crate is the closed-pipe-safe one.
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let file = |path: &str| examples.join(path).display().to_string();
+    let (tariff, load) = (
+        file("products/no-elvia-grid-2025.toml"),
+        file("loads/household-oslo-2025-01.csv"),
+    );
+    let args = [
+        "rate",
+        "--tariff",
+        &tariff,
+        "--load",
+        &load,
+        "--period",
+        "2025-01",
+        "--no-statutory",
+    ];
+    let w = Workdir::new();
+    assert!(
+        w.ok(&args).contains("Energiledd"),
+        "the command itself works"
+    );
+    let out = with_closed_stdout(&w, &args);
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        ),
+        (Some(0), String::new())
+    );
+}
