@@ -461,6 +461,113 @@ mod tests {
         assert_eq!(back, line);
     }
 
+    /// The schema as clients see it: a change here is a change of the HTTP API.
+    #[test]
+    fn a_credit_note_in_the_wire_schema() {
+        let line = Line {
+            description: "Energiledd – Dag".into(),
+            quantity: decimal("-491.326"),
+            unit: "kWh".into(),
+            unit_price: decimal("0.2877"),
+            net: decimal("-141.35"),
+            vat_rate: decimal("25"),
+            vat_category: "S".into(),
+            product: "elvia-husholdning".into(),
+            component: "energiledd".into(),
+            line_kind: "energy".into(),
+            contract: "C000011-G".into(),
+            metering_point: Some("707057500000000124".into()),
+            from: Date::constant(2025, 1, 1),
+            to: Date::constant(2025, 2, 1),
+            explanation: vec![],
+        };
+        let document = Document {
+            number: "K-1".into(),
+            id: 60,
+            kind: Kind::CreditNote,
+            account: "A000011".into(),
+            customer: "Ingrid Larsen".into(),
+            payer: "Ingrid Larsen".into(),
+            period: "2025-01".into(),
+            currency: "NOK".into(),
+            kid: None,
+            issue_date: Date::constant(2025, 2, 3),
+            due_date: None,
+            corrects: Some("F-12".into()),
+            corrects_all: vec!["F-12".into()],
+            net: decimal("-141.35"),
+            vat: decimal("-35.34"),
+            total: decimal("-176.69"),
+            vat_breakdown: vec![VatAmount {
+                category: "S".into(),
+                rate: decimal("25.00"),
+                taxable: decimal("-141.35"),
+                vat: decimal("-35.34"),
+            }],
+            line_count: 1,
+            lines: Some(vec![line]),
+        };
+        let expected = r#"{
+  "number": "K-1",
+  "id": 60,
+  "kind": "credit_note",
+  "account": "A000011",
+  "customer": "Ingrid Larsen",
+  "payer": "Ingrid Larsen",
+  "period": "2025-01",
+  "currency": "NOK",
+  "kid": null,
+  "issue_date": "2025-02-03",
+  "due_date": null,
+  "corrects": "F-12",
+  "corrects_all": [
+    "F-12"
+  ],
+  "net": "-141.35",
+  "vat": "-35.34",
+  "total": "-176.69",
+  "vat_breakdown": [
+    {
+      "category": "S",
+      "rate": "25",
+      "taxable": "-141.35",
+      "vat": "-35.34"
+    }
+  ],
+  "line_count": 1,
+  "lines": [
+    {
+      "description": "Energiledd – Dag",
+      "quantity": "-491.326",
+      "unit": "kWh",
+      "unit_price": "0.2877",
+      "net": "-141.35",
+      "vat_rate": "25",
+      "vat_category": "S",
+      "product": "elvia-husholdning",
+      "component": "energiledd",
+      "line_kind": "energy",
+      "contract": "C000011-G",
+      "metering_point": "707057500000000124",
+      "from": "2025-01-01",
+      "to": "2025-02-01",
+      "explanation": []
+    }
+  ]
+}"#;
+        assert_eq!(serde_json::to_string_pretty(&document).unwrap(), expected);
+        let back: Document = serde_json::from_str(expected).unwrap();
+        assert_eq!(back, document);
+        // In a list the lines are left out.
+        let listed = Document {
+            lines: None,
+            ..document
+        };
+        let json = serde_json::to_value(&listed).unwrap();
+        assert!(json.get("lines").is_none());
+        assert_eq!(serde_json::from_value::<Document>(json).unwrap(), listed);
+    }
+
     #[test]
     fn the_kind_is_spelt_as_its_code() {
         for kind in [Kind::Invoice, Kind::CreditNote] {

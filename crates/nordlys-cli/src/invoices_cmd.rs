@@ -71,6 +71,9 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&documents)?),
                 OutputFormat::Table => print_list(&documents),
             }
+            if documents.len() == limit as usize {
+                eprintln!("the {limit} newest documents; --limit shows more");
+            }
         }
         InvoicesWhat::Show { document, format } => {
             let key = DocumentKey::parse(&document).map_err(|e| flag_error("document", e))?;

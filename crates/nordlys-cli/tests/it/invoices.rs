@@ -177,6 +177,14 @@ fn invoices_show_and_list_print_one_wire_schema_and_take_the_document_number() {
     );
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 61, "F-1…F-60 and K-1");
+    // A list cut by --limit says so (on standard error, the table stays a table).
+    let cut = w.run(&["invoices", "list", "--limit", "2", "--format", "json"]);
+    let cut_list: Value = serde_json::from_slice(&cut.stdout).unwrap();
+    assert_eq!(cut_list.as_array().unwrap()[..], list[..2]);
+    assert_eq!(
+        String::from_utf8_lossy(&cut.stderr),
+        "the 2 newest documents; --limit shows more\n"
+    );
     assert_eq!(list[0]["number"], "F-60");
     for (shown, number) in [(&credit, "K-1"), (&invoice, original.as_str())] {
         let listed = list.iter().find(|d| d["number"] == number).unwrap();
@@ -239,8 +247,8 @@ fn a_closed_pipe_ends_the_output_quietly_with_success() {
             .unwrap()
             .to_owned();
     for args in [
-        vec!["invoices", "list"],
-        vec!["invoices", "list", "--format", "json"],
+        vec!["invoices", "list", "--limit", "1000"],
+        vec!["invoices", "list", "--limit", "1000", "--format", "json"],
         vec!["invoices", "show", "K-1"],
         vec!["export", "meter-values", "--metering-point", &gsrn],
         vec!["status"],
