@@ -101,11 +101,14 @@ enum BillSub {
 pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     // Every flag is checked before anything runs: a bad one stores nothing.
     let period = match (&args.corrections, &args.period) {
-        (Some(BillSub::Corrections), None) => None,
         (Some(BillSub::Corrections), Some(_)) => {
             bail!("--period settles a month; `bill corrections` corrects every settled period")
         }
         (None, None) => bail!("give --period YYYY-MM (or `bill corrections`)"),
+        (Some(BillSub::Corrections), None) if args.account.is_some() => {
+            bail!("--account limits a settlement; `bill corrections` corrects every account")
+        }
+        (Some(BillSub::Corrections), None) => None,
         (None, Some(period)) => {
             Some(LocalPeriod::parse_month(period).map_err(|e| flag_error("--period", e))?)
         }

@@ -342,6 +342,12 @@ fn a_bad_period_or_an_unknown_account_is_an_error_naming_the_flag() {
         stderr.contains("`bill corrections` corrects every settled period"),
         "{stderr}"
     );
+    let (code, stderr) = w.fails(&["bill", "corrections", "--account", "A000001"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--account limits a settlement; `bill corrections` corrects every account"),
+        "{stderr}"
+    );
     assert_eq!(documents_in(&w), before, "a refused command stores nothing");
     // A known account and period still list: the corrected account has its original, the
     // credit note and the reissue.
