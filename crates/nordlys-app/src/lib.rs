@@ -10,6 +10,7 @@ pub mod import;
 pub mod products;
 pub mod progress;
 pub mod rate;
+pub mod wire;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use progress::{NoProgress, Progress};

@@ -22,10 +22,13 @@ pub enum BenchWhat {
         /// statutory charges + spot supplier product).
         #[arg(long = "tariff")]
         tariffs: Vec<PathBuf>,
+        /// Generated loads to rate.
         #[arg(long, default_value_t = 10_000)]
         metering_points: usize,
+        /// Interval of the loads: PT15M or PT1H.
         #[arg(long, default_value = "PT15M")]
         resolution: String,
+        /// The month rated, YYYY-MM.
         #[arg(long, default_value = "2025-01")]
         period: String,
         /// `table` or `json`.
@@ -39,6 +42,7 @@ pub enum BenchWhat {
     /// The end-to-end run: N metering points with one month of 15-minute readings in a fresh
     /// SQLite file, settled to issued invoices with numbers and KID.
     Settle {
+        /// Metering points (one account each) to build and settle.
         #[arg(long, default_value_t = 100_000)]
         metering_points: u64,
         /// Where to put the database (default: a new temporary folder).

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use nordlys_app::Clock;
-use nordlys_app::billing::{BillingPolicy, RunReport, correct, settle};
+use nordlys_app::billing::{BillingError, BillingPolicy, RunReport, correct, period_code, settle};
 use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
 use nordlys_core::time::LocalPeriod;
+use nordlys_store::StoreError;
 
 use crate::support::{money, statutory};
 use crate::{flag_error, open, progress};
@@ -29,28 +30,28 @@ pub enum CorrectionArg {
 #[derive(Args)]
 pub struct PolicyArgs {
     /// Number series of invoices.
-    #[arg(long, default_value = "F")]
+    #[arg(long, global = true, default_value = "F")]
     invoice_series: String,
     /// Number series of credit notes (give the invoice series to share it).
-    #[arg(long, default_value = "K")]
+    #[arg(long, global = true, default_value = "K")]
     credit_series: String,
     /// KID check-digit algorithm.
-    #[arg(long, value_enum, default_value = "mod10")]
+    #[arg(long, global = true, value_enum, default_value = "mod10")]
     kid: KidArg,
     /// Days from issue to due date.
-    #[arg(long, default_value_t = 14)]
+    #[arg(long, global = true, default_value_t = 14)]
     payment_terms_days: i32,
     /// How corrections are issued.
-    #[arg(long, value_enum, default_value = "credit-and-reissue")]
+    #[arg(long, global = true, value_enum, default_value = "credit-and-reissue")]
     correction_mode: CorrectionArg,
     /// Do not settle estimated readings (missing ones are never settled).
-    #[arg(long)]
+    #[arg(long, global = true)]
     reject_estimated: bool,
     /// Accounts written per transaction.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, global = true, default_value_t = 500)]
     batch_size: usize,
     /// Statutory tables to use instead of the shipped ones (TOML, see docs/products.md).
-    #[arg(long)]
+    #[arg(long, global = true)]
     statutory: Option<PathBuf>,
     /// When another billing run is in progress, wait up to this many seconds for it to finish
     /// (default: fail at once, naming the run in progress).
@@ -85,13 +86,13 @@ pub struct BillArgs {
     #[command(subcommand)]
     corrections: Option<BillSub>,
     /// The month to settle, YYYY-MM.
-    #[arg(long)]
+    #[arg(long, global = true)]
     period: Option<String>,
     /// Rate and report, but issue and store nothing.
-    #[arg(long)]
+    #[arg(long, global = true)]
     dry_run: bool,
     /// Settle only this account.
-    #[arg(long)]
+    #[arg(long, global = true)]
     account: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
@@ -104,9 +105,28 @@ enum BillSub {
 }
 
 pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
-    let store = open(db).await?;
+    // Every flag is checked before anything runs: a bad one stores nothing.
+    let period = match (&args.corrections, &args.period) {
+        (Some(BillSub::Corrections), Some(_)) => {
+            bail!("--period settles a month; `bill corrections` corrects every settled period")
+        }
+        (None, None) => bail!("give --period YYYY-MM (or `bill corrections`)"),
+        (Some(BillSub::Corrections), None) if args.account.is_some() => {
+            bail!("--account limits a settlement; `bill corrections` corrects every account")
+        }
+        (Some(BillSub::Corrections), None) => None,
+        (None, Some(period)) => {
+            Some(LocalPeriod::parse_month(period).map_err(|e| flag_error("--period", e))?)
+        }
+    };
     let policy = args.policy.policy();
     let statutory = Arc::new(statutory(args.policy.statutory.as_ref())?);
+    let store = open(db).await?;
+    if let Some(account) = &args.account
+        && !store.account_exists(account).await?
+    {
+        bail!("--account {account:?}: no account has this id");
+    }
     let corrections = correct(
         &store,
         &policy,
@@ -115,18 +135,20 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
         progress::for_stderr(),
         args.dry_run,
     )
-    .await?;
-    if corrections.contracts_settled > 0
-        || !corrections.not_ready.is_empty()
-        || args.corrections.is_some()
-    {
+    .await
+    .map_err(|e| explain_conflict(e, period))?;
+    if nothing_done(&corrections) {
+        if period.is_none() {
+            let checked = store.settled_contract_periods().await?;
+            println!(
+                "Corrections{}: nothing to correct: {checked} settled contract-periods checked, none changed",
+                if args.dry_run { " (dry run)" } else { "" }
+            );
+        }
+    } else {
         print_report(&corrections);
     }
-    if args.corrections.is_none() {
-        let Some(period) = args.period else {
-            bail!("give --period YYYY-MM (or `bill corrections`)")
-        };
-        let period = LocalPeriod::parse_month(&period).map_err(|e| flag_error("--period", e))?;
+    if let Some(period) = period {
         let report = settle(
             &store,
             period,
@@ -137,11 +159,42 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
             progress::for_stderr(),
             args.dry_run,
         )
-        .await?;
+        .await
+        .map_err(|e| explain_conflict(e, Some(period)))?;
         print_report(&report);
     }
     store.close().await;
     Ok(())
+}
+
+/// A run that issued, re-rated and found missing nothing.
+fn nothing_done(r: &RunReport) -> bool {
+    r.contracts_settled == 0
+        && r.unchanged_after_correction == 0
+        && r.invoices == 0
+        && r.credit_notes == 0
+        && r.not_ready.is_empty()
+}
+
+/// A contract-period that another run settled while this one was writing the same batch is
+/// told as such, with what to do; other errors pass unchanged.
+fn explain_conflict(error: BillingError, period: Option<LocalPeriod>) -> anyhow::Error {
+    match &error {
+        BillingError::Store(StoreError::Rejected(rejected))
+            if rejected.field == "contract_id" && rejected.rule.contains("already settled") =>
+        {
+            let rerun = match period {
+                Some(period) => format!("nordlys bill --period {}", period_code(period)),
+                None => "nordlys bill corrections".to_owned(),
+            };
+            anyhow::anyhow!(
+                "contract {:?}: {}: another run settled it at the same time, and nothing of this batch was stored; run `{rerun}` again to continue (it skips what is settled)",
+                rejected.value,
+                rejected.rule
+            )
+        }
+        _ => error.into(),
+    }
 }
 
 pub fn print_report(r: &RunReport) {
@@ -150,9 +203,11 @@ pub fn print_report(r: &RunReport) {
     } else {
         "Corrections".to_owned()
     };
-    let run = r.run_id.map_or("dry run, nothing stored".to_owned(), |id| {
-        format!("run {id}")
-    });
+    let run = match r.run_id {
+        _ if r.dry_run => "dry run, nothing stored".to_owned(),
+        Some(id) => format!("run {id}"),
+        None => "nothing stored".to_owned(),
+    };
     println!("{title} ({run}) in {:.2} s", r.elapsed.as_secs_f64());
     if r.kind == "settlement" {
         println!(
@@ -208,5 +263,51 @@ pub fn print_report(r: &RunReport) {
         if r.not_ready.len() > 20 {
             println!("    … and {} more", r.not_ready.len() - 20);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nordlys_core::ParseError;
+
+    use super::*;
+
+    /// The error `record_settlements` returns when another run settled a contract-period of
+    /// the batch first.
+    fn already_settled(contract: &str) -> BillingError {
+        BillingError::Store(StoreError::Rejected(ParseError::new(
+            "contract_id",
+            contract,
+            "a contract-period of this batch (2025-01) is already settled",
+        )))
+    }
+
+    #[test]
+    fn a_settlement_conflict_names_the_contract_and_what_to_do() {
+        let period = LocalPeriod::parse_month("2025-01").unwrap();
+        let message = explain_conflict(already_settled("C000013-S"), Some(period)).to_string();
+        assert!(message.starts_with("contract \"C000013-S\": "), "{message}");
+        assert!(
+            message.contains(
+                "another run settled it at the same time, and nothing of this batch was stored; run `nordlys bill --period 2025-01` again to continue"
+            ),
+            "{message}"
+        );
+        let message = explain_conflict(already_settled("C1"), None).to_string();
+        assert!(
+            message.contains("run `nordlys bill corrections` again"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn other_billing_errors_pass_unchanged() {
+        let error = BillingError::Store(StoreError::Rejected(ParseError::new(
+            "contract_id",
+            "C1",
+            "no contract has this id",
+        )));
+        let text = error.to_string();
+        assert_eq!(explain_conflict(error, None).to_string(), text);
     }
 }

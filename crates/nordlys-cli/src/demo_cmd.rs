@@ -63,6 +63,6 @@ pub async fn demo_billing(
     .await?;
     print_report(&report);
     println!();
-    println!("See the documents: nordlys invoices list; nordlys invoices show ID");
+    println!("See the documents: nordlys invoices list; nordlys invoices show F-1");
     Ok(())
 }

@@ -1,6 +1,27 @@
 //! The `nordlys` command: one binary for demo, import, export and benchmarks.
 //! Exit codes: 0 success, 1 failure or rejected input (the message says what and where),
-//! 2 wrong usage.
+//! 2 wrong usage. A closed standard output (`nordlys … | head -1`) ends a command quietly
+//! with 0 once it has done its work; nothing in this crate panics on a closed output.
+
+// `println!` and `eprintln!` in this crate are these, not std's: they never panic when the
+// output is closed (see `output`), so every command, also one merged later, is safe in a pipe.
+// Defined before the modules so that their textual scope covers every one of them.
+macro_rules! println {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+macro_rules! eprintln {
+    () => {
+        $crate::output::write_note(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_note(format_args!($($arg)*))
+    };
+}
 
 mod bench;
 mod bench_settle;
@@ -8,6 +29,7 @@ mod bill_cmd;
 mod changes_cmd;
 mod demo_cmd;
 mod invoices_cmd;
+mod output;
 mod products_cmd;
 mod progress;
 mod rate_bench;
@@ -63,6 +85,7 @@ enum Command {
         /// First month, YYYY-MM.
         #[arg(long, default_value = "2025-01")]
         start: String,
+        /// Seed of the random generator: the same seed builds the same utility.
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Stop after building the data: do not settle.
@@ -71,8 +94,10 @@ enum Command {
     },
     /// Import CSV files; each file is all-or-nothing.
     Import {
+        /// What the files hold (the formats are in docs/formats.md).
         #[arg(value_enum)]
         kind: Kind,
+        /// CSV files (product files for `products`), each imported in its own transaction.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Zone of the hours in OpenEI URDB product files (.json), e.g. America/Denver.
@@ -114,6 +139,7 @@ enum Command {
 enum ExportWhat {
     /// Readings of one metering point as meter-values CSV.
     MeterValues {
+        /// The metering point's GSRN (18 digits).
         #[arg(long = "metering-point")]
         metering_point: String,
         /// First local date (inclusive), YYYY-MM-DD.
@@ -178,8 +204,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = runtime.block_on(run(cli));
+    let written = output::finish();
+    match result {
+        Ok(()) => match written {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: cannot write to standard output: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        // The reader of the output has gone (`| head`): nothing more to say.
+        Err(error) if output::stopped_by_closed_stdout(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
@@ -278,7 +314,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(path) => Box::new(
                     File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 ),
-                None => Box::new(std::io::stdout().lock()),
+                None => Box::new(output::Stdout),
             };
             let rows =
                 nordlys_app::export::export_meter_values(&store, &gsrn, from, to, as_of, &mut out)
@@ -399,5 +435,44 @@ fn print_demo_summary(db: &str, s: &nordlys_app::demo::DemoSummary) {
             "Try: nordlys --db {db} export meter-values --metering-point {gsrn} --from {day} --to {}",
             day.tomorrow().unwrap_or(*day)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every argument and subcommand below `command` without a help line, as `nordlys bill --period`.
+    fn without_help(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") || arg.is_hide_set() {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                let name = arg
+                    .get_long()
+                    .map_or_else(|| format!("<{id}>"), |long| format!("--{long}"));
+                missing.push(format!("{path} {name}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                missing.push(sub_path.clone());
+            }
+            without_help(sub, &sub_path, missing);
+        }
+    }
+
+    #[test]
+    fn every_option_and_subcommand_has_a_help_line() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_help(&command, "nordlys", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
     }
 }

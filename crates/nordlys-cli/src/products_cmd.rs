@@ -10,6 +10,7 @@ use clap::Subcommand;
 pub enum ProductsWhat {
     /// Parse and validate product files (.toml Nordlys, .yml fri-nettleie); store nothing.
     Validate {
+        /// Product files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

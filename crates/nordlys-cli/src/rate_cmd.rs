@@ -36,13 +36,16 @@ pub struct RateArgs {
     /// 1 unit of the prices' currency in the tariff currency (e.g. EUR→NOK 11.5).
     #[arg(long)]
     exchange_rate: Option<Decimal>,
+    /// Price area of the metering point (NO1…NO5, DK1, DK2): whose spot prices apply.
     #[arg(long, default_value = "NO1")]
     area: String,
     /// Municipality number: decides tax zones (e.g. 5501 Tromsø, 5605 Sør-Varanger).
     #[arg(long, default_value = "")]
     municipality: String,
+    /// The customer is a household (the default): strømstøtte applies.
     #[arg(long, conflicts_with = "business")]
     household: bool,
+    /// The customer is a business: no strømstøtte.
     #[arg(long)]
     business: bool,
     /// Main fuse size in amperes, for grid tariffs priced by it (e.g. 25, 63).
@@ -58,8 +61,10 @@ pub struct RateArgs {
     /// One month, YYYY-MM.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     period: Option<String>,
+    /// First day (inclusive), YYYY-MM-DD, instead of --period.
     #[arg(long, requires = "to")]
     from: Option<String>,
+    /// Last day (exclusive), YYYY-MM-DD.
     #[arg(long, requires = "from")]
     to: Option<String>,
     /// Leave out taxes, levies, subsidies and VAT zones.
@@ -71,6 +76,7 @@ pub struct RateArgs {
     /// Show what produced each line.
     #[arg(long)]
     explain: bool,
+    /// `table` for reading, `json` for programs.
     #[arg(long, value_enum, default_value = "table")]
     format: OutputFormat,
 }

@@ -7,6 +7,7 @@
 
 mod billing_inputs;
 pub mod chunk;
+mod document_reads;
 mod documents;
 mod journal;
 mod market_data;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, Row, SqlitePool};
 
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
+pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
 pub use journal::{

@@ -7,6 +7,8 @@ mod imports;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod invoices;
+
 struct Workdir {
     dir: tempfile::TempDir,
 }
