@@ -228,6 +228,7 @@ pub fn read_product_toml(text: &str) -> Result<Product, ProductErrors> {
             time_zone,
             holidays,
             components,
+            usage: None,
         }),
         _ => Err(ProductErrors(errors)),
     }

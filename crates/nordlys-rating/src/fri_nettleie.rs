@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use nordlys_core::model::UsageKind;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -134,10 +135,11 @@ struct Unntak {
     pris: Dec,
 }
 
-const GROUPS: [(&str, &str); 3] = [
-    ("husholdning", "husholdning"),
-    ("fritid", "fritid"),
-    ("liten_næring", "liten_naering"),
+/// Customer groups: the name in the file, the code suffix, the kind of use it is for.
+const GROUPS: [(&str, &str, UsageKind); 3] = [
+    ("husholdning", "husholdning", UsageKind::Household),
+    ("fritid", "fritid", UsageKind::HolidayHome),
+    ("liten_næring", "liten_naering", UsageKind::Business),
 ];
 const MONTHS: [&str; 12] = [
     "januar",
@@ -294,13 +296,16 @@ pub fn import_fri_nettleie(file_stem: &str, text: &str) -> Result<Vec<Product>, 
             },
         ];
         for group in &t.kundegrupper {
-            let gi = GROUPS.iter().position(|(g, _)| g == group).ok_or_else(|| {
-                field(
-                    at("kundegrupper"),
-                    group,
-                    "must be one of: husholdning, fritid, liten_næring",
-                )
-            })?;
+            let gi = GROUPS
+                .iter()
+                .position(|(g, _, _)| g == group)
+                .ok_or_else(|| {
+                    field(
+                        at("kundegrupper"),
+                        group,
+                        "must be one of: husholdning, fritid, liten_næring",
+                    )
+                })?;
             let key = (t.navn.clone(), gi);
             let product = match products.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, p)) => p,
@@ -326,6 +331,7 @@ pub fn import_fri_nettleie(file_stem: &str, text: &str) -> Result<Vec<Product>, 
                                 .map_err(|e| field("time_zone".to_owned(), &e.value, &e.rule))?,
                             holidays: HolidayCalendar::Norway,
                             components: Vec::new(),
+                            usage: Some(GROUPS[gi].2),
                         },
                     ));
                     &mut products.last_mut().expect("pushed above").1

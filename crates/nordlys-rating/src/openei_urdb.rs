@@ -292,6 +292,7 @@ impl RateReader<'_> {
             time_zone,
             holidays: HolidayCalendar::None,
             components,
+            usage: None,
         })
     }
 

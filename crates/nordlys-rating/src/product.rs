@@ -10,6 +10,7 @@ use std::fmt;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
+use nordlys_core::model::UsageKind;
 use nordlys_core::quantity::Currency;
 use rust_decimal::Decimal;
 
@@ -27,6 +28,9 @@ pub struct Product {
     pub time_zone: TimeZone,
     pub holidays: HolidayCalendar,
     pub components: Vec<Component>,
+    /// The kind of use the product is published for (a fri-nettleie customer group:
+    /// `husholdning`, `fritid`, `liten_næring`); `None`: any.
+    pub usage: Option<UsageKind>,
 }
 
 /// One price component in force over `[valid_from, valid_to)`. Several components may share

@@ -1,5 +1,7 @@
 //! End-to-end tests of the real `nordlys` binary on temporary files, as a user runs it.
 
+mod rate;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
