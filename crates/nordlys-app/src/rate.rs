@@ -74,13 +74,13 @@ pub fn read_load(source: &str, input: impl Read) -> Result<Load, ImportError> {
         match parsed {
             Err(e) => errors.push(RowError::from_parse(line, e)),
             Ok((start, res, wh)) => {
-                if *resolution.get_or_insert(res) != res {
+                let first_resolution = *resolution.get_or_insert(res);
+                if first_resolution != res {
                     errors.push(RowError::new(
                         line,
                         "end",
                         format!(
-                            "this interval is {res} but the load's first interval is {}",
-                            resolution.unwrap_or(res)
+                            "this interval is {res} but the load's first interval is {first_resolution}"
                         ),
                     ));
                 } else if energy.insert(start.as_second(), wh.0).is_some() {
@@ -115,7 +115,7 @@ pub fn read_load(source: &str, input: impl Read) -> Result<Load, ImportError> {
 }
 
 /// Calendar months in `tz` from the load's first to last interval.
-pub fn months_of(load: &Load, tz: &TimeZone) -> Vec<LocalPeriod> {
+pub fn months_of(load: &Load, tz: &TimeZone) -> Result<Vec<LocalPeriod>, RateLoadError> {
     let first = tz.to_datetime(load.first).date().first_of_month();
     let last = tz.to_datetime(load.last).date();
     let mut out = Vec::new();
@@ -123,14 +123,14 @@ pub fn months_of(load: &Load, tz: &TimeZone) -> Vec<LocalPeriod> {
     while month <= last {
         let next = month
             .checked_add(jiff::Span::new().months(1))
-            .unwrap_or(last);
+            .map_err(|_| RateLoadError::OutOfCalendar(month))?;
         out.push(LocalPeriod {
             start: month,
             end: next,
         });
         month = next;
     }
-    out
+    Ok(out)
 }
 
 /// One rated period.
@@ -175,12 +175,17 @@ pub enum RateLoadError {
         usage: UsageKind,
         choices: Vec<String>,
     },
+    #[error("the month after {0} is beyond the calendar")]
+    OutOfCalendar(Date),
     #[error("price area {0} has no supported market")]
     NoMarket(PriceArea),
     #[error("{0}")]
     Plan(#[from] nordlys_rating::PlanError),
     #[error("{0}")]
-    Rating(#[from] nordlys_rating::RateError),
+    Rating(nordlys_rating::RateError),
+    /// The statutory tables of the market are in another currency than the tariff.
+    #[error("{0}: rate it with --no-statutory")]
+    StatutoryCurrency(nordlys_rating::RateError),
     #[error("the load has a hole: no value for {at} (period {period_start}..{period_end})")]
     LoadHole {
         at: String,
@@ -359,7 +364,12 @@ pub fn rate_load(
             spot_price: spot.as_deref(),
             ..MeterInput::default()
         };
-        let rating = plan.rate(&context, &input)?;
+        let rating = plan.rate(&context, &input).map_err(|e| match e {
+            nordlys_rating::RateError::CurrencyMismatch { .. } => {
+                RateLoadError::StatutoryCurrency(e)
+            }
+            e => RateLoadError::Rating(e),
+        })?;
         let totals = rating.totals();
         out.push(RatedPeriod {
             period,

@@ -135,7 +135,7 @@ pub fn rate(args: RateArgs) -> Result<()> {
             let to = parse_date("to", t).map_err(|e| flag_error("--to", e))?;
             vec![LocalPeriod::new(from, to).map_err(|e| flag_error("--to", e))?]
         }
-        _ => months_of(&load, &first.time_zone),
+        _ => months_of(&load, &first.time_zone)?,
     };
     let statutory = statutory(args.statutory.as_ref())?;
     let request = RateRequest {
@@ -193,7 +193,7 @@ pub fn rate(args: RateArgs) -> Result<()> {
                         })
                         .collect();
                     json!({
-                        "period": if p.period.days() >= 28 && p.period.start.day() == 1 && p.period.end == p.period.start.checked_add(jiff::Span::new().months(1)).unwrap_or(p.period.end) {
+                        "period": if p.period.days() >= 28 && p.period.start.day() == 1 && p.period.start.checked_add(jiff::Span::new().months(1)).is_ok_and(|end| end == p.period.end) {
                             format!("{:04}-{:02}", p.period.start.year(), p.period.start.month())
                         } else {
                             format!("{}..{}", p.period.start, p.period.end)

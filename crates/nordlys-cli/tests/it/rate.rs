@@ -249,3 +249,78 @@ fn several_candidates_are_an_error_listing_the_product_choices() {
     // 24 kWh × 0.20 = 4.80; 2 400 a year = 200 a month, one day of 31: 6.45.
     assert_eq!(json["net"], "11.25", "{out}");
 }
+
+fn urdb_rate() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../nordlys-rating/tests/it/urdb/tou-residential.json")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn bench_rate_takes_any_tariff_with_no_statutory_and_a_timezone() {
+    let w = Workdir::new();
+    let rate = urdb_rate();
+    let bench = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "rate",
+            "--tariff",
+            &rate,
+            "--metering-points",
+            "20",
+            "--peer",
+            "none",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let args = bench(&["--no-statutory", "--timezone", "America/New_York"]);
+    let out = w.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["products"],
+        serde_json::json!(["urdb-test-tou-residential"])
+    );
+    assert_eq!(json["statutory_charges"], false);
+    assert!(json["metering_point_months_per_second"].as_f64().unwrap() > 0.0);
+    // With the Norwegian statutory charges, a USD rate is refused with what to do.
+    let args = bench(&["--timezone", "America/New_York"]);
+    let (_, stderr) = w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        stderr.contains(
+            "statutory charges are in NOK but the products are priced in USD: benchmark it with --no-statutory"
+        ),
+        "{stderr}"
+    );
+    let args = bench(&["--no-statutory", "--timezone", "Mars/Olympus"]);
+    let (_, stderr) = w.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(stderr.contains("not a known IANA time zone"), "{stderr}");
+}
+
+#[test]
+fn a_negative_load_value_is_refused_as_import_refuses_it() {
+    let w = Workdir::new();
+    let mut load = hourly_load("2025-01-05T23:00:00Z", "2025-01-06T23:00:00Z", "1.000");
+    load = load
+        .replacen(",1.000\n", ",-1.000\n", 2)
+        .replacen(",-1.000\n", ",1.000\n", 1);
+    let load = w.write("load.csv", &load);
+    let (code, stderr) = w.fails(&[
+        "rate",
+        "--tariff",
+        &example("no-spot.toml"),
+        "--load",
+        arg(&load),
+        "--no-statutory",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "load.csv:3: quantity_kwh: \"-1.000\": a consumption value cannot be negative"
+        ),
+        "{stderr}"
+    );
+}
