@@ -187,3 +187,16 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod toml_tests {
+    #[test]
+    fn deeply_nested_toml_is_refused_before_it_is_parsed() {
+        let text = format!("x = {}", "[".repeat(100_000));
+        let errors = crate::format::read_product_toml(&text).unwrap_err();
+        assert_eq!(
+            errors.to_string(),
+            "product \"?\", field file: line 1, column 37: nested deeper than 32 levels of [ ] and { }"
+        );
+    }
+}
