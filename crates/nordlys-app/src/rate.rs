@@ -61,18 +61,26 @@ pub fn read_load(source: &str, input: impl Read) -> Result<Load, ImportError> {
                 )
             })?;
             let wh = EnergyWh::parse_kwh("quantity_kwh", row.get(2))?;
+            if wh.0 < 0 {
+                // The rule `import meter-values` applies: a load is consumption.
+                return Err(nordlys_core::ParseError::new(
+                    "quantity_kwh",
+                    row.get(2),
+                    "a consumption value cannot be negative",
+                ));
+            }
             Ok::<_, nordlys_core::ParseError>((start, res, wh))
         })();
         match parsed {
             Err(e) => errors.push(RowError::from_parse(line, e)),
             Ok((start, res, wh)) => {
-                if *resolution.get_or_insert(res) != res {
+                let first_resolution = *resolution.get_or_insert(res);
+                if first_resolution != res {
                     errors.push(RowError::new(
                         line,
                         "end",
                         format!(
-                            "this interval is {res} but the load's first interval is {}",
-                            resolution.unwrap_or(res)
+                            "this interval is {res} but the load's first interval is {first_resolution}"
                         ),
                     ));
                 } else if energy.insert(start.as_second(), wh.0).is_some() {
@@ -107,7 +115,7 @@ pub fn read_load(source: &str, input: impl Read) -> Result<Load, ImportError> {
 }
 
 /// Calendar months in `tz` from the load's first to last interval.
-pub fn months_of(load: &Load, tz: &TimeZone) -> Vec<LocalPeriod> {
+pub fn months_of(load: &Load, tz: &TimeZone) -> Result<Vec<LocalPeriod>, RateLoadError> {
     let first = tz.to_datetime(load.first).date().first_of_month();
     let last = tz.to_datetime(load.last).date();
     let mut out = Vec::new();
@@ -115,14 +123,14 @@ pub fn months_of(load: &Load, tz: &TimeZone) -> Vec<LocalPeriod> {
     while month <= last {
         let next = month
             .checked_add(jiff::Span::new().months(1))
-            .unwrap_or(last);
+            .map_err(|_| RateLoadError::OutOfCalendar(month))?;
         out.push(LocalPeriod {
             start: month,
             end: next,
         });
         month = next;
     }
-    out
+    Ok(out)
 }
 
 /// One rated period.
@@ -132,6 +140,126 @@ pub struct RatedPeriod {
     pub end: Timestamp,
     pub rating: Rating,
     pub totals: Totals,
+}
+
+/// The products of one tariff file, as read.
+pub struct TariffFile {
+    /// Where the products came from (the file name), for messages.
+    pub source: String,
+    pub products: Vec<Product>,
+}
+
+/// Why a load could not be rated. Each says what to fix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RateLoadError {
+    #[error("give at least one --tariff with a product in it")]
+    NoProducts,
+    #[error("no product in the tariff files has code {code:?}; the choices are: {}", .choices.join(", "))]
+    UnknownProductCode { code: String, choices: Vec<String> },
+    #[error(
+        "{file} has no product for {usage} customers (it has {}); choose one with --product CODE",
+        .choices.join(", ")
+    )]
+    NoProductForUsage {
+        file: String,
+        usage: UsageKind,
+        choices: Vec<String>,
+    },
+    #[error(
+        "{file} has {} products for {usage} customers; choose one with --product CODE: {}",
+        .choices.len(),
+        .choices.join(", ")
+    )]
+    SeveralProducts {
+        file: String,
+        usage: UsageKind,
+        choices: Vec<String>,
+    },
+    #[error("the month after {0} is beyond the calendar")]
+    OutOfCalendar(Date),
+    #[error("price area {0} has no supported market")]
+    NoMarket(PriceArea),
+    #[error("{0}")]
+    Plan(#[from] nordlys_rating::PlanError),
+    #[error("{0}")]
+    Rating(nordlys_rating::RateError),
+    /// The statutory tables of the market are in another currency than the tariff.
+    #[error("{0}: rate it with --no-statutory")]
+    StatutoryCurrency(nordlys_rating::RateError),
+    #[error("the load has a hole: no value for {at} (period {period_start}..{period_end})")]
+    LoadHole {
+        at: String,
+        period_start: Date,
+        period_end: Date,
+    },
+    /// The spot prices do not serve the period (a gap, another currency without a rate).
+    #[error("{0}")]
+    Prices(String),
+}
+
+/// The products a user means: with `--product` codes, exactly those (each code must exist);
+/// otherwise, from each file, the one product for `usage`. A file of customer groups (fri-nettleie)
+/// contributes its group for `usage`; a file with several candidates left is an error listing
+/// them, never a sum of alternatives.
+pub fn choose_products(
+    files: Vec<TariffFile>,
+    usage: UsageKind,
+    codes: &[String],
+) -> Result<Vec<Product>, RateLoadError> {
+    let all_codes = || {
+        files
+            .iter()
+            .flat_map(|f| f.products.iter().map(|p| p.code.clone()))
+            .collect::<Vec<_>>()
+    };
+    if !codes.is_empty() {
+        if let Some(code) = codes.iter().find(|c| {
+            !files
+                .iter()
+                .any(|f| f.products.iter().any(|p| &p.code == *c))
+        }) {
+            return Err(RateLoadError::UnknownProductCode {
+                code: code.clone(),
+                choices: all_codes(),
+            });
+        }
+        return Ok(files
+            .into_iter()
+            .flat_map(|f| f.products)
+            .filter(|p| codes.contains(&p.code))
+            .collect());
+    }
+    let mut chosen = Vec::new();
+    for file in files {
+        let choices: Vec<String> = file.products.iter().map(|p| p.code.clone()).collect();
+        let mut candidates: Vec<Product> = file
+            .products
+            .into_iter()
+            .filter(|p| p.usage.is_none_or(|u| u == usage))
+            .collect();
+        match candidates.len() {
+            0 if choices.is_empty() => {}
+            0 => {
+                return Err(RateLoadError::NoProductForUsage {
+                    file: file.source,
+                    usage,
+                    choices,
+                });
+            }
+            1 => chosen.append(&mut candidates),
+            _ => {
+                return Err(RateLoadError::SeveralProducts {
+                    file: file.source,
+                    usage,
+                    choices: candidates.into_iter().map(|p| p.code).collect(),
+                });
+            }
+        }
+    }
+    if chosen.is_empty() {
+        return Err(RateLoadError::NoProducts);
+    }
+    Ok(chosen)
 }
 
 /// What to rate and where.
@@ -156,16 +284,13 @@ pub fn rate_load(
     request: &RateRequest<'_>,
     load: &Load,
     periods: &[LocalPeriod],
-) -> Result<Vec<RatedPeriod>, String> {
-    let first = request
-        .products
-        .first()
-        .ok_or("give at least one --tariff")?;
+) -> Result<Vec<RatedPeriod>, RateLoadError> {
+    let first = request.products.first().ok_or(RateLoadError::NoProducts)?;
     let tz = first.time_zone.clone();
     let market = request
         .area
         .market()
-        .ok_or_else(|| format!("price area {} has no supported market", request.area))?;
+        .ok_or(RateLoadError::NoMarket(request.area))?;
     let context = RatingContext {
         market,
         price_area: request.area,
@@ -183,32 +308,30 @@ pub fn rate_load(
             market,
             period,
             load.resolution,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let (start, end) = (
             start_of_local_day(period.start, &tz),
             start_of_local_day(period.end, &tz),
         );
         let step = load.resolution.seconds();
         let mut energy = Vec::with_capacity(plan.intervals());
-        for i in 0..plan.intervals() {
-            let t = start.as_second() + i as i64 * step;
-            match load.energy_wh.get(&t) {
-                Some(&wh) => energy.push(wh),
-                None => {
-                    return Err(format!(
-                        "the load has a hole: no value for {} (period {}..{})",
-                        format_local(Timestamp::from_second(t).unwrap_or(start), &tz),
-                        period.start,
-                        period.end
-                    ));
-                }
-            }
+        let mut t = start.as_second();
+        for _ in 0..plan.intervals() {
+            let Some(&wh) = load.energy_wh.get(&t) else {
+                return Err(RateLoadError::LoadHole {
+                    at: Timestamp::from_second(t)
+                        .map_or_else(|_| format!("{t} s"), |at| format_local(at, &tz)),
+                    period_start: period.start,
+                    period_end: period.end,
+                });
+            };
+            energy.push(wh);
+            t += step;
         }
         let spot = match request.prices {
             None => None,
-            Some(prices) => {
-                Some(align_spot_prices(
+            Some(prices) => Some(
+                align_spot_prices(
                     prices,
                     request.area,
                     start.as_second(),
@@ -217,22 +340,36 @@ pub fn rate_load(
                     &tz,
                     |price, _| {
                         if price.currency == first.currency {
-                            Ok(price.price_per_mwh)
-                        } else {
-                            request.exchange_rate.map(|r| price.price_per_mwh * r).ok_or_else(|| {
-                        format!("prices are in {} but the tariff in {}: give --exchange-rate", price.currency, first.currency)
-                    })
+                            return Ok(price.price_per_mwh);
                         }
+                        let rate = request.exchange_rate.ok_or_else(|| {
+                            format!(
+                                "prices are in {} but the tariff in {}: give --exchange-rate",
+                                price.currency, first.currency
+                            )
+                        })?;
+                        price.price_per_mwh.checked_mul(rate).ok_or_else(|| {
+                            format!(
+                                "{} {} per MWh × exchange rate {rate} is out of range",
+                                price.price_per_mwh, price.currency
+                            )
+                        })
                     },
-                )?)
-            }
+                )
+                .map_err(RateLoadError::Prices)?,
+            ),
         };
         let input = MeterInput {
             energy_wh: &energy,
             spot_price: spot.as_deref(),
             ..MeterInput::default()
         };
-        let rating = plan.rate(&context, &input).map_err(|e| e.to_string())?;
+        let rating = plan.rate(&context, &input).map_err(|e| match e {
+            nordlys_rating::RateError::CurrencyMismatch { .. } => {
+                RateLoadError::StatutoryCurrency(e)
+            }
+            e => RateLoadError::Rating(e),
+        })?;
         let totals = rating.totals();
         out.push(RatedPeriod {
             period,

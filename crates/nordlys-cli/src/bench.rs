@@ -18,10 +18,21 @@ use nordlys_store::Store;
 pub enum BenchWhat {
     /// In-memory rating throughput on generated loads, and the same invoice in DuckDB SQL.
     Rate {
-        /// Tariff files (.toml, .yml); without, the realistic Norwegian mix (Elvia grid with
+        /// Tariff files (.toml, .yml, .json OpenEI URDB), one product each (a fri-nettleie
+        /// file's household group); without, the realistic Norwegian mix (Elvia grid with
         /// statutory charges + spot supplier product).
         #[arg(long = "tariff")]
         tariffs: Vec<PathBuf>,
+        /// Exactly these product codes of the tariff files (repeatable).
+        #[arg(long = "product", value_name = "CODE")]
+        product_codes: Vec<String>,
+        /// Leave out taxes, levies, subsidies and VAT zones (for a tariff not in NOK, e.g. an
+        /// OpenEI URDB rate in USD).
+        #[arg(long)]
+        no_statutory: bool,
+        /// Zone of OpenEI URDB schedules (.json tariffs), e.g. America/New_York (default UTC).
+        #[arg(long)]
+        timezone: Option<String>,
         /// Generated loads to rate.
         #[arg(long, default_value_t = 10_000)]
         metering_points: usize,
@@ -74,6 +85,9 @@ pub async fn run(what: BenchWhat) -> Result<()> {
     match what {
         BenchWhat::Rate {
             tariffs,
+            product_codes,
+            no_statutory,
+            timezone,
             metering_points,
             resolution,
             period,
@@ -89,16 +103,23 @@ pub async fn run(what: BenchWhat) -> Result<()> {
                 "table" => false,
                 other => bail!("--format {other:?}: must be one of: table, json"),
             };
-            // The peers compute the default mix; given tariffs are benchmarked without them.
+            // The peers compute the default mix (DuckDB with its statutory charges); given
+            // tariffs are benchmarked without them.
+            let default_mix = tariffs.is_empty();
+            let duckdb_peer = default_mix && !no_statutory;
             let (duckdb, sam) = match peer.as_str() {
-                "duckdb" => (tariffs.is_empty(), false),
-                "sam" => (false, tariffs.is_empty()),
-                "all" => (tariffs.is_empty(), tariffs.is_empty()),
+                "duckdb" => (duckdb_peer, false),
+                "sam" => (false, default_mix),
+                "all" => (duckdb_peer, default_mix),
                 "none" => (false, false),
                 other => bail!("--peer {other:?}: must be one of: duckdb, sam, all, none"),
             };
             crate::rate_bench::run(crate::rate_bench::RateBench {
                 tariffs,
+                product_codes,
+                statutory_charges: !no_statutory,
+                urdb_time_zone: timezone
+                    .unwrap_or_else(|| nordlys_app::products::DEFAULT_URDB_TIME_ZONE.to_owned()),
                 metering_points,
                 resolution,
                 period,

@@ -8,17 +8,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use nordlys_app::products::{ProductFormat, parse_product_file};
+use nordlys_app::rate::{TariffFile, choose_products};
 use nordlys_core::model::{Market, PriceArea, UsageKind};
 use nordlys_core::time::{LocalPeriod, Resolution, start_of_local_day};
 use nordlys_rating::{
-    InvoiceLine, MeterInput, Product, RatingContext, RatingPlan, Scratch, Statutory,
+    InvoiceLine, MeterInput, Product, RateError, RatingContext, RatingPlan, Scratch, Statutory,
     parse_product_toml, totals,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::bench::machine;
+use crate::support::read_products_in;
 
 const GRID: &str = include_str!("../../../examples/products/no-elvia-grid-2025.toml");
 const SUPPLIER: &str = include_str!("../../../examples/products/no-spot.toml");
@@ -26,6 +27,13 @@ const SUPPLIER: &str = include_str!("../../../examples/products/no-spot.toml");
 /// Options of `nordlys bench rate`.
 pub struct RateBench {
     pub tariffs: Vec<PathBuf>,
+    /// `--product` codes: exactly these products of the tariff files.
+    pub product_codes: Vec<String>,
+    /// Whether the statutory charges are added (to the grid tariff of the default mix, or to
+    /// the given tariffs).
+    pub statutory_charges: bool,
+    /// The zone of OpenEI URDB schedules.
+    pub urdb_time_zone: String,
     pub metering_points: usize,
     pub resolution: Resolution,
     pub period: LocalPeriod,
@@ -40,6 +48,8 @@ pub struct RateBench {
 struct Invoice {
     plan: RatingPlan,
     context: RatingContext,
+    /// The codes of the products rated.
+    products: Vec<String>,
 }
 
 pub fn run(options: RateBench) -> Result<()> {
@@ -54,7 +64,7 @@ pub fn run(options: RateBench) -> Result<()> {
                 &statutory,
                 options.period,
                 options.resolution,
-                true,
+                options.statutory_charges,
             )?,
             invoice(
                 vec![supplier],
@@ -65,18 +75,26 @@ pub fn run(options: RateBench) -> Result<()> {
             )?,
         ]
     } else {
-        let mut products = Vec::new();
+        let mut files = Vec::new();
         for path in &options.tariffs {
-            products.extend(read_products(path)?);
+            files.push(TariffFile {
+                source: path.display().to_string(),
+                products: read_products_in(path, &options.urdb_time_zone)?,
+            });
         }
+        let products = choose_products(files, UsageKind::Household, &options.product_codes)?;
         vec![invoice(
             products,
             &statutory,
             options.period,
             options.resolution,
-            true,
+            options.statutory_charges,
         )?]
     };
+    let products_rated: Vec<String> = invoices
+        .iter()
+        .flat_map(|i| i.products.iter().cloned())
+        .collect();
     let intervals = invoices[0].plan.intervals();
     let points = options.metering_points.max(1);
     let (energy, spot_cents_per_mwh) = generate(points, intervals, options.resolution);
@@ -138,7 +156,8 @@ pub fn run(options: RateBench) -> Result<()> {
             "intervals_per_month": intervals,
             "resolution": label(options.resolution),
             "period": format!("{}..{}", options.period.start, options.period.end),
-            "products": if default_mix { json!(["no-elvia-husholdning (with statutory charges)", "no-spot"]) } else { json!(options.tariffs.iter().map(|t| t.display().to_string()).collect::<Vec<_>>()) },
+            "products": products_rated,
+            "statutory_charges": options.statutory_charges,
             "threads": threads,
             "metering_point_months_per_second": all_cores.round(),
             "metering_point_months_per_second_one_thread": one_thread.round(),
@@ -170,10 +189,11 @@ pub fn run(options: RateBench) -> Result<()> {
             "input:   {points} metering points × {} ({intervals} intervals of {}) — {}",
             format_args!("{}..{}", options.period.start, options.period.end),
             label(options.resolution),
-            if default_mix {
-                "Elvia grid tariff (time-of-use energy, capacity step, elavgift, Enova, strømstøtte, VAT) + spot supplier product"
-            } else {
-                "the given tariffs with statutory charges"
+            match (default_mix, options.statutory_charges) {
+                (true, true) => "Elvia grid tariff (time-of-use energy, capacity step, elavgift, Enova, strømstøtte, VAT) + spot supplier product".to_owned(),
+                (true, false) => "Elvia grid tariff (time-of-use energy, capacity step, VAT) + spot supplier product, no statutory charges".to_owned(),
+                (false, true) => format!("{} with statutory charges", products_rated.join(" + ")),
+                (false, false) => format!("{} without statutory charges", products_rated.join(" + ")),
             }
         );
         println!(
@@ -242,19 +262,11 @@ fn invoice(
         norgespris_from: None,
         main_fuse_amperes: None,
     };
-    Ok(Invoice { plan, context })
-}
-
-fn read_products(path: &Path) -> Result<Vec<Product>> {
-    let source = path.display().to_string();
-    let format = ProductFormat::from_path(path)
-        .with_context(|| format!("{source}: product files are .toml or .yml"))?;
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {source}"))?;
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("product");
-    parse_product_file(format, stem, &source, &text).map_err(|e| anyhow::anyhow!(e))
+    Ok(Invoice {
+        plan,
+        context,
+        products: products.iter().map(|p| p.code.clone()).collect(),
+    })
 }
 
 fn rate_point(
@@ -274,7 +286,12 @@ fn rate_point(
             invoice
                 .plan
                 .rate_with(scratch, &invoice.context, &input)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(|e| match e {
+                    RateError::CurrencyMismatch { .. } => {
+                        anyhow::anyhow!("{e}: benchmark it with --no-statutory")
+                    }
+                    e => anyhow::anyhow!("{e}"),
+                })?
                 .lines,
         );
     }

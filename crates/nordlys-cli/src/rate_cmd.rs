@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use nordlys_app::rate::{RateRequest, months_of, rate_load, read_load};
+use nordlys_app::rate::{
+    RateRequest, TariffFile, choose_products, months_of, rate_load, read_load,
+};
 use nordlys_core::model::{PriceArea, UsageKind};
 use nordlys_core::time::{LocalPeriod, parse_date};
 use rust_decimal::Decimal;
@@ -21,11 +23,14 @@ pub enum OutputFormat {
 
 #[derive(Args)]
 pub struct RateArgs {
-    /// Tariff or product file (.toml Nordlys, .yml fri-nettleie); several add up.
+    /// Tariff or product file (.toml Nordlys, .yml fri-nettleie, .json OpenEI URDB); one
+    /// product is taken from each file (for a fri-nettleie file, the customer kind's group) and
+    /// the files add up.
     #[arg(long = "tariff", required = true)]
     tariffs: Vec<PathBuf>,
-    /// Only these product codes of the tariff files (default: all).
-    #[arg(long = "product")]
+    /// Exactly these product codes of the tariff files (repeatable), instead of one per file by
+    /// customer kind; an unknown code is an error listing the choices.
+    #[arg(long = "product", value_name = "CODE")]
     product_codes: Vec<String>,
     /// Load in the meter-values CSV format.
     #[arg(long)]
@@ -42,12 +47,15 @@ pub struct RateArgs {
     /// Municipality number: decides tax zones (e.g. 5501 Tromsø, 5605 Sør-Varanger).
     #[arg(long, default_value = "")]
     municipality: String,
-    /// The customer is a household (the default): strømstøtte applies.
-    #[arg(long, conflicts_with = "business")]
+    /// A household (the default): fri-nettleie group `husholdning`, household statutory rules.
+    #[arg(long, conflicts_with_all = ["business", "holiday_home"])]
     household: bool,
-    /// The customer is a business: no strømstøtte.
-    #[arg(long)]
+    /// A small business: fri-nettleie group `liten_næring`, business statutory rules.
+    #[arg(long, conflicts_with = "holiday_home")]
     business: bool,
+    /// A holiday home: fri-nettleie group `fritid`, holiday-home statutory rules.
+    #[arg(long)]
+    holiday_home: bool,
     /// Main fuse size in amperes, for grid tariffs priced by it (e.g. 25, 63).
     #[arg(long)]
     main_fuse_amperes: Option<String>,
@@ -82,23 +90,25 @@ pub struct RateArgs {
 }
 
 pub fn rate(args: RateArgs) -> Result<()> {
-    let mut products = Vec::new();
+    let usage = if args.business {
+        UsageKind::Business
+    } else if args.holiday_home {
+        UsageKind::HolidayHome
+    } else {
+        UsageKind::Household
+    };
     let urdb_zone = args
         .timezone
         .as_deref()
         .unwrap_or(nordlys_app::products::DEFAULT_URDB_TIME_ZONE);
+    let mut files = Vec::new();
     for path in &args.tariffs {
-        products.extend(read_products_in(path, urdb_zone)?);
+        files.push(TariffFile {
+            source: path.display().to_string(),
+            products: read_products_in(path, urdb_zone)?,
+        });
     }
-    if !args.product_codes.is_empty() {
-        products.retain(|p| args.product_codes.contains(&p.code));
-        if products.is_empty() {
-            bail!(
-                "no product in the tariff files has code {}",
-                args.product_codes.join(" or ")
-            );
-        }
-    }
+    let products = choose_products(files, usage, &args.product_codes)?;
     let Some(first) = products.first() else {
         bail!("the tariff files hold no products")
     };
@@ -129,7 +139,7 @@ pub fn rate(args: RateArgs) -> Result<()> {
             let to = parse_date("to", t).map_err(|e| flag_error("--to", e))?;
             vec![LocalPeriod::new(from, to).map_err(|e| flag_error("--to", e))?]
         }
-        _ => months_of(&load, &first.time_zone),
+        _ => months_of(&load, &first.time_zone)?,
     };
     let statutory = statutory(args.statutory.as_ref())?;
     let request = RateRequest {
@@ -137,11 +147,7 @@ pub fn rate(args: RateArgs) -> Result<()> {
         statutory: &statutory,
         area,
         municipality: args.municipality.clone(),
-        usage: if args.business {
-            UsageKind::Business
-        } else {
-            UsageKind::Household
-        },
+        usage,
         apply_statutory: !args.no_statutory,
         main_fuse_amperes: match &args.main_fuse_amperes {
             Some(text) => nordlys_core::model::parse_main_fuse_amperes(text)
@@ -158,7 +164,7 @@ pub fn rate(args: RateArgs) -> Result<()> {
         prices: prices.as_deref(),
         exchange_rate: args.exchange_rate,
     };
-    let rated = rate_load(&request, &load, &periods).map_err(|e| anyhow::anyhow!(e))?;
+    let rated = rate_load(&request, &load, &periods)?;
     let currency = first.currency;
     let (mut net, mut vat, mut total) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for p in &rated {
@@ -191,7 +197,7 @@ pub fn rate(args: RateArgs) -> Result<()> {
                         })
                         .collect();
                     json!({
-                        "period": if p.period.days() >= 28 && p.period.start.day() == 1 && p.period.end == p.period.start.checked_add(jiff::Span::new().months(1)).unwrap_or(p.period.end) {
+                        "period": if p.period.days() >= 28 && p.period.start.day() == 1 && p.period.start.checked_add(jiff::Span::new().months(1)).is_ok_and(|end| end == p.period.end) {
                             format!("{:04}-{:02}", p.period.start.year(), p.period.start.month())
                         } else {
                             format!("{}..{}", p.period.start, p.period.end)
@@ -211,7 +217,9 @@ pub fn rate(args: RateArgs) -> Result<()> {
                 })
                 .collect();
             let out = json!({
-                "currency": currency.code(), "periods": periods,
+                "currency": currency.code(),
+                "products": products.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
+                "periods": periods,
                 "net": money(net), "vat": money(vat), "total": money(total), "diagnostics": diagnostics,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
@@ -219,9 +227,14 @@ pub fn rate(args: RateArgs) -> Result<()> {
         OutputFormat::Table => {
             for p in &rated {
                 println!("{} .. {} ({})", p.period.start, p.period.end, currency);
+                println!(
+                    "  {:<20} {:<12} {:<40} {:>12} {:<5}   {:>10}   {:>10}",
+                    "product", "kind", "line", "quantity", "unit", "unit price", "net"
+                );
                 for l in &p.rating.lines {
                     println!(
-                        "  {:<12} {:<40} {:>12} {:<5} × {:>10} = {:>10}  VAT {}%",
+                        "  {:<20} {:<12} {:<40} {:>12} {:<5} × {:>10} = {:>10}  VAT {}%",
+                        l.source.to_string(),
                         l.kind.code(),
                         l.description.to_string(),
                         l.quantity.normalize().to_string(),

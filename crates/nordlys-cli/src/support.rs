@@ -18,8 +18,17 @@ pub(crate) fn statutory(path: Option<&PathBuf>) -> Result<Statutory> {
     }
 }
 
-pub(crate) fn money(d: Decimal) -> String {
-    format!("{:.2}", d)
+/// An amount with 2 decimals, rounded half away from zero (as line amounts are). Rust
+/// formatting alone (`{:.2}`) would cut the digits off: 0.125 would print 0.12.
+pub(crate) fn money(amount: Decimal) -> String {
+    let rounded = nordlys_core::document::round_money(amount);
+    // -0.004 rounds to a negative zero; an amount of nothing has no sign.
+    let rounded = if rounded.is_zero() {
+        Decimal::ZERO
+    } else {
+        rounded
+    };
+    format!("{rounded:.2}")
 }
 
 pub(crate) fn read_products(path: &PathBuf) -> Result<Vec<Product>> {
@@ -39,4 +48,24 @@ pub(crate) fn read_products_in(path: &PathBuf, urdb_time_zone: &str) -> Result<V
         .unwrap_or("product");
     nordlys_app::products::parse_product_file_in(format, stem, &source, &text, urdb_time_zone)
         .map_err(|e| anyhow::anyhow!(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money_of(text: &str) -> String {
+        money(text.parse().unwrap())
+    }
+
+    #[test]
+    fn money_rounds_half_away_from_zero_and_never_truncates() {
+        assert_eq!(money_of("0.125"), "0.13");
+        assert_eq!(money_of("-0.125"), "-0.13");
+        assert_eq!(money_of("2.999"), "3.00");
+        assert_eq!(money_of("1006.805"), "1006.81");
+        assert_eq!(money_of("0.124999"), "0.12");
+        assert_eq!(money_of("-0.004"), "0.00");
+        assert_eq!(money_of("7"), "7.00");
+    }
 }

@@ -4,6 +4,8 @@
 //! field), and are converted into the domain [`Product`]. Decimals may be written as
 //! strings (`"0.2321"`) or numbers (`0.2321`); both are read exactly (see [`Dec`]).
 
+pub(crate) mod bounds;
+
 use jiff::civil::Date;
 use nordlys_core::quantity::Currency;
 use rust_decimal::Decimal;
@@ -187,10 +189,19 @@ pub fn read_product_toml(text: &str) -> Result<Product, ProductErrors> {
         );
         return Err(ProductErrors(p.errors));
     }
+    if let Some(problem) = bounds::too_deep(text, false) {
+        p.push(None, "file", "", problem);
+        return Err(ProductErrors(p.errors));
+    }
     let file: ProductFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
-            p.push(None, "file", "", e.to_string().trim_end().to_owned());
+            p.push(
+                None,
+                "file",
+                "",
+                bounds::short_message(e.to_string().trim_end()),
+            );
             return Err(ProductErrors(p.errors));
         }
     };
@@ -228,6 +239,7 @@ pub fn read_product_toml(text: &str) -> Result<Product, ProductErrors> {
             time_zone,
             holidays,
             components,
+            usage: None,
         }),
         _ => Err(ProductErrors(errors)),
     }

@@ -16,11 +16,13 @@
 
 use std::fmt;
 
+use nordlys_core::model::UsageKind;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::calendar::{ALL_HOURS, ALL_MONTHS, DaySelector, HolidayCalendar, TimeWindow, hour_span};
 use crate::decimal::Dec;
+use crate::format::bounds::{echo, short_message, too_deep};
 use crate::product::{
     CapacityMethod, CapacityStep, Component, FeePeriod, Pricing, Product, ProductErrors, TouPeriod,
     VatTreatment,
@@ -28,6 +30,9 @@ use crate::product::{
 
 /// Limit on an imported file's size.
 pub const MAX_FRI_NETTLEIE_FILE_BYTES: usize = 4 << 20;
+
+/// Limit on the tariff entries of one file (a real one has fewer than 20).
+pub const MAX_TARIFF_ENTRIES: usize = 1000;
 
 /// Why a fri-nettleie file could not be imported: where in the file, the value, the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +62,7 @@ impl fmt::Display for ImportError {
                 path,
                 value,
                 rule,
-            } => write!(f, "{file}: {path} = {value:?}: {rule}"),
+            } => write!(f, "{file}: {path} = {:?}: {rule}", echo(value)),
             ImportError::Invalid { file, errors } => {
                 write!(f, "{file}: the imported product is invalid:\n{errors}")
             }
@@ -134,10 +139,11 @@ struct Unntak {
     pris: Dec,
 }
 
-const GROUPS: [(&str, &str); 3] = [
-    ("husholdning", "husholdning"),
-    ("fritid", "fritid"),
-    ("liten_næring", "liten_naering"),
+/// Customer groups: the name in the file, the code suffix, the kind of use it is for.
+const GROUPS: [(&str, &str, UsageKind); 3] = [
+    ("husholdning", "husholdning", UsageKind::Household),
+    ("fritid", "fritid", UsageKind::HolidayHome),
+    ("liten_næring", "liten_naering", UsageKind::Business),
 ];
 const MONTHS: [&str; 12] = [
     "januar",
@@ -161,13 +167,30 @@ pub fn import_fri_nettleie(file_stem: &str, text: &str) -> Result<Vec<Product>, 
     if text.len() > MAX_FRI_NETTLEIE_FILE_BYTES {
         return Err(ImportError::Syntax {
             file: file_name(),
-            message: format!("larger than {MAX_FRI_NETTLEIE_FILE_BYTES} bytes"),
+            message: format!(
+                "{} bytes is larger than the limit of {MAX_FRI_NETTLEIE_FILE_BYTES} bytes",
+                text.len()
+            ),
+        });
+    }
+    if let Some(message) = too_deep(text, true) {
+        return Err(ImportError::Syntax {
+            file: file_name(),
+            message,
         });
     }
     let file: TariffFile = serde_norway::from_str(text).map_err(|e| ImportError::Syntax {
         file: file_name(),
-        message: e.to_string(),
+        message: short_message(&e.to_string()),
     })?;
+    if file.tariffer.len() > MAX_TARIFF_ENTRIES {
+        return Err(ImportError::Field {
+            file: file_name(),
+            path: "tariffer".to_owned(),
+            value: format!("{} entries", file.tariffer.len()),
+            rule: format!("a file holds at most {MAX_TARIFF_ENTRIES} tariff entries"),
+        });
+    }
     let field = |path: String, value: &str, rule: &str| ImportError::Field {
         file: file_name(),
         path,
@@ -294,13 +317,16 @@ pub fn import_fri_nettleie(file_stem: &str, text: &str) -> Result<Vec<Product>, 
             },
         ];
         for group in &t.kundegrupper {
-            let gi = GROUPS.iter().position(|(g, _)| g == group).ok_or_else(|| {
-                field(
-                    at("kundegrupper"),
-                    group,
-                    "must be one of: husholdning, fritid, liten_næring",
-                )
-            })?;
+            let gi = GROUPS
+                .iter()
+                .position(|(g, _, _)| g == group)
+                .ok_or_else(|| {
+                    field(
+                        at("kundegrupper"),
+                        group,
+                        "must be one of: husholdning, fritid, liten_næring",
+                    )
+                })?;
             let key = (t.navn.clone(), gi);
             let product = match products.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, p)) => p,
@@ -326,6 +352,7 @@ pub fn import_fri_nettleie(file_stem: &str, text: &str) -> Result<Vec<Product>, 
                                 .map_err(|e| field("time_zone".to_owned(), &e.value, &e.rule))?,
                             holidays: HolidayCalendar::Norway,
                             components: Vec::new(),
+                            usage: Some(GROUPS[gi].2),
                         },
                     ));
                     &mut products.last_mut().expect("pushed above").1

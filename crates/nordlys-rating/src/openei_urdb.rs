@@ -15,15 +15,21 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use serde_json::Value;
 
+mod exact_json;
+
+use self::exact_json::Json;
 use crate::calendar::{
     ALL_HOURS, ALL_MONTHS, DaySelector, HolidayCalendar, HourMask, MonthMask, TimeWindow,
 };
+use crate::format::bounds::{echo, short_message};
 use crate::product::{
     Component, DemandMeasure, FeePeriod, Pricing, Product, ProductErrors, Tier, TouPeriod,
     VatTreatment,
 };
+
+/// Limit on a URDB file's size (a full rate with its comments is some 50 KB).
+pub const MAX_URDB_FILE_BYTES: usize = 8 << 20;
 
 /// Why a URDB file was refused: which rate, which field, what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -112,13 +118,22 @@ const SUPPORTED: &[&str] = &[
 
 /// Read every rate of a URDB file as a product in `time_zone`.
 pub fn import_urdb(file: &str, json: &str, time_zone: &str) -> Result<Vec<Product>, UrdbError> {
-    let root: Value = serde_json::from_str(json).map_err(|e| UrdbError::Syntax {
+    if json.len() > MAX_URDB_FILE_BYTES {
+        return Err(UrdbError::Syntax {
+            file: file.into(),
+            message: format!(
+                "{} bytes is larger than the limit of {MAX_URDB_FILE_BYTES} bytes",
+                json.len()
+            ),
+        });
+    }
+    let root = Json::parse(json).map_err(|message| UrdbError::Syntax {
         file: file.into(),
-        message: e.to_string(),
+        message: short_message(&message),
     })?;
-    let rates: Vec<&Value> = match &root {
-        Value::Object(map) if map.contains_key("items") => match &map["items"] {
-            Value::Array(items) => items.iter().collect(),
+    let rates: Vec<&Json> = match root.get("items") {
+        Some(items) => match items {
+            Json::Array(items) => items.iter().collect(),
             _ => {
                 return Err(UrdbError::Syntax {
                     file: file.into(),
@@ -126,8 +141,8 @@ pub fn import_urdb(file: &str, json: &str, time_zone: &str) -> Result<Vec<Produc
                 });
             }
         },
-        Value::Object(_) => vec![&root],
-        _ => {
+        None if root.as_object().is_some() => vec![&root],
+        None => {
             return Err(UrdbError::Syntax {
                 file: file.into(),
                 message: "expected a rate object or {\"items\": [...]}".into(),
@@ -163,29 +178,29 @@ pub fn import_urdb(file: &str, json: &str, time_zone: &str) -> Result<Vec<Produc
     Ok(products)
 }
 
-fn label_of(rate: &Value, index: usize) -> String {
+fn label_of(rate: &Json, index: usize) -> String {
     ["label", "name"]
         .iter()
-        .find_map(|k| rate.get(*k).and_then(Value::as_str))
-        .map_or_else(|| format!("rate {}", index + 1), str::to_owned)
+        .find_map(|k| rate.get(k).and_then(Json::as_str))
+        .map_or_else(|| format!("rate {}", index + 1), echo)
 }
 
 /// A value that carries nothing: absent, null, empty, zero or false.
-fn is_empty(value: &Value) -> bool {
+fn is_empty(value: &Json) -> bool {
     match value {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.trim().is_empty(),
-        Value::Array(a) => a.iter().all(is_empty),
-        Value::Object(o) => o.values().all(is_empty),
+        Json::Null => true,
+        Json::Bool(b) => !b,
+        Json::Number(n) => n.parse::<Decimal>().is_ok_and(|d| d.is_zero()),
+        Json::String(s) => s.trim().is_empty(),
+        Json::Array(a) => a.iter().all(is_empty),
+        Json::Object(o) => o.iter().all(|(_, v)| is_empty(v)),
     }
 }
 
 struct RateReader<'a> {
     file: &'a str,
     label: String,
-    rate: &'a Value,
+    rate: &'a Json,
 }
 
 impl RateReader<'_> {
@@ -198,20 +213,28 @@ impl RateReader<'_> {
         })
     }
 
-    fn get(&self, field: &str) -> Option<&Value> {
+    fn get(&self, field: &str) -> Option<&Json> {
         self.rate.get(field).filter(|v| !v.is_null())
     }
 
     /// A JSON number as an exact decimal (from its text, never through f64).
-    fn decimal(&self, field: &str, value: &Value) -> Result<Decimal, UrdbError> {
+    fn decimal(&self, field: &str, value: &Json) -> Result<Decimal, UrdbError> {
         let text = match value {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) => s.clone(),
+            Json::Number(n) => n.clone(),
+            Json::String(s) => s.clone(),
             _ => return self.refuse(field, format!("{value} is not a number")),
         };
         text.parse::<Decimal>()
             .or_else(|_| Decimal::from_scientific(&text))
-            .or_else(|_| self.refuse(field, format!("{text} is not a number")))
+            .or_else(|_| {
+                self.refuse(
+                    field,
+                    format!(
+                        "{} is not a number Nordlys can hold exactly (at most 28 digits)",
+                        echo(&text)
+                    ),
+                )
+            })
     }
 
     fn product(
@@ -229,7 +252,7 @@ impl RateReader<'_> {
             {
                 continue;
             }
-            return self.refuse(key, format!("is not supported by Nordlys's URDB import (value {value}); the rate is refused rather than rated without it"));
+            return self.refuse(&echo(key), format!("is not supported by Nordlys's URDB import (value {value}); the rate is refused rather than rated without it"));
         }
         let valid_from = self
             .date("startdate")?
@@ -284,7 +307,7 @@ impl RateReader<'_> {
             name: self
                 .rate
                 .get("name")
-                .and_then(Value::as_str)
+                .and_then(Json::as_str)
                 .unwrap_or(&self.label)
                 .to_owned(),
             currency: nordlys_core::quantity::Currency::Usd,
@@ -292,6 +315,7 @@ impl RateReader<'_> {
             time_zone,
             holidays: HolidayCalendar::None,
             components,
+            usage: None,
         })
     }
 
@@ -326,21 +350,24 @@ impl RateReader<'_> {
             let mut list = Vec::new();
             for (t, tier) in tiers.iter().enumerate() {
                 let at = format!("{field}[{p}][{t}]");
-                if let Some(unit) = tier.get("unit").and_then(Value::as_str)
+                if let Some(unit) = tier.get("unit").and_then(Json::as_str)
                     && unit != max_unit
                 {
                     return self.refuse(
                         &format!("{at}.unit"),
-                        format!("{unit:?} is not supported; only {max_unit:?}"),
+                        format!(
+                            "{} is not supported; only {max_unit:?}",
+                            echo(&format!("{unit:?}"))
+                        ),
                     );
                 }
                 for key in tier
                     .as_object()
-                    .map(|o| o.keys().collect::<Vec<_>>())
+                    .map(|o| o.iter().map(|(k, _)| k).collect::<Vec<_>>())
                     .unwrap_or_default()
                 {
                     if !["max", "rate", "adj", "unit", "sell"].contains(&key.as_str()) {
-                        return self.refuse(&format!("{at}.{key}"), "is not supported");
+                        return self.refuse(&format!("{at}.{}", echo(key)), "is not supported");
                     }
                 }
                 if tier.get("sell").is_some_and(|v| !is_empty(v)) {
@@ -377,7 +404,7 @@ impl RateReader<'_> {
 
     /// A 12×24 schedule of period indices.
     fn schedule(&self, field: &str, periods: usize) -> Result<[[usize; 24]; 12], UrdbError> {
-        let Some(rows) = self.get(field).and_then(Value::as_array) else {
+        let Some(rows) = self.get(field).and_then(Json::as_array) else {
             return self.refuse(
                 field,
                 "is required with the rate structure (12 rows of 24 period indices)",
@@ -494,9 +521,15 @@ impl RateReader<'_> {
     }
 
     fn check_unit(&self, field: &str) -> Result<(), UrdbError> {
-        match self.get(field).and_then(Value::as_str) {
+        match self.get(field).and_then(Json::as_str) {
             None | Some("kW") => Ok(()),
-            Some(other) => self.refuse(field, format!("{other:?} is not supported; only \"kW\"")),
+            Some(other) => self.refuse(
+                field,
+                format!(
+                    "{} is not supported; only \"kW\"",
+                    echo(&format!("{other:?}"))
+                ),
+            ),
         }
     }
 
@@ -507,7 +540,7 @@ impl RateReader<'_> {
         if structure.is_empty() {
             return Ok(None);
         }
-        let months: Vec<usize> = match self.get("flatdemandmonths").and_then(Value::as_array) {
+        let months: Vec<usize> = match self.get("flatdemandmonths").and_then(Json::as_array) {
             None => vec![0; 12],
             Some(list) if list.len() == 12 => {
                 let mut out = Vec::new();
@@ -586,18 +619,20 @@ impl RateReader<'_> {
     ) -> Result<Option<(Decimal, FeePeriod)>, UrdbError> {
         if let Some(v) = self.get(field).filter(|v| !is_empty(v)) {
             let price = self.decimal(field, v)?;
-            let per =
-                match self.get(units).and_then(Value::as_str).unwrap_or("$/month") {
-                    "$/month" => FeePeriod::Month,
-                    "$/day" => FeePeriod::Day,
-                    "$/year" => FeePeriod::Year,
-                    other => return self.refuse(
+            let per = match self.get(units).and_then(Json::as_str).unwrap_or("$/month") {
+                "$/month" => FeePeriod::Month,
+                "$/day" => FeePeriod::Day,
+                "$/year" => FeePeriod::Year,
+                other => {
+                    return self.refuse(
                         units,
                         format!(
-                            "{other:?} is not supported; \"$/month\", \"$/day\" and \"$/year\" are"
+                            "{} is not supported; \"$/month\", \"$/day\" and \"$/year\" are",
+                            echo(&format!("{other:?}"))
                         ),
-                    ),
-                };
+                    );
+                }
+            };
             return Ok(Some((price, per)));
         }
         if let Some(v) = self.get(legacy_monthly).filter(|v| !is_empty(v)) {

@@ -10,11 +10,13 @@ use std::fmt;
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
+use nordlys_core::model::UsageKind;
 use nordlys_core::quantity::Currency;
 use rust_decimal::Decimal;
 
 use crate::calendar::{ALL_HOURS, HolidayCalendar, TimeWindow};
 use crate::decimal::price_to_nano;
+use crate::format::bounds::{MAX_REPORTED_PROBLEMS, and_more, echo};
 
 /// A sellable product (supplier product, grid tariff, non-metered service).
 #[derive(Debug, Clone)]
@@ -27,6 +29,9 @@ pub struct Product {
     pub time_zone: TimeZone,
     pub holidays: HolidayCalendar,
     pub components: Vec<Component>,
+    /// The kind of use the product is published for (a fri-nettleie customer group:
+    /// `husholdning`, `fritid`, `liten_næring`); `None`: any.
+    pub usage: Option<UsageKind>,
 }
 
 /// One price component in force over `[valid_from, valid_to)`. Several components may share
@@ -294,7 +299,7 @@ impl fmt::Display for ProductError {
         }
         write!(f, ", field {}", self.field)?;
         if !self.value.is_empty() {
-            write!(f, " = {:?}", self.value)?;
+            write!(f, " = {:?}", echo(&self.value))?;
         }
         write!(f, ": {}", self.rule)
     }
@@ -304,13 +309,17 @@ impl fmt::Display for ProductError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductErrors(pub Vec<ProductError>);
 
+/// The first [`MAX_REPORTED_PROBLEMS`] problems, then "… and N more".
 impl fmt::Display for ProductErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
+        for (i, e) in self.0.iter().take(MAX_REPORTED_PROBLEMS).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{e}")?;
+        }
+        if let Some(more) = and_more(self.0.len()) {
+            write!(f, "\n{more}")?;
         }
         Ok(())
     }
@@ -438,33 +447,43 @@ impl Product {
                 "a product needs at least one component",
             );
         }
-        for (i, c) in self.components.iter().enumerate() {
+        for c in &self.components {
             let at = format!("{}@{}", c.code, c.valid_from);
             validate_component(c, &at, &mut p);
-            for other in &self.components[i + 1..] {
-                if other.code != c.code {
-                    continue;
-                }
-                if other.pricing.kind_code() != c.pricing.kind_code() {
+        }
+        // Versions of one component, in order of validity: each must have the kind of the
+        // first and start after the one reaching furthest before it ends (n log n, not
+        // every pair: a file may hold many versions).
+        let mut versions: Vec<&Component> = self.components.iter().collect();
+        versions.sort_by(|a, b| (&a.code, a.valid_from).cmp(&(&b.code, b.valid_from)));
+        for group in versions.chunk_by(|a, b| a.code == b.code) {
+            let first = group[0];
+            let mut reach = first;
+            for &other in &group[1..] {
+                if other.pricing.kind_code() != first.pricing.kind_code() {
                     p.push(
-                        Some(&at),
+                        Some(&format!("{}@{}", first.code, first.valid_from)),
                         "kind",
                         other.pricing.kind_code(),
                         format!(
                             "versions of one component must have the same kind ({})",
-                            c.pricing.kind_code()
+                            first.pricing.kind_code()
                         ),
                     );
                 }
-                let overlaps = c.valid_to.is_none_or(|to| other.valid_from < to)
-                    && other.valid_to.is_none_or(|to| c.valid_from < to);
-                if overlaps {
+                if reach.valid_to.is_none_or(|to| other.valid_from < to) {
                     p.push(
-                        Some(&c.code),
+                        Some(&other.code),
                         "valid_from",
-                        format!("{}..{} and {}..{}", c.valid_from, fmt_to(c.valid_to), other.valid_from, fmt_to(other.valid_to)),
+                        format!("{}..{} and {}..{}", reach.valid_from, fmt_to(reach.valid_to), other.valid_from, fmt_to(other.valid_to)),
                         "two versions of the same component are valid at the same time; end one before the next starts",
                     );
+                }
+                if reach
+                    .valid_to
+                    .is_some_and(|to| other.valid_to.is_none_or(|o| o > to))
+                {
+                    reach = other;
                 }
             }
         }

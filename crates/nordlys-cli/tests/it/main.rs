@@ -3,6 +3,7 @@
 mod changes;
 mod concurrency;
 mod imports;
+mod rate;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

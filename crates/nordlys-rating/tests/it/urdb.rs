@@ -255,3 +255,94 @@ fn tiers_inside_time_of_use_energy_and_demand_periods() {
     // Flat 20 kW: 120; on-peak 270; energy (743 + 20) × 0.05 = 38.15. Total 428.15.
     assert_eq!(net(&rating), Decimal::new(42815, 2));
 }
+
+/// The time-of-use prices of the energy component of a product, in period order.
+fn energy_prices(product: &Product) -> Vec<Decimal> {
+    product
+        .components
+        .iter()
+        .filter(|c| c.code == "energy")
+        .flat_map(|c| match &c.pricing {
+            nordlys_rating::product::Pricing::TimeOfUse { periods, .. } => {
+                periods.iter().map(|p| p.price).collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn numbers_are_read_exactly_from_their_text_never_through_f64() {
+    // 18 significant digits: f64 would make it 123456789.12345679.
+    let text = fixture("tou-residential.json").replace(
+        r#"{"rate": 0.1, "adj": 0.01, "unit": "kWh"}"#,
+        r#"{"rate": 123456789.123456789, "adj": 0.01, "unit": "kWh"}"#,
+    );
+    let products = import_urdb("exact.json", &text, "America/New_York").unwrap();
+    let prices = energy_prices(&products[0]);
+    assert!(
+        prices.contains(&"123456789.133456789".parse().unwrap()),
+        "{prices:?}"
+    );
+    // More decimals than a price may have: refused, and the message shows the exact number.
+    let text = fixture("tou-residential.json").replace(
+        r#"{"rate": 0.1, "adj": 0.01, "unit": "kWh"}"#,
+        r#"{"rate": 0.12345678901234567891, "unit": "kWh"}"#,
+    );
+    let error = import_urdb("exact.json", &text, "America/New_York").unwrap_err();
+    assert!(
+        error.to_string().contains("0.12345678901234567891"),
+        "{error}"
+    );
+}
+
+#[test]
+fn hostile_urdb_files_are_refused_with_a_bounded_message() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let error = import_urdb("deep.json", &deep, "UTC")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "deep.json: not URDB JSON: nested deeper than 32 arrays and objects at line 1, column 33"
+    );
+    let twice = fixture("tou-residential.json").replacen(
+        r#""fixedchargefirstmeter": 10,"#,
+        r#""fixedchargefirstmeter": 10, "fixedchargefirstmeter": 1000,"#,
+        1,
+    );
+    let error = import_urdb("twice.json", &twice, "UTC")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("the key \"fixedchargefirstmeter\" appears twice in one object"),
+        "{error}"
+    );
+    // An unsupported field with a huge value: the value is echoed as a short prefix.
+    let huge = fixture("tou-residential.json").replacen(
+        r#""dgrules": "Net Metering""#,
+        &format!(
+            r#""dgrules": "Net Metering", "coincidentrate": "{}""#,
+            "x".repeat(1_000_000)
+        ),
+        1,
+    );
+    let error = import_urdb("huge.json", &huge, "UTC")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("coincidentrate"), "{error}");
+    assert!(
+        error.contains("…") && error.len() < 400,
+        "{} bytes: {}",
+        error.len(),
+        &error[..400.min(error.len())]
+    );
+    let big = " ".repeat(nordlys_rating::openei_urdb::MAX_URDB_FILE_BYTES + 1);
+    let error = import_urdb("big.json", &big, "UTC")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("is larger than the limit of 8388608 bytes"),
+        "{error}"
+    );
+}
