@@ -818,3 +818,47 @@ async fn master_data_and_usage_changed_after_settlement_are_corrected_or_listed(
         "{tasks:?}"
     );
 }
+
+#[tokio::test]
+async fn a_kid_names_one_document_across_every_series() {
+    let db = billing_db().await;
+    // A utility whose credit notes ask for payment (policy): they carry KIDs too, from the same
+    // counter as the invoices, though numbered in their own series.
+    let policy = BillingPolicy {
+        credit_notes_ask_payment: true,
+        ..BillingPolicy::default()
+    };
+    run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    let changed = january_hourly(HOURLY_POINT, |h| 900 + (h as i64 * 37) % 900);
+    import_values(&db, &changed, "2025-02-05T06:00:00Z")
+        .await
+        .unwrap();
+    let report = corrections(&db, "2025-02-05T07:00:00Z", &policy).await;
+    assert_eq!((report.invoices, report.credit_notes), (1, 1));
+    let documents = db.store.documents(None, None, 100).await.unwrap();
+    let numbers: Vec<(String, i64)> = documents
+        .iter()
+        .map(|d| (d.series.clone(), d.number))
+        .collect();
+    assert!(numbers.contains(&("F".into(), 1)) && numbers.contains(&("K".into(), 1)));
+    let kids: Vec<String> = documents.iter().filter_map(|d| d.kid.clone()).collect();
+    assert_eq!(
+        kids.len(),
+        documents.len(),
+        "every document asks for payment"
+    );
+    let unique: std::collections::HashSet<&String> = kids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        kids.len(),
+        "F-1 and K-1 do not share a KID: {kids:?}"
+    );
+    let credit = documents
+        .iter()
+        .find(|d| d.kind == DocumentKind::CreditNote)
+        .unwrap();
+    assert!(
+        credit.due_date.is_some(),
+        "with payment terms, as the policy says"
+    );
+}
