@@ -24,7 +24,7 @@ use crate::product::{
     CapacityMethod, DemandMeasure, FeePeriod, OneOffTrigger, Pricing, SpotAveraging, Tier,
     VatTreatment,
 };
-use crate::statutory::{ChargeRule, UsageKindKey};
+use crate::statutory::{ChargeRule, SpotBasis, UsageKindKey};
 
 /// Who and where is being rated: decides taxes, subsidies and VAT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +144,39 @@ pub struct Scratch {
     /// Per day of the period: (max clock-hour energy, hour index).
     daily_max: Vec<(i64, u32)>,
     peaks: Vec<(i64, u32)>,
+    /// One day's clock-hour energy and average spot price, for subsidies on an hourly basis.
+    basis_wh: Vec<i64>,
+    basis_price: Vec<i64>,
+}
+
+/// One day of a series on the hourly basis of spot subsidies: per clock hour the energy and
+/// the time average of the hour's prices in the engine's scale, rounded half away from zero
+/// (the rounding the caller applies when it prices an hourly series from quarter-hour prices).
+fn hourly_basis(
+    energy: &[i64],
+    spot: &[i64],
+    (per_hour, n): (usize, i64),
+    hour_wh: &mut Vec<i64>,
+    hour_price: &mut Vec<i64>,
+) {
+    hour_wh.clear();
+    hour_price.clear();
+    // `n` = `per_hour` intervals (2 or 4): the sums stay within i64 for prices and energies
+    // inside their checked bounds.
+    for (e, p) in energy
+        .chunks_exact(per_hour)
+        .zip(spot.chunks_exact(per_hour))
+    {
+        hour_wh.push(e.iter().sum());
+        let sum: i64 = p.iter().sum();
+        let (quotient, remainder) = (sum / n, sum % n);
+        let away = if 2 * remainder.abs() >= n {
+            sum.signum()
+        } else {
+            0
+        };
+        hour_price.push(quotient + away);
+    }
 }
 
 /// `Σ a[i] × b[i]` exactly, with four independent accumulators so that the 128-bit additions
@@ -791,7 +824,19 @@ impl RatingPlan {
                                 self.days[d as usize].first_interval as usize,
                                 self.days[d as usize + 1].first_interval as usize,
                             );
-                            let (day_energy, day_spot) = (&energy[i0..i1], &spot[i0..i1]);
+                            let (day_energy, day_spot) = match charge.rates[ri].basis {
+                                Some(SpotBasis::HourlyAverage) if self.per_hour > 1 => {
+                                    hourly_basis(
+                                        &energy[i0..i1],
+                                        &spot[i0..i1],
+                                        (self.per_hour, 3600 / self.resolution.seconds()),
+                                        &mut scratch.basis_wh,
+                                        &mut scratch.basis_price,
+                                    );
+                                    (&scratch.basis_wh[..], &scratch.basis_price[..])
+                                }
+                                _ => (&energy[i0..i1], &spot[i0..i1]),
+                            };
                             let day = subsidy_below_cap(day_energy, day_spot, threshold, hedge);
                             if day.consumed_wh <= remaining {
                                 // The cap is not reached today: every consumed Wh counts.

@@ -57,6 +57,38 @@ pub struct DatedRate {
     pub from: Date,
     pub to: Option<Date>,
     pub value: Decimal,
+    /// For spot subsidies and price hedges: which spot price each kWh is compared with.
+    /// `None` for every other rule (the table refuses it there and requires it here).
+    pub basis: Option<SpotBasis>,
+}
+
+/// Which spot price a spot subsidy or price hedge compares with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpotBasis {
+    /// Clock hour by clock hour: the hour's energy against the time average of the area's
+    /// prices in that hour (rounded half away from zero to the engine's scale, as prices are
+    /// when a series is priced at a coarser resolution than the market's). With 15-minute
+    /// prices, a 15-minute meter and an hourly one then get the same amount.
+    HourlyAverage,
+    /// Each interval of the series against that interval's price.
+    Interval,
+}
+
+impl SpotBasis {
+    pub const CODES: &'static str = "hourly_average, interval";
+    pub fn code(self) -> &'static str {
+        match self {
+            SpotBasis::HourlyAverage => "hourly_average",
+            SpotBasis::Interval => "interval",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "hourly_average" => Some(SpotBasis::HourlyAverage),
+            "interval" => Some(SpotBasis::Interval),
+            _ => None,
+        }
+    }
 }
 
 /// How a statutory charge is computed.
@@ -198,6 +230,8 @@ struct RateFile {
     #[serde(default)]
     to: Option<String>,
     value: Dec,
+    #[serde(default)]
+    basis: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -429,10 +463,46 @@ impl Statutory {
                         "rates must be in date order and must not overlap".to_owned(),
                     ));
                 }
+                let spot_rule = matches!(
+                    rule,
+                    ChargeRule::SpotSubsidy { .. } | ChargeRule::PriceHedge { .. }
+                );
+                let basis = match (&r.basis, spot_rule) {
+                    (None, false) => None,
+                    (Some(text), false) => {
+                        return Err(err(
+                            &entry,
+                            "rate.basis",
+                            text,
+                            format!("not used by rule = {:?}", c.rule),
+                        ));
+                    }
+                    (None, true) => {
+                        return Err(err(
+                            &entry,
+                            "rate.basis",
+                            "",
+                            format!(
+                                "a {} rate needs the spot price it compares with, one of: {}",
+                                c.rule,
+                                SpotBasis::CODES
+                            ),
+                        ));
+                    }
+                    (Some(text), true) => Some(SpotBasis::parse(text).ok_or_else(|| {
+                        err(
+                            &entry,
+                            "rate.basis",
+                            text,
+                            format!("must be one of: {}", SpotBasis::CODES),
+                        )
+                    })?),
+                };
                 rates.push(DatedRate {
                     from,
                     to,
                     value: r.value.0,
+                    basis,
                 });
             }
             if rates.is_empty() {

@@ -3,6 +3,7 @@
 mod examples;
 mod fri_nettleie;
 mod properties;
+mod schemes;
 mod support;
 mod urdb;
 mod validation;

@@ -1,0 +1,139 @@
+//! Strømstøtte and Norgespris as the law computes them: hour by hour on the hour's average area
+//! price (so a household's amount does not depend on its meter's resolution), holiday homes
+//! with their own rules, and agreement dates before the scheme began.
+
+use jiff::civil::{DateTime, date};
+use nordlys_core::model::UsageKind;
+use nordlys_core::time::{LocalPeriod, Resolution};
+use nordlys_rating::{LineKind, MeterInput, Rating, RatingContext, RatingPlan, Statutory};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::support::*;
+
+const NOK_PER_KWH: i64 = 1_000_000_000; // engine scale: nano per kWh
+
+/// A household's October 2025 quarter-hours: a load that changes within each hour.
+fn quarter_load(t: DateTime) -> i64 {
+    let (h, m) = (i64::from(t.hour()), i64::from(t.minute()));
+    150 + (h * 53 + m * 29 + i64::from(t.day()) * 17) % 700
+}
+
+/// Quarter-hour area prices that swing across the 0.75 threshold inside an hour
+/// (0.40 … 1.29 NOK/kWh, to the nano: not divisible by four, so averages need rounding).
+fn quarter_price(t: DateTime) -> i64 {
+    let (h, m) = (i64::from(t.hour()), i64::from(t.minute()));
+    let swing = (h * 7 + m * 13 + i64::from(t.day()) * 3) % 90;
+    NOK_PER_KWH * (40 + swing) / 100 + (h * 1_000_003 + m) % 7
+}
+
+/// The same consumption summed per clock hour, and each hour's price as an hourly meter's
+/// invoice gets it: the time average of its four quarter-hour prices, rounded half away from
+/// zero to the engine's scale (what billing's price alignment does).
+fn per_hour(energy: &[i64], spot: &[i64]) -> (Vec<i64>, Vec<i64>) {
+    let hours = energy.chunks_exact(4).map(|q| q.iter().sum()).collect();
+    let prices = spot
+        .chunks_exact(4)
+        .map(|q| {
+            let average = Decimal::from(q.iter().sum::<i64>()) / Decimal::from(4);
+            let rounded = average.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+            i64::try_from(rounded).unwrap()
+        })
+        .collect();
+    (hours, prices)
+}
+
+fn rate(
+    ctx: &RatingContext,
+    period: LocalPeriod,
+    resolution: Resolution,
+    energy: &[i64],
+    spot: &[i64],
+) -> Rating {
+    let plan = RatingPlan::new(
+        &[example("no-fixed-price.toml")],
+        &Statutory::default(),
+        ctx.market,
+        period,
+        resolution,
+    )
+    .unwrap();
+    plan.rate(
+        ctx,
+        &MeterInput {
+            energy_wh: energy,
+            spot_price: Some(spot),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn subsidy(rating: &Rating) -> Vec<(String, String, String)> {
+    kinds(&rating.lines, LineKind::Subsidy)
+        .iter()
+        .map(|l| {
+            (
+                l.code.to_string(),
+                l.quantity.to_string(),
+                l.amount.to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_households_stromstotte_and_norgespris_do_not_depend_on_its_meters_resolution() {
+    let tz = example("no-fixed-price.toml").time_zone;
+    // October 2025: the first month of 15-minute day-ahead prices, with the autumn DST day.
+    let period = month("2025-10");
+    let energy = series(period, &tz, Resolution::Pt15m, quarter_load);
+    let spot = series(period, &tz, Resolution::Pt15m, quarter_price);
+    let (hour_energy, hour_spot) = per_hour(&energy, &spot);
+    assert_eq!(hour_energy.len(), 745, "October 2025 has 745 clock hours");
+
+    let household = ctx_no("0301", UsageKind::Household);
+    let quarterly = rate(&household, period, Resolution::Pt15m, &energy, &spot);
+    let hourly = rate(
+        &household,
+        period,
+        Resolution::Pt60m,
+        &hour_energy,
+        &hour_spot,
+    );
+    let table = format!(
+        "{}\n--\n{}",
+        render(&quarterly.lines),
+        render(&hourly.lines)
+    );
+    assert_eq!(subsidy(&quarterly), subsidy(&hourly), "{table}");
+
+    // The amount, computed here hour by hour: 90 % of (hour average − 0.75) × the hour's kWh
+    // where the average is above 0.75 (the load stays under the 5 000 kWh cap).
+    let threshold = Decimal::new(75, 2);
+    let expected: Decimal = hour_energy
+        .iter()
+        .zip(&hour_spot)
+        .map(|(&wh, &nano)| {
+            let above = (Decimal::new(nano, 9) - threshold).max(Decimal::ZERO);
+            -Decimal::new(wh, 3) * above * Decimal::new(9, 1)
+        })
+        .sum();
+    let lines = kinds(&quarterly.lines, LineKind::Subsidy);
+    assert_eq!(lines.len(), 1, "{table}");
+    assert_eq!(lines[0].amount, expected, "{table}");
+    assert!(expected < Decimal::from(-100), "a real subsidy: {expected}");
+
+    // Norgespris from the first day: the same question, the same answer.
+    let mut hedged = household.clone();
+    hedged.norgespris_from = Some(date(2025, 10, 1));
+    let quarterly = rate(&hedged, period, Resolution::Pt15m, &energy, &spot);
+    let hourly = rate(&hedged, period, Resolution::Pt60m, &hour_energy, &hour_spot);
+    let table = format!(
+        "{}\n--\n{}",
+        render(&quarterly.lines),
+        render(&hourly.lines)
+    );
+    let codes: Vec<String> = subsidy(&quarterly).into_iter().map(|l| l.0).collect();
+    assert_eq!(codes, ["norgespris"], "{table}");
+    assert_eq!(subsidy(&quarterly), subsidy(&hourly), "{table}");
+}
