@@ -24,7 +24,7 @@ use crate::product::{
     CapacityMethod, DemandMeasure, FeePeriod, OneOffTrigger, Pricing, SpotAveraging, Tier,
     VatTreatment,
 };
-use crate::statutory::{ChargeRule, SpotBasis, UsageKindKey};
+use crate::statutory::{ChargeRule, SpotBasis};
 
 /// Who and where is being rated: decides taxes, subsidies and VAT.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +81,43 @@ pub fn spot_price_from_mwh(price_per_mwh: Decimal) -> Option<i64> {
     price_to_nano(price_per_mwh / Decimal::ONE_THOUSAND)
 }
 
+/// Largest |energy| of one interval the engine rates: 10^14 Wh (100 GWh in one interval, far
+/// above any metering point). A period has at most [`crate::plan::MAX_PERIOD_DAYS`] days
+/// (at most 35,140 quarter-hours), so every energy sum stays below 3.6 × 10^18 Wh, inside `i64`.
+pub const MAX_INTERVAL_WH: i64 = 100_000_000_000_000;
+
+/// Largest |price| per kWh the engine rates, in its nano scale: 10^15, i.e. 1,000,000
+/// currency units per kWh. Energy × price, and every sum of them over a period, then fit
+/// `i128` exactly; an amount too large for a line's decimal is a [`RateError::AmountOutOfRange`].
+pub const MAX_PRICE_NANO: i64 = 1_000_000_000_000_000;
+
+/// The first value of `values` outside `±max`, with its index.
+fn first_out_of_range(values: &[i64], max: i64) -> Option<(i64, i64)> {
+    // One branch-free pass (it vectorises); the position is looked for only when one is off.
+    let off = values
+        .iter()
+        .fold(false, |off, &v| off | (v > max) | (v < -max));
+    if !off {
+        return None;
+    }
+    (0i64..)
+        .zip(values.iter().copied())
+        .find(|&(_, v)| v > max || v < -max)
+}
+
+/// A pico amount as a line's decimal, or which line could not hold it.
+fn amount_of(pico: i128, what: &str) -> Result<Decimal, RateError> {
+    pico_to_decimal(pico).ok_or_else(|| RateError::AmountOutOfRange {
+        what: what.to_owned(),
+    })
+}
+
+/// The scheme's name as a customer knows it: the charge's name without a parenthesised
+/// subtitle ("Norgespris (prissikringsbeløp)" → "Norgespris").
+fn scheme_name(name: &str) -> &str {
+    name.split(" (").next().unwrap_or(name).trim()
+}
+
 /// Why a metering point could not be rated. Each says what to fix.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RateError {
@@ -127,6 +164,36 @@ pub enum RateError {
     MissingMainFuse { product: String, component: String },
     #[error("statutory table has no {charge} rate for {date}; load an updated statutory table")]
     NoStatutoryRate { charge: String, date: Date },
+    #[error(
+        "{scheme} starts {starts}: the metering point's {scheme} agreement from {agreement} is dated before the scheme began (charge {charge} of the statutory table)"
+    )]
+    AgreementBeforeScheme {
+        charge: String,
+        scheme: String,
+        agreement: Date,
+        starts: Date,
+    },
+    #[error(
+        "{what}[{index}] (interval starting {at}) = {value} is outside what the engine rates: at most ±{max} {unit} (documented bounds keep every sum exact)"
+    )]
+    ValueOutOfRange {
+        what: &'static str,
+        index: i64,
+        at: String,
+        value: i64,
+        max: i64,
+        unit: &'static str,
+    },
+    #[error(
+        "{what}: the amount exceeds what an invoice line can hold exactly (about ±7.9 × 10^16 currency units); check the readings and prices"
+    )]
+    AmountOutOfRange { what: String },
+    #[error(
+        "{code}: the area volumes of {month} sum to zero, so the volume-weighted average spot price is undefined"
+    )]
+    NoAreaVolume { code: String, month: Date },
+    #[error("statutory charge {charge} applies to usage {usage} but has no monthly cap for it")]
+    NoCapForUsage { charge: String, usage: UsageKind },
     #[error(
         "usage quantity given for {component:?}, which no product in the plan has as a usage component"
     )]
@@ -329,6 +396,38 @@ impl RatingPlan {
                 got: v.len(),
             });
         }
+        let bounded = [
+            (
+                "energy_wh",
+                Some(input.energy_wh),
+                MAX_INTERVAL_WH,
+                "Wh per interval",
+            ),
+            (
+                "spot_price",
+                input.spot_price,
+                MAX_PRICE_NANO,
+                "nano currency units per kWh",
+            ),
+            (
+                "area_volume_wh",
+                input.area_volume_wh,
+                MAX_INTERVAL_WH,
+                "Wh per interval",
+            ),
+        ];
+        for (what, values, max, unit) in bounded {
+            if let Some((index, value)) = values.and_then(|v| first_out_of_range(v, max)) {
+                return Err(RateError::ValueOutOfRange {
+                    what,
+                    index,
+                    at: self.interval_start(index),
+                    value,
+                    max,
+                    unit,
+                });
+            }
+        }
         if ctx.market != self.market {
             return Err(RateError::MarketMismatch {
                 plan: self.market,
@@ -376,8 +475,9 @@ impl RatingPlan {
                 (from, to)
             }
         };
-        let da = (from - period.start).get_days() as u32;
-        let db = (to - period.start).get_days() as u32;
+        // Non-negative (from, to ≥ period.start) and at most MAX_PERIOD_DAYS.
+        let da = (from - period.start).get_days().unsigned_abs();
+        let db = (to - period.start).get_days().unsigned_abs();
         let active = Active {
             da,
             db,
@@ -420,6 +520,16 @@ impl RatingPlan {
             if !c.opt_in || !charge_applies[i] {
                 continue;
             }
+            if let (Some(agreement), Some(first_rate)) = (ctx.norgespris_from, c.rates.first())
+                && agreement < first_rate.from
+            {
+                return Err(RateError::AgreementBeforeScheme {
+                    charge: c.code.clone(),
+                    scheme: scheme_name(&c.name).to_owned(),
+                    agreement,
+                    starts: first_rate.from,
+                });
+            }
             let Some(first) = opt_in_day.filter(|&d| d < active.db) else {
                 charge_applies[i] = false;
                 continue;
@@ -452,7 +562,7 @@ impl RatingPlan {
         };
 
         let energy = input.energy_wh;
-        let spot_needed = self.needs_spot_sum
+        let spot_sum_needed = self.needs_spot_sum
             && self.groups.iter().any(|g| {
                 g.slot.is_some()
                     && g.versions.iter().any(|v| {
@@ -464,6 +574,19 @@ impl RatingPlan {
                                     averaging: SpotAveraging::Interval,
                                     ..
                                 }
+                            )
+                    })
+            });
+        // Monthly-average spot products need the prices too (never an average of nothing).
+        let spot_needed = spot_sum_needed
+            || self.groups.iter().any(|g| {
+                g.slot.is_some()
+                    && g.versions.iter().any(|v| {
+                        v.day_from < active.db
+                            && v.day_to > active.da
+                            && matches!(
+                                self.products[g.product].components[v.component].pricing,
+                                Pricing::Spot { .. }
                             )
                     })
             });
@@ -494,7 +617,7 @@ impl RatingPlan {
                 continue;
             }
             let seg = &energy[s..e];
-            if spot_needed && let Some(spot) = spot {
+            if spot_sum_needed && let Some(spot) = spot {
                 scratch.class_wh[run.class as usize] += seg.iter().sum::<i64>();
                 scratch.class_spot[run.class as usize] += dot(seg, &spot[s..e]);
             } else if self.needs_hours {
@@ -532,7 +655,7 @@ impl RatingPlan {
                 | Pricing::TieredEnergy { .. }
                 | Pricing::Spot { .. } => {
                     if let Some(si) = g.slot {
-                        self.energy_lines(si, scratch, input, &active, line_vat, &mut lines);
+                        self.energy_lines(si, scratch, input, &active, line_vat, &mut lines)?;
                     }
                 }
                 Pricing::Fixed { .. } | Pricing::Subscription { .. } => {
@@ -566,7 +689,7 @@ impl RatingPlan {
                     &mut diagnostics,
                 )?,
                 Pricing::Demand { .. } | Pricing::TouDemand { .. } => {
-                    self.demand_lines(g, scratch, energy, &active, line_vat, &mut lines)
+                    self.demand_lines(g, scratch, energy, &active, line_vat, &mut lines)?
                 }
                 Pricing::OneOff { .. } => {
                     let Some(contract) = input.contract else {
@@ -734,7 +857,7 @@ impl RatingPlan {
                 &active,
                 vat(st.charges[ci].vat),
                 &mut lines,
-            );
+            )?;
         }
         for (ci, charge) in st.charges.iter().enumerate() {
             if !charge_applies[ci] {
@@ -783,9 +906,11 @@ impl RatingPlan {
                     cap_kwh_per_month, ..
                 } => {
                     let hedge = matches!(charge.rule, ChargeRule::PriceHedge { .. });
-                    let Some(cap_kwh) = cap_kwh_per_month.get(&UsageKindKey::from(ctx.usage))
-                    else {
-                        continue;
+                    let Some(cap_kwh) = cap_kwh_per_month.get(&ctx.usage) else {
+                        return Err(RateError::NoCapForUsage {
+                            charge: charge.code.clone(),
+                            usage: ctx.usage,
+                        });
                     };
                     let Some(spot) = input.spot_price else {
                         return Err(RateError::MissingSpotPrices {
@@ -866,7 +991,7 @@ impl RatingPlan {
                                 continue;
                             }
                             let r = &charge.rates[ri];
-                            let mut amount = pico_to_decimal(amount_pico);
+                            let mut amount = amount_of(amount_pico, &charge.code)?;
                             if !hedge {
                                 amount = -amount * percent / Decimal::ONE_HUNDRED;
                             }
@@ -926,13 +1051,30 @@ impl RatingPlan {
             .map_or_else(|| "spot".to_owned(), |g| g.code.to_string())
     }
 
+    /// The local start of interval `index`, for messages.
+    fn interval_start(&self, index: i64) -> String {
+        let start = nordlys_core::time::start_of_local_day(self.period.start, &self.tz);
+        index
+            .checked_mul(self.resolution.seconds())
+            .and_then(|s| start.checked_add(jiff::SignedDuration::from_secs(s)).ok())
+            .map_or_else(
+                || format!("{index} intervals after {}", self.period.start),
+                |t| {
+                    self.tz
+                        .to_datetime(t)
+                        .strftime("%Y-%m-%d %H:%M")
+                        .to_string()
+                },
+            )
+    }
+
     fn day_index(&self, d: Date) -> u32 {
         if d <= self.period.start {
             0
         } else if d >= self.period.end {
             (self.days.len() - 1) as u32
         } else {
-            (d - self.period.start).get_days() as u32
+            (d - self.period.start).get_days().unsigned_abs()
         }
     }
 
@@ -1025,7 +1167,7 @@ impl RatingPlan {
         a: &Active,
         vat: (VatCategory, Decimal),
         lines: &mut Vec<InvoiceLine>,
-    ) {
+    ) -> Result<(), RateError> {
         let slot = &self.slots[si];
         let (source, code, component_of): (Arc<str>, Arc<str>, Option<usize>) = match slot.source {
             SlotSource::Group(gi) => (
@@ -1065,7 +1207,7 @@ impl RatingPlan {
                     SlotSource::Group(_) => unreachable!("component_of is None only for charges"),
                 };
                 let rate = &charge.rates[bucket.version];
-                let amount = pico_to_decimal(i128::from(wh) * i128::from(bucket.price_nano));
+                let amount = amount_of(i128::from(wh) * i128::from(bucket.price_nano), &code)?;
                 let mut line = InvoiceLine::new(
                     slot.kind,
                     &source,
@@ -1110,7 +1252,7 @@ impl RatingPlan {
                     Decimal::ONE,
                     vat,
                     lines,
-                );
+                )?;
                 continue;
             }
             match &component.pricing {
@@ -1118,7 +1260,7 @@ impl RatingPlan {
                     if wh == 0 {
                         continue;
                     }
-                    let amount = pico_to_decimal(i128::from(wh) * i128::from(bucket.price_nano));
+                    let amount = amount_of(i128::from(wh) * i128::from(bucket.price_nano), &code)?;
                     let mut line = InvoiceLine::new(
                         slot.kind,
                         &source,
@@ -1156,17 +1298,28 @@ impl RatingPlan {
                     if wh == 0 {
                         continue;
                     }
+                    let overflow = || RateError::AmountOutOfRange {
+                        what: code.to_string(),
+                    };
                     let (average, amount) = match averaging {
                         SpotAveraging::Interval => {
-                            let spot_amount = pico_to_decimal(scratch.bucket_spot[b as usize]);
-                            (
-                                spot_amount / kwh,
-                                spot_amount * factor + kwh * markup_per_kwh,
-                            )
+                            let spot_amount = amount_of(scratch.bucket_spot[b as usize], &code)?;
+                            let amount = spot_amount
+                                .checked_mul(*factor)
+                                .zip(kwh.checked_mul(*markup_per_kwh))
+                                .and_then(|(spot, markup)| spot.checked_add(markup))
+                                .ok_or_else(overflow)?;
+                            (spot_amount / kwh, amount)
                         }
                         SpotAveraging::MonthlyAverage => {
-                            let average = self.monthly_average(bucket.month as usize, input);
-                            (average, kwh * (average * factor + markup_per_kwh))
+                            let average =
+                                self.monthly_average(bucket.month as usize, input, &code)?;
+                            let amount = average
+                                .checked_mul(*factor)
+                                .and_then(|p| p.checked_add(*markup_per_kwh))
+                                .and_then(|p| p.checked_mul(kwh))
+                                .ok_or_else(overflow)?;
+                            (average, amount)
                         }
                     };
                     let unit_price = round_display(amount / kwh, 6);
@@ -1216,6 +1369,7 @@ impl RatingPlan {
                 vat,
             ));
         }
+        Ok(())
     }
 
     fn bucket_is_monthly(&self, si: usize, bucket: &crate::plan::Bucket) -> bool {
@@ -1238,14 +1392,21 @@ impl RatingPlan {
     }
 
     /// The month's average area price (volume-weighted when area volumes are given).
-    fn monthly_average(&self, m: usize, input: &MeterInput) -> Decimal {
+    fn monthly_average(
+        &self,
+        m: usize,
+        input: &MeterInput,
+        code: &str,
+    ) -> Result<Decimal, RateError> {
         let seg = &self.months[m];
         let (i0, i1) = (
             self.days[seg.first_day as usize].first_interval as usize,
             self.days[seg.end_day as usize].first_interval as usize,
         );
         let Some(spot) = input.spot_price else {
-            return Decimal::ZERO;
+            return Err(RateError::MissingSpotPrices {
+                code: code.to_owned(),
+            });
         };
         let spot = &spot[i0..i1];
         let (sum, weight) = match input.area_volume_wh {
@@ -1255,13 +1416,22 @@ impl RatingPlan {
             ),
             None => (
                 spot.iter().map(|p| i128::from(*p)).sum::<i128>(),
-                spot.len() as i128,
+                spot.iter().map(|_| 1i128).sum::<i128>(),
             ),
         };
         if weight == 0 {
-            return Decimal::ZERO;
+            return Err(RateError::NoAreaVolume {
+                code: code.to_owned(),
+                month: seg.month_start,
+            });
         }
-        Decimal::from_i128_with_scale(sum, 9) / Decimal::from_i128_with_scale(weight, 0)
+        // Within the bounds on prices and volumes both fit a decimal.
+        let overflow = || RateError::AmountOutOfRange {
+            what: code.to_owned(),
+        };
+        let sum = Decimal::try_from_i128_with_scale(sum, 9).map_err(|_| overflow())?;
+        let weight = Decimal::try_from_i128_with_scale(weight, 0).map_err(|_| overflow())?;
+        sum.checked_div(weight).ok_or_else(overflow)
     }
 
     fn hour_pass(&self, scratch: &mut Scratch, energy: &[i64], a: &Active) {
@@ -1368,7 +1538,12 @@ impl RatingPlan {
                             count,
                             Explanation::Peaks {
                                 peaks,
-                                average_w: ((sum + count / 2) / count) as i64,
+                                // An average of i64 hour energies is an i64.
+                                average_w: i64::try_from((sum + count / 2) / count).map_err(
+                                    |_| RateError::AmountOutOfRange {
+                                        what: c.code.clone(),
+                                    },
+                                )?,
                                 step_from: Decimal::ZERO,
                                 step_to: None,
                                 threshold_inclusive: *threshold_inclusive,
@@ -1480,9 +1655,9 @@ impl RatingPlan {
         a: &Active,
         vat: (VatCategory, Decimal),
         lines: &mut Vec<InvoiceLine>,
-    ) {
+    ) -> Result<(), RateError> {
         let product = &self.products[g.product];
-        let per_hour = self.per_hour as i64;
+        let per_hour = 3600 / self.resolution.seconds();
         let mut tou_version = 0;
         for v in &g.versions {
             let c = &product.components[v.component];
@@ -1571,7 +1746,7 @@ impl RatingPlan {
                         share,
                         vat,
                         lines,
-                    );
+                    )?;
                     for line in &mut lines[before..] {
                         line.explanation.insert(
                             0,
@@ -1593,6 +1768,7 @@ impl RatingPlan {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -1611,7 +1787,7 @@ fn tier_lines(
     share: Decimal,
     vat: (VatCategory, Decimal),
     lines: &mut Vec<InvoiceLine>,
-) {
+) -> Result<(), RateError> {
     let mut lower = Decimal::ZERO;
     for (i, t) in tiers.iter().enumerate() {
         let part = match t.up_to {
@@ -1625,7 +1801,12 @@ fn tier_lines(
             part
         };
         if part != Decimal::ZERO || i == 0 {
-            let amount = part * t.price * share;
+            let amount = part
+                .checked_mul(t.price)
+                .and_then(|a| a.checked_mul(share))
+                .ok_or_else(|| RateError::AmountOutOfRange {
+                    what: code.to_string(),
+                })?;
             let unit_price = if share == Decimal::ONE {
                 t.price
             } else {
@@ -1655,6 +1836,7 @@ fn tier_lines(
             lower = up;
         }
     }
+    Ok(())
 }
 
 fn info(code: &str, message: String) -> Diagnostic {

@@ -102,24 +102,14 @@ pub enum ChargeRule {
     /// a monthly energy cap per usage (first kWh of the month in time order). A credit.
     SpotSubsidy {
         percent: Decimal,
-        cap_kwh_per_month: BTreeMap<UsageKindKey, i64>,
+        cap_kwh_per_month: BTreeMap<UsageKind, i64>,
     },
     /// Price hedge at `value`: (`value` − spot) per kWh on at most a monthly cap per usage.
     /// Opt-in; replaces the listed charges when chosen.
     PriceHedge {
-        cap_kwh_per_month: BTreeMap<UsageKindKey, i64>,
+        cap_kwh_per_month: BTreeMap<UsageKind, i64>,
         replaces: Vec<String>,
     },
-}
-
-/// `UsageKind` as an ordered map key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct UsageKindKey(pub u8);
-
-impl From<UsageKind> for UsageKindKey {
-    fn from(u: UsageKind) -> Self {
-        UsageKindKey(UsageKind::ALL.iter().position(|k| *k == u).unwrap_or(0) as u8)
-    }
 }
 
 /// An exemption: the usages in a zone that do not pay a charge.
@@ -353,7 +343,7 @@ impl Statutory {
                     format!("must be one of: {}", VatTreatment::CODES),
                 )
             })?;
-            let caps = |caps: Option<BTreeMap<String, Dec>>| -> Result<BTreeMap<UsageKindKey, i64>, StatutoryError> {
+            let caps = |caps: Option<BTreeMap<String, Dec>>| -> Result<BTreeMap<UsageKind, i64>, StatutoryError> {
                 let Some(caps) = caps else {
                     return Err(err(&entry, "cap_kwh_per_month", "", "this rule needs a monthly cap per usage, e.g. { household = \"5000\" }".to_owned()));
                 };
@@ -364,7 +354,8 @@ impl Statutory {
                         if !wh.fract().is_zero() || wh.is_sign_negative() {
                             return Err(err(&entry, "cap_kwh_per_month", &v.0.to_string(), "a cap is a non-negative kWh amount with at most 3 decimals".to_owned()));
                         }
-                        Ok((UsageKindKey::from(u), i64::try_from(wh.mantissa() / 10i128.pow(wh.scale())).unwrap_or(i64::MAX)))
+                        let wh = i64::try_from(wh.mantissa() / 10i128.pow(wh.scale())).ok().filter(|wh| *wh <= crate::engine::MAX_INTERVAL_WH).ok_or_else(|| err(&entry, "cap_kwh_per_month", &v.0.to_string(), format!("a cap is at most {} kWh", crate::engine::MAX_INTERVAL_WH / 1000)))?;
+                        Ok((u, wh))
                     })
                     .collect()
             };
@@ -513,6 +504,22 @@ impl Statutory {
                     "at least one dated rate is needed".to_owned(),
                 ));
             }
+            let usages = usage(&entry, "usage", &c.usage)?;
+            if let ChargeRule::SpotSubsidy {
+                cap_kwh_per_month, ..
+            }
+            | ChargeRule::PriceHedge {
+                cap_kwh_per_month, ..
+            } = &rule
+                && let Some(u) = usages.iter().find(|u| !cap_kwh_per_month.contains_key(u))
+            {
+                return Err(err(
+                    &entry,
+                    "cap_kwh_per_month",
+                    u.code(),
+                    "every usage the charge applies to needs a monthly cap".to_owned(),
+                ));
+            }
             let mut exempt = Vec::new();
             for e in c.exempt {
                 zone_exists(&entry, &e.zone)?;
@@ -523,7 +530,7 @@ impl Statutory {
             }
             charges.push(StatutoryCharge {
                 market: market(&entry, &c.market)?,
-                usage: usage(&entry, "usage", &c.usage)?,
+                usage: usages,
                 code: c.code,
                 name: c.name,
                 kind,

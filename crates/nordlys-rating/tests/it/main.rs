@@ -1,5 +1,6 @@
 //! One integration-test binary for nordlys-rating (matklad, "Delete Cargo Integration Tests").
 
+mod bounds;
 mod examples;
 mod fri_nettleie;
 mod properties;

@@ -137,3 +137,34 @@ fn a_households_stromstotte_and_norgespris_do_not_depend_on_its_meters_resolutio
     assert_eq!(codes, ["norgespris"], "{table}");
     assert_eq!(subsidy(&quarterly), subsidy(&hourly), "{table}");
 }
+
+#[test]
+fn a_norgespris_agreement_dated_before_the_scheme_says_when_it_starts() {
+    // An agreement dated 10 January 2025: Norgespris began on 1 October 2025.
+    let mut ctx = ctx_no("0301", UsageKind::Household);
+    ctx.norgespris_from = Some(date(2025, 1, 10));
+    let period = month("2025-01");
+    let plan = RatingPlan::new(
+        &[example("no-fixed-price.toml")],
+        &Statutory::default(),
+        ctx.market,
+        period,
+        Resolution::Pt60m,
+    )
+    .unwrap();
+    let energy = vec![1000; plan.intervals()];
+    let e = plan
+        .rate(
+            &ctx,
+            &MeterInput {
+                energy_wh: &energy,
+                spot_price: Some(&energy),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Norgespris starts 2025-10-01: the metering point's Norgespris agreement from 2025-01-10 is dated before the scheme began (charge norgespris of the statutory table)"
+    );
+}
