@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use crate::decimal::{pico_to_decimal, price_to_nano, round_display, wh_to_kwh};
 use crate::invoice::{
     Diagnostic, Explanation, HourPeak, InvoiceLine, LineKind, LineUnit, Rating, Severity,
-    VatCategory, price_decimal,
+    VatCategory, average_unit_price, price_decimal,
 };
 use crate::plan::{NONE, PlanError, RatingPlan, SlotSource};
 use crate::product::{
@@ -996,11 +996,7 @@ impl RatingPlan {
                                 amount = -amount * percent / Decimal::ONE_HUNDRED;
                             }
                             let kwh = wh_to_kwh(covered);
-                            let unit_price = if covered == 0 {
-                                Decimal::ZERO
-                            } else {
-                                round_display(amount / kwh, 6)
-                            };
+                            let unit_price = average_unit_price(amount, kwh);
                             let mut line = InvoiceLine::new(
                                 charge.kind,
                                 statutory_source,
@@ -1146,7 +1142,7 @@ impl RatingPlan {
                 span,
                 Decimal::from(days),
                 LineUnit::Day,
-                round_display(monthly / Decimal::from(seg.days_in_month), 6),
+                average_unit_price(amount, Decimal::from(days)),
                 amount,
                 vat,
             );
@@ -1322,7 +1318,7 @@ impl RatingPlan {
                             (average, amount)
                         }
                     };
-                    let unit_price = round_display(amount / kwh, 6);
+                    let unit_price = average_unit_price(amount, kwh);
                     let mut line = InvoiceLine::new(
                         LineKind::Spot,
                         &source,
@@ -1809,8 +1805,11 @@ fn tier_lines(
                 })?;
             let unit_price = if share == Decimal::ONE {
                 t.price
-            } else {
+            } else if part.is_zero() {
+                // Nothing in this tier: show the prorated price (any price satisfies R120).
                 round_display(t.price * share, 6)
+            } else {
+                average_unit_price(amount, part)
             };
             let mut line = InvoiceLine::new(
                 kind,

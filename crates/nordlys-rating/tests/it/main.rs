@@ -3,6 +3,7 @@
 mod bounds;
 mod examples;
 mod fri_nettleie;
+mod peppol;
 mod properties;
 mod schemes;
 mod support;
