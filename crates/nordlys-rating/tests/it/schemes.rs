@@ -168,3 +168,63 @@ fn a_norgespris_agreement_dated_before_the_scheme_says_when_it_starts() {
         "Norgespris starts 2025-10-01: the metering point's Norgespris agreement from 2025-01-10 is dated before the scheme began (charge norgespris of the statutory table)"
     );
 }
+
+#[test]
+fn a_holiday_home_gets_no_stromstotte_and_norgespris_on_at_most_1000_kwh_a_month() {
+    // November 2025, 2 kWh every hour: 720 h → 1 440 kWh; spot 1.00 NOK/kWh all month.
+    let period = month("2025-11");
+    let energy = vec![2000; 720];
+    let spot = vec![NOK_PER_KWH; 720];
+    let subsidy_nets = |usage: UsageKind, norgespris: bool| {
+        let mut ctx = ctx_no("0301", usage);
+        ctx.norgespris_from = norgespris.then_some(date(2025, 10, 1));
+        let rating = rate(&ctx, period, Resolution::Pt60m, &energy, &spot);
+        let table = render(&rating.lines);
+        let lines: Vec<(String, String, String)> = kinds(&rating.lines, LineKind::Subsidy)
+            .iter()
+            .map(|l| {
+                (
+                    l.code.to_string(),
+                    l.quantity.to_string(),
+                    l.net.to_string(),
+                )
+            })
+            .collect();
+        (lines, rating, table)
+    };
+    // A household: strømstøtte 1 440 kWh × 0.9 × (1.00 − 0.75) = 324.00 credited.
+    let (household, _, table) = subsidy_nets(UsageKind::Household, false);
+    assert_eq!(
+        household,
+        [("stromstotte".into(), "1440.000".into(), "-324.00".into())],
+        "{table}"
+    );
+    // A holiday home: no strømstøtte at all (only a household registered there gets it).
+    let (holiday, rating, table) = subsidy_nets(UsageKind::HolidayHome, false);
+    assert!(holiday.is_empty(), "{table}");
+    // It still pays elavgift (1 440 × 0.1253 = 180.43) and Enova (1 440 × 0.01 = 14.40).
+    assert_eq!(nets(&rating.lines, "elavgift"), ["180.43"], "{table}");
+    assert_eq!(nets(&rating.lines, "enova"), ["14.40"], "{table}");
+    // Norgespris for a household: 1 440 kWh × (0.40 − 1.00) = −864.00, under its 5 000 cap.
+    let (household, _, table) = subsidy_nets(UsageKind::Household, true);
+    assert_eq!(
+        household,
+        [("norgespris".into(), "1440.000".into(), "-864.00".into())],
+        "{table}"
+    );
+    // Norgespris for a holiday home: the first 1 000 kWh of the month, 1 000 × (0.40 − 1.00) =
+    // −600.00; the other 440 kWh are not covered.
+    let (holiday, rating, table) = subsidy_nets(UsageKind::HolidayHome, true);
+    assert_eq!(
+        holiday,
+        [("norgespris".into(), "1000.000".into(), "-600.00".into())],
+        "{table}"
+    );
+    assert!(
+        rating.diagnostics.iter().any(|x| x
+            .message
+            .contains("440.000 kWh above the monthly cap of 1000.000 kWh")),
+        "{:?}",
+        rating.diagnostics
+    );
+}
