@@ -3,45 +3,57 @@
 
 /// The first value of `values` outside `±max`, with its index.
 pub(super) fn first_out_of_range(values: &[i64], max: i64) -> Option<(i64, i64)> {
-    // One branch-free pass (it vectorises); the position is looked for only when one is off.
-    let off = values
-        .iter()
-        .fold(false, |off, &v| off | (v > max) | (v < -max));
-    if !off {
-        return None;
+    // A fast pass with shifts and ors (it vectorises on every x86-64): every value in
+    // [−2^k, 2^k) with 2^k ≤ max is within bounds. Only if one is not is the exact scan needed.
+    if let Some(k) = max.checked_ilog2() {
+        let offset = 1i64 << k;
+        let spill = values.iter().fold(0u64, |spill, &v| {
+            spill | (v.wrapping_add(offset).cast_unsigned() >> (k + 1))
+        });
+        if spill == 0 {
+            return None;
+        }
     }
     (0i64..)
         .zip(values.iter().copied())
         .find(|&(_, v)| v > max || v < -max)
 }
 
-/// One day of a series on the hourly basis of spot subsidies: per clock hour the energy and
-/// the time average of the hour's prices in the engine's scale, rounded half away from zero
-/// (the rounding the caller applies when it prices an hourly series from quarter-hour prices).
-pub(super) fn hourly_basis(
-    energy: &[i64],
-    spot: &[i64],
-    (per_hour, n): (usize, i64),
-    hour_wh: &mut Vec<i64>,
-    hour_price: &mut Vec<i64>,
-) {
-    hour_wh.clear();
-    hour_price.clear();
-    // `n` = `per_hour` intervals (2 or 4): the sums stay within i64 for prices and energies
-    // inside their checked bounds.
-    for (e, p) in energy
-        .chunks_exact(per_hour)
-        .zip(spot.chunks_exact(per_hour))
-    {
-        hour_wh.push(e.iter().sum());
-        let sum: i64 = p.iter().sum();
-        let (quotient, remainder) = (sum / n, sum % n);
-        let away = if 2 * remainder.abs() >= n {
-            sum.signum()
-        } else {
-            0
-        };
-        hour_price.push(quotient + away);
+/// Clock-hour sums of one day's intervals (`per_hour` of 1, 2 or 4, the resolutions).
+pub(super) fn hour_sums(energy: &[i64], per_hour: usize, out: &mut Vec<i64>) {
+    out.clear();
+    out.extend(
+        energy
+            .chunks_exact(per_hour)
+            .map(|hour| hour.iter().sum::<i64>()),
+    );
+}
+
+/// The hourly basis of spot subsidies: per clock hour the time average of the hour's prices in
+/// the engine's scale, rounded half away from zero (the rounding the caller applies when it
+/// prices an hourly series from quarter-hour prices). `per_hour` is 1, 2 or 4.
+pub(super) fn hourly_average_prices(spot: &[i64], per_hour: usize, out: &mut Vec<i64>) {
+    match per_hour {
+        4 => average_of::<4, 2>(spot, out),
+        2 => average_of::<2, 1>(spot, out),
+        _ => {
+            out.clear();
+            out.extend_from_slice(spot);
+        }
+    }
+}
+
+/// [`hourly_average_prices`] for `N = 2^SHIFT` intervals per hour: the rounding is a shift,
+/// not a division. Sums stay within i64 for prices inside their checked bounds.
+fn average_of<const N: usize, const SHIFT: u32>(spot: &[i64], out: &mut Vec<i64>) {
+    let half = 1i64 << (SHIFT - 1);
+    let (hours, _) = spot.as_chunks::<N>();
+    out.clear();
+    out.resize(hours.len(), 0);
+    for (average, prices) in out.iter_mut().zip(hours) {
+        let sum: i64 = prices.iter().sum();
+        let magnitude = (sum.abs() + half) >> SHIFT;
+        *average = if sum < 0 { -magnitude } else { magnitude };
     }
 }
 
@@ -134,7 +146,46 @@ pub(super) fn subsidy_below_cap(
 
 #[cfg(test)]
 mod tests {
-    use super::{dot, subsidy_below_cap};
+    use super::{dot, first_out_of_range, hour_sums, hourly_average_prices, subsidy_below_cap};
+
+    #[test]
+    fn the_range_check_is_exact_at_the_bounds() {
+        let max = 100_000_000_000_000;
+        // Values between 2^46 and the bound pass the exact scan, not only the fast pass.
+        let inside = [0, max, -max, 80_000_000_000_000, -80_000_000_000_000, 7];
+        assert_eq!(first_out_of_range(&inside, max), None);
+        assert_eq!(
+            first_out_of_range(&[1, 2, max + 1], max),
+            Some((2, max + 1))
+        );
+        assert_eq!(first_out_of_range(&[-max - 1], max), Some((0, -max - 1)));
+        assert_eq!(
+            first_out_of_range(&[i64::MIN, i64::MAX], max),
+            Some((0, i64::MIN))
+        );
+    }
+
+    #[test]
+    fn the_hourly_basis_rounds_half_away_from_zero() {
+        let (mut wh, mut price) = (Vec::new(), Vec::new());
+        let energy = [1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 1];
+        // Hour sums 7/4 = 1.75 → 2, 6/4 = 1.5 → 2, −6/4 → −2, 5/4 = 1.25 → 1.
+        let spot = [1, 2, 2, 2, 1, 1, 1, 3, -1, -1, -1, -3];
+        hour_sums(&energy, 4, &mut wh);
+        hourly_average_prices(&spot, 4, &mut price);
+        assert_eq!(
+            (wh.as_slice(), price.as_slice()),
+            (&[10, 26, 1][..], &[2, 2, -2][..])
+        );
+        hourly_average_prices(&[1, 1, 1, 2], 4, &mut price);
+        assert_eq!(price, [1]);
+        hour_sums(&energy[..4], 2, &mut wh);
+        hourly_average_prices(&[3, 4, -3, -4], 2, &mut price);
+        assert_eq!(
+            (wh.as_slice(), price.as_slice()),
+            (&[3, 7][..], &[4, -4][..])
+        );
+    }
 
     /// Deterministic values from −100 to a large positive bound (xorshift).
     fn series(seed: u64, len: usize, bound: i64) -> Vec<i64> {

@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use super::kernels::{hourly_basis, subsidy_below_cap};
+use super::kernels::{hour_sums, hourly_average_prices, subsidy_below_cap};
 use super::{Active, MeterInput, RateError, RatingContext, Scratch, Vats, amount_of, info};
 use crate::decimal::wh_to_kwh;
 use crate::invoice::{Diagnostic, Explanation, InvoiceLine, LineUnit, average_unit_price};
@@ -213,14 +213,27 @@ impl RatingPlan {
                             );
                             let (day_energy, day_spot) = match charge.rates[ri].basis {
                                 Some(SpotBasis::HourlyAverage) if self.per_hour > 1 => {
-                                    hourly_basis(
-                                        &energy[i0..i1],
+                                    hourly_average_prices(
                                         &spot[i0..i1],
-                                        (self.per_hour, 3600 / self.resolution.seconds()),
-                                        &mut scratch.basis_wh,
+                                        self.per_hour,
                                         &mut scratch.basis_price,
                                     );
-                                    (&scratch.basis_wh[..], &scratch.basis_price[..])
+                                    // The hour sums of pass 1 when capacity or demand made them.
+                                    let hours = if self.needs_hours {
+                                        let (h0, h1) = (
+                                            self.days[d as usize].first_hour as usize,
+                                            self.days[d as usize + 1].first_hour as usize,
+                                        );
+                                        &scratch.hour_wh[h0..h1]
+                                    } else {
+                                        hour_sums(
+                                            &energy[i0..i1],
+                                            self.per_hour,
+                                            &mut scratch.basis_wh,
+                                        );
+                                        &scratch.basis_wh[..]
+                                    };
+                                    (hours, &scratch.basis_price[..])
                                 }
                                 _ => (&energy[i0..i1], &spot[i0..i1]),
                             };

@@ -106,6 +106,33 @@ fn a_households_stromstotte_and_norgespris_do_not_depend_on_its_meters_resolutio
         render(&hourly.lines)
     );
     assert_eq!(subsidy(&quarterly), subsidy(&hourly), "{table}");
+    // The same on a grid tariff with a capacity step (whose clock-hour sums the subsidy reuses).
+    let on_grid = |resolution, energy: &[i64], spot: &[i64]| {
+        let plan = RatingPlan::new(
+            &[example("no-elvia-grid-2025.toml")],
+            &Statutory::default(),
+            household.market,
+            period,
+            resolution,
+        )
+        .unwrap();
+        let input = MeterInput {
+            energy_wh: energy,
+            spot_price: Some(spot),
+            ..Default::default()
+        };
+        subsidy(&plan.rate(&household, &input).unwrap())
+    };
+    assert_eq!(
+        on_grid(Resolution::Pt15m, &energy, &spot),
+        subsidy(&quarterly),
+        "{table}"
+    );
+    assert_eq!(
+        on_grid(Resolution::Pt60m, &hour_energy, &hour_spot),
+        subsidy(&quarterly),
+        "{table}"
+    );
 
     // The amount, computed here hour by hour: 90 % of (hour average − 0.75) × the hour's kWh
     // where the average is above 0.75 (the load stays under the 5 000 kWh cap).
