@@ -8,6 +8,11 @@
 //! the period is stored as a few dozen *runs* of intervals with one class each. Rating a
 //! metering point then sums energy per run (tight, vectorisable integer loops) and prices
 //! the handful of class totals; see [`crate::engine`].
+//!
+//! Longer than 600 lines for a reason: [`RatingPlan::new`] builds the calendar, the component
+//! groups, the energy slots, the buckets and the runs in one pass over shared local tables
+//! (day and hour indices, holiday flags, bucket ids); split, each step would take a dozen of
+//! them as arguments. Splitting it along those steps is a follow-up.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -33,6 +33,19 @@ fn plan(product: nordlys_rating::Product, period: LocalPeriod) -> Result<RatingP
     )
 }
 
+/// A supplier's invoice (no statutory charges) for a business's series, without spot prices.
+fn supply_only(plan: &RatingPlan, energy: &[i64]) -> Result<nordlys_rating::Rating, RateError> {
+    let mut ctx = ctx_no("0301", UsageKind::Business);
+    ctx.apply_statutory = false;
+    plan.rate(
+        &ctx,
+        &MeterInput {
+            energy_wh: energy,
+            ..Default::default()
+        },
+    )
+}
+
 fn year_2025() -> LocalPeriod {
     LocalPeriod::new(date(2025, 1, 1), date(2026, 1, 1)).unwrap()
 }
@@ -65,17 +78,7 @@ fn a_year_at_the_bound_is_rated_exactly() {
     // 10^14 Wh in each of the 35,040 quarter-hours of 2025: 3.504 × 10^15 kWh in all.
     let plan = plan(energy_product("0.89", None), year_2025()).unwrap();
     let energy = vec![MAX_INTERVAL_WH; plan.intervals()];
-    let mut ctx = ctx_no("0301", UsageKind::Business);
-    ctx.apply_statutory = false;
-    let rating = plan
-        .rate(
-            &ctx,
-            &MeterInput {
-                energy_wh: &energy,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let rating = supply_only(&plan, &energy).unwrap();
     let kwh: rust_decimal::Decimal = rating.lines.iter().map(|l| l.quantity).sum();
     assert_eq!(kwh, d("3504000000000000"));
     // 3.504 × 10^15 kWh × 0.89 = 3,118,560,000,000,000.00 NOK, positive and exact.
@@ -88,17 +91,7 @@ fn an_amount_beyond_a_lines_decimal_is_an_error_not_a_saturated_line() {
     // 2.976 × 10^14 kWh × 10^6 = 3 × 10^20 NOK, more than an exact line amount holds.
     let plan = plan(energy_product("1000000", None), month("2025-01")).unwrap();
     let energy = vec![MAX_INTERVAL_WH; plan.intervals()];
-    let mut ctx = ctx_no("0301", UsageKind::Business);
-    ctx.apply_statutory = false;
-    let e = plan
-        .rate(
-            &ctx,
-            &MeterInput {
-                energy_wh: &energy,
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+    let e = supply_only(&plan, &energy).unwrap_err();
     assert!(
         matches!(&e, RateError::AmountOutOfRange { what } if what == "energi"),
         "{e}"
@@ -157,15 +150,7 @@ fn a_monthly_average_spot_price_is_never_an_average_of_nothing() {
     let mut ctx = ctx_no("0301", UsageKind::Business);
     ctx.apply_statutory = false;
     // No spot prices: before, the spot line was priced at 0 (only the markup).
-    let e = plan
-        .rate(
-            &ctx,
-            &MeterInput {
-                energy_wh: &energy,
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+    let e = supply_only(&plan, &energy).unwrap_err();
     assert!(
         matches!(&e, RateError::MissingSpotPrices { code } if code == "spot"),
         "{e}"

@@ -42,7 +42,9 @@ fn per_hour(energy: &[i64], spot: &[i64]) -> (Vec<i64>, Vec<i64>) {
     (hours, prices)
 }
 
-fn rate(
+/// Rate `energy` under example product `product` with the shipped statutory table.
+fn rate_on(
+    product: &str,
     ctx: &RatingContext,
     period: LocalPeriod,
     resolution: Resolution,
@@ -50,7 +52,7 @@ fn rate(
     spot: &[i64],
 ) -> Rating {
     let plan = RatingPlan::new(
-        &[example("no-fixed-price.toml")],
+        &[example(product)],
         &Statutory::default(),
         ctx.market,
         period,
@@ -66,6 +68,16 @@ fn rate(
         },
     )
     .unwrap()
+}
+
+fn rate(
+    ctx: &RatingContext,
+    period: LocalPeriod,
+    resolution: Resolution,
+    energy: &[i64],
+    spot: &[i64],
+) -> Rating {
+    rate_on("no-fixed-price.toml", ctx, period, resolution, energy, spot)
 }
 
 fn subsidy(rating: &Rating) -> Vec<(String, String, String)> {
@@ -108,20 +120,15 @@ fn a_households_stromstotte_and_norgespris_do_not_depend_on_its_meters_resolutio
     assert_eq!(subsidy(&quarterly), subsidy(&hourly), "{table}");
     // The same on a grid tariff with a capacity step (whose clock-hour sums the subsidy reuses).
     let on_grid = |resolution, energy: &[i64], spot: &[i64]| {
-        let plan = RatingPlan::new(
-            &[example("no-elvia-grid-2025.toml")],
-            &Statutory::default(),
-            household.market,
+        let rating = rate_on(
+            "no-elvia-grid-2025.toml",
+            &household,
             period,
             resolution,
-        )
-        .unwrap();
-        let input = MeterInput {
-            energy_wh: energy,
-            spot_price: Some(spot),
-            ..Default::default()
-        };
-        subsidy(&plan.rate(&household, &input).unwrap())
+            energy,
+            spot,
+        );
+        subsidy(&rating)
     };
     assert_eq!(
         on_grid(Resolution::Pt15m, &energy, &spot),
