@@ -46,6 +46,22 @@ fn supply_only(plan: &RatingPlan, energy: &[i64]) -> Result<nordlys_rating::Rati
     )
 }
 
+/// A household's grid invoice (statutory charges, strømstøtte) with spot prices.
+fn household_with_spot(
+    plan: &RatingPlan,
+    energy: &[i64],
+    spot: &[i64],
+) -> Result<nordlys_rating::Rating, RateError> {
+    plan.rate(
+        &ctx_no("0301", UsageKind::Household),
+        &MeterInput {
+            energy_wh: energy,
+            spot_price: Some(spot),
+            ..Default::default()
+        },
+    )
+}
+
 fn year_2025() -> LocalPeriod {
     LocalPeriod::new(date(2025, 1, 1), date(2026, 1, 1)).unwrap()
 }
@@ -57,16 +73,7 @@ fn a_year_of_huge_quarter_hours_is_refused_rather_than_wrapped() {
     let plan = plan(energy_product("0.89", None), year_2025()).unwrap();
     let energy = vec![999_999_999_999_999; plan.intervals()];
     let spot = vec![1_000_000_000; plan.intervals()];
-    let e = plan
-        .rate(
-            &ctx_no("0301", UsageKind::Household),
-            &MeterInput {
-                energy_wh: &energy,
-                spot_price: Some(&spot),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+    let e = household_with_spot(&plan, &energy, &spot).unwrap_err();
     assert_eq!(
         e.to_string(),
         "energy_wh[0] (interval starting 2025-01-01 00:00) = 999999999999999 is outside what the engine rates: at most ±100000000000000 Wh per interval (documented bounds keep every sum exact)"
@@ -109,16 +116,7 @@ fn prices_beyond_the_bounds_are_refused_with_where_they_are() {
     let energy = vec![1000; plan.intervals()];
     let mut spot = vec![500_000_000; plan.intervals()];
     spot[5] = MAX_PRICE_NANO + 1;
-    let e = plan
-        .rate(
-            &ctx_no("0301", UsageKind::Household),
-            &MeterInput {
-                energy_wh: &energy,
-                spot_price: Some(&spot),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+    let e = household_with_spot(&plan, &energy, &spot).unwrap_err();
     assert_eq!(
         e.to_string(),
         "spot_price[5] (interval starting 2025-01-01 01:15) = 1000000000000001 is outside what the engine rates: at most ±1000000000000000 nano currency units per kWh (documented bounds keep every sum exact)"
