@@ -31,13 +31,12 @@ pub fn nano_to_decimal(nano: i64) -> Decimal {
     Decimal::new(nano, 9).normalize()
 }
 
-/// A pico amount (Wh × nano/kWh) as a decimal currency amount, unrounded.
-pub fn pico_to_decimal(pico: i128) -> Decimal {
-    // |pico| < 7.9e28 always holds for realistic inputs (that is 7.9e16 currency units);
-    // saturate rather than panic if a caller feeds absurd values.
+/// A pico amount (Wh × nano/kWh) as a decimal currency amount, unrounded; `None` when it is
+/// beyond what a decimal holds at that scale (|amount| ≥ 7.9 × 10^16 currency units).
+pub fn pico_to_decimal(pico: i128) -> Option<Decimal> {
     Decimal::try_from_i128_with_scale(pico, 12)
-        .unwrap_or(if pico < 0 { Decimal::MIN } else { Decimal::MAX })
-        .normalize()
+        .ok()
+        .map(|d| d.normalize())
 }
 
 /// Watt-hours as kWh with three decimals.
@@ -132,7 +131,12 @@ mod tests {
         assert_eq!(round_money("1.005".parse().unwrap()).to_string(), "1.01");
         assert_eq!(round_money("-1.005".parse().unwrap()).to_string(), "-1.01");
         assert_eq!(round_money("1.0049".parse().unwrap()).to_string(), "1.00");
-        assert_eq!(pico_to_decimal(1_500_000_000_000).to_string(), "1.5");
+        assert_eq!(
+            pico_to_decimal(1_500_000_000_000).unwrap().to_string(),
+            "1.5"
+        );
+        // Beyond a decimal's 96-bit mantissa: refused, never saturated.
+        assert_eq!(pico_to_decimal(i128::MAX), None);
     }
 
     #[test]

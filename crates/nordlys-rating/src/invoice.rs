@@ -9,7 +9,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
-use crate::decimal::{nano_to_decimal, round_money, wh_to_kwh};
+use crate::decimal::{nano_to_decimal, round_display, round_money, wh_to_kwh};
 
 /// What a line charges for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -302,8 +302,9 @@ pub struct InvoiceLine {
     pub quantity: Decimal,
     pub unit: LineUnit,
     /// Price per unit. Exact for single-price lines; for lines whose price varies (spot,
-    /// subsidies, prorated fees) it is informative (rounded) and `net` is computed from
-    /// the exact amount.
+    /// subsidies, prorated fees) it is the average rounded to the fewest decimals (at least 4)
+    /// with which |quantity × unit price − net| ≤ 0.02 (PEPPOL-EN16931-R120); `net` is always
+    /// computed from the exact amount.
     pub unit_price: Decimal,
     /// The exact amount before rounding.
     pub amount: Decimal,
@@ -430,7 +431,59 @@ pub fn totals(lines: &[InvoiceLine]) -> Totals {
     }
 }
 
+/// Largest difference PEPPOL-EN16931-R120 allows between quantity × unit price and a line's net.
+pub const R120_TOLERANCE: Decimal = Decimal::from_parts(2, 0, 0, false, 2);
+
+/// The unit price of a line whose price is an average (spot, subsidy, prorated fee, prorated
+/// demand charge): `amount / quantity` rounded half away from zero to the fewest decimals, at
+/// least 4, with which the line satisfies PEPPOL-EN16931-R120 (|quantity × unit price − net|
+/// ≤ 0.02). Ten decimals suffice up to about 10^8 units on a line; larger quantities get more,
+/// up to the exact quotient. A zero quantity has a zero unit price (its amount is zero).
+pub(crate) fn average_unit_price(amount: Decimal, quantity: Decimal) -> Decimal {
+    let Some(exact) = amount.checked_div(quantity) else {
+        return Decimal::ZERO;
+    };
+    let net = round_money(amount);
+    (4..=Decimal::MAX_SCALE)
+        .map(|decimals| round_display(exact, decimals))
+        .find(|price| {
+            quantity
+                .checked_mul(*price)
+                .and_then(|product| product.checked_sub(net))
+                .is_some_and(|difference| difference.abs() <= R120_TOLERANCE)
+        })
+        .unwrap_or(exact)
+}
+
 /// A price per kWh from the engine's nano scale, for display.
 pub(crate) fn price_decimal(nano: i64) -> Decimal {
     nano_to_decimal(nano)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_average_unit_price_has_the_fewest_decimals_that_satisfy_r120() {
+        // 4 decimals at least, even where fewer would do.
+        assert_eq!(average_unit_price(d("1"), d("3")).to_string(), "0.3333");
+        // 1,234,567.891 kWh for 411,522.63 (0.33333333…/kWh): 7 decimals give 411,522.5028
+        // (off by 0.13), 8 give 411,522.6262 (off by 0.004).
+        let price = average_unit_price(d("411522.630333"), d("1234567.891"));
+        assert_eq!(price.to_string(), "0.33333333");
+        // A huge line needs more than 10.
+        let price = average_unit_price(d("3333333333333.3333"), d("10000000000000"));
+        let net = round_money(d("3333333333333.3333"));
+        assert!((d("10000000000000") * price - net).abs() <= R120_TOLERANCE);
+        assert!(price.scale() > 10, "{price}");
+        assert_eq!(
+            average_unit_price(Decimal::ZERO, Decimal::ZERO),
+            Decimal::ZERO
+        );
+    }
 }

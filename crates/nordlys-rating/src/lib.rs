@@ -10,7 +10,8 @@
 //! - [`statutory`]: taxes, subsidies and VAT zones as a dated table (embedded default).
 //! - [`calendar`]: public holidays, day selectors, month and hour masks.
 //! - [`plan`]: [`RatingPlan`], the per-(products, period, resolution) precomputation.
-//! - [`engine`]: [`RatingPlan::rate`], [`rate`] and their inputs.
+//! - [`engine`]: [`RatingPlan::rate`], [`rate`], their inputs, errors and bounds; one module
+//!   per pricing kind (energy, fees, capacity and demand, statutory taxes and subsidies).
 //! - [`invoice`]: lines, explanations, diagnostics and [`totals`](invoice::totals).
 //! - [`decimal`]: exact decimals and the fixed-point scales of the hot loop.
 

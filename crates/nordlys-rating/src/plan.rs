@@ -8,6 +8,11 @@
 //! the period is stored as a few dozen *runs* of intervals with one class each. Rating a
 //! metering point then sums energy per run (tight, vectorisable integer loops) and prices
 //! the handful of class totals; see [`crate::engine`].
+//!
+//! Longer than 600 lines for a reason: [`RatingPlan::new`] builds the calendar, the component
+//! groups, the energy slots, the buckets and the runs in one pass over shared local tables
+//! (day and hour indices, holiday flags, bucket ids); split, each step would take a dozen of
+//! them as arguments. Splitting it along those steps is a follow-up.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -49,12 +54,56 @@ pub enum PlanError {
         component: String,
         value: Decimal,
     },
-    #[error("period {period}: at most {max} days can be rated at once")]
+    #[error("period {period}: at most {max} local days can be rated at once")]
     PeriodTooLong { period: String, max: i64 },
+    #[error(
+        "{origin}, {component}: price {value} per kWh is not exact to 9 decimals or is beyond ±1,000,000 per kWh, which the engine rates"
+    )]
+    PriceOutOfRange {
+        origin: String,
+        component: String,
+        value: Decimal,
+    },
+    #[error(
+        "product {product:?}, component {component:?}: no time-of-use period covers {date} {hour:02}:00 and there is no default price"
+    )]
+    UncoveredHour {
+        product: String,
+        component: String,
+        date: Date,
+        hour: i8,
+    },
+    #[error(
+        "the products and statutory charges have more than {max} {what} in this period, more than the engine indexes; rate them in separate plans"
+    )]
+    TooManyPrices { what: &'static str, max: usize },
+    #[error(
+        "statutory charge {charge}: its spot rate from {from} has no basis (hourly_average or interval)"
+    )]
+    NoSpotBasis { charge: String, from: Date },
 }
 
-/// Limit on the length of one rating period (a billing period is a month or a quarter).
-pub const MAX_PERIOD_DAYS: i64 = 400;
+/// Limit on the length of one rating period: 366 local days (a leap year; a billing period is
+/// a month or a quarter). It bounds every index and every energy sum (see
+/// [`crate::engine::MAX_INTERVAL_WH`]), so day, hour and interval indices fit `u32`.
+pub const MAX_PERIOD_DAYS: i64 = 366;
+
+/// A price per kWh in the engine's nano scale, if exact and within the engine's bounds.
+fn price_nano_within_bounds(price: Decimal) -> Option<i64> {
+    price_to_nano(price)
+        .filter(|n| n.unsigned_abs() <= crate::engine::MAX_PRICE_NANO.unsigned_abs())
+}
+
+/// A plan index (bucket, class, period) as `u16`, below the [`NONE`] marker.
+fn index16(index: usize, what: &'static str) -> Result<u16, PlanError> {
+    u16::try_from(index)
+        .ok()
+        .filter(|i| *i != NONE)
+        .ok_or(PlanError::TooManyPrices {
+            what,
+            max: usize::from(NONE),
+        })
+}
 
 pub(crate) const NONE: u16 = u16::MAX;
 
@@ -448,7 +497,7 @@ impl RatingPlan {
                         g.versions
                             .iter()
                             .find(|v| di >= v.day_from && di < v.day_to)
-                            .map(|v| {
+                            .map(|v| -> Result<_, PlanError> {
                                 let c = &product.components[v.component];
                                 let (sub, month, price, period_name, hours, description) = match &c
                                     .pricing
@@ -475,7 +524,7 @@ impl RatingPlan {
                                                     .unwrap_or(pi);
                                                 let p = &periods[pi];
                                                 (
-                                                    pi as u16,
+                                                    index16(pi, "time-of-use periods")?,
                                                     // Tiers count the month's energy: one bucket per month.
                                                     if p.tiers.is_empty() { 0 } else { day.month },
                                                     p.price,
@@ -485,9 +534,16 @@ impl RatingPlan {
                                                 )
                                             }
                                             None => (
-                                                periods.len() as u16,
+                                                index16(periods.len(), "time-of-use periods")?,
                                                 0,
-                                                default_price_per_kwh.unwrap_or_default(),
+                                                default_price_per_kwh.ok_or_else(|| {
+                                                    PlanError::UncoveredHour {
+                                                        product: product.code.clone(),
+                                                        component: c.code.clone(),
+                                                        date: day.date,
+                                                        hour: hour_clock[h],
+                                                    }
+                                                })?,
                                                 default_name.clone(),
                                                 "other hours".to_owned(),
                                                 format!("{} – {}", c.name, default_name),
@@ -531,7 +587,7 @@ impl RatingPlan {
                                 };
                                 let bucket_from = v.from.max(period.start);
                                 let bucket_to = v.to.map_or(period.end, |t| t.min(period.end));
-                                (
+                                Ok((
                                     v.component,
                                     sub,
                                     month,
@@ -541,8 +597,9 @@ impl RatingPlan {
                                     description,
                                     bucket_from,
                                     bucket_to,
-                                )
+                                ))
                             })
+                            .transpose()?
                     }
                     SlotSource::Charge(ci) => {
                         let charge = &statutory.charges[*ci];
@@ -579,31 +636,55 @@ impl RatingPlan {
                     to,
                 )) = found
                 {
-                    let id = *bucket_ids
-                        .entry((si as u16, version, sub, month))
-                        .or_insert_with(|| {
+                    let slot16 = index16(si, "energy slots")?;
+                    let id = match bucket_ids.entry((slot16, version, sub, month)) {
+                        std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            let price_nano = price_nano_within_bounds(price).ok_or_else(|| {
+                                let (source, component) = match &slot.source {
+                                    SlotSource::Group(gi) => (
+                                        groups[*gi].source.to_string(),
+                                        groups[*gi].code.to_string(),
+                                    ),
+                                    SlotSource::Charge(ci) => (
+                                        "statutory".to_owned(),
+                                        statutory.charges[*ci].code.clone(),
+                                    ),
+                                };
+                                PlanError::PriceOutOfRange {
+                                    origin: source,
+                                    component,
+                                    value: price,
+                                }
+                            })?;
+                            let id = index16(buckets.len(), "priced buckets")?;
                             buckets.push(Bucket {
-                                slot: si as u16,
+                                slot: slot16,
                                 version,
                                 sub,
                                 month,
-                                // Validated: every price is exact at the nano scale.
-                                price_nano: price_to_nano(price).unwrap_or(0),
+                                price_nano,
                                 description: Arc::from(description),
                                 period_name: Arc::from(period_name),
                                 hours: Arc::from(hours),
                                 from,
                                 to,
                             });
-                            (buckets.len() - 1) as u16
-                        });
+                            *e.insert(id)
+                        }
+                    };
                     key[si] = id;
                 }
             }
-            let class = *class_ids.entry(key.clone()).or_insert_with(|| {
-                class_buckets.extend_from_slice(&key);
-                (class_buckets.len() / slots.len().max(1) - 1) as u16
-            });
+            let class = match class_ids.get(&key) {
+                Some(class) => *class,
+                None => {
+                    let class = index16(class_ids.len(), "price combinations")?;
+                    class_buckets.extend_from_slice(&key);
+                    class_ids.insert(key.clone(), class);
+                    class
+                }
+            };
             let start = (h * per_hour) as u32;
             match runs.last_mut() {
                 Some(r) if r.class == class && r.end == start => r.end += per_hour as u32,
@@ -616,8 +697,8 @@ impl RatingPlan {
         }
         let classes = class_ids.len();
         let mut slot_buckets = vec![Vec::new(); slots.len()];
-        for (bi, b) in buckets.iter().enumerate() {
-            slot_buckets[b.slot as usize].push(bi as u16);
+        for (bi, b) in (0u16..).zip(&buckets) {
+            slot_buckets[usize::from(b.slot)].push(bi);
         }
         for list in &mut slot_buckets {
             list.sort_by_key(|b| {
@@ -645,6 +726,31 @@ impl RatingPlan {
                 )
             })
         });
+        // Subsidy thresholds and hedge prices in the engine's scale, each with its basis.
+        let mut statutory_rates_nano = Vec::with_capacity(statutory.charges.len());
+        for c in &statutory.charges {
+            let spot_rule = matches!(
+                c.rule,
+                ChargeRule::SpotSubsidy { .. } | ChargeRule::PriceHedge { .. }
+            );
+            let mut rates = Vec::with_capacity(c.rates.len());
+            for r in &c.rates {
+                if spot_rule && r.basis.is_none() {
+                    return Err(PlanError::NoSpotBasis {
+                        charge: c.code.clone(),
+                        from: r.from,
+                    });
+                }
+                rates.push(price_nano_within_bounds(r.value).ok_or_else(|| {
+                    PlanError::PriceOutOfRange {
+                        origin: "statutory".to_owned(),
+                        component: c.code.clone(),
+                        value: r.value,
+                    }
+                })?);
+            }
+            statutory_rates_nano.push(rates);
+        }
         Ok(RatingPlan {
             market,
             currency: first.currency,
@@ -665,17 +771,7 @@ impl RatingPlan {
                 .map(|c| (Arc::from(c.code.as_str()), Arc::from(c.name.as_str())))
                 .collect(),
             statutory_source: Arc::from("statutory"),
-            // Loading the table checks every rate converts (at most 9 decimals).
-            statutory_rates_nano: statutory
-                .charges
-                .iter()
-                .map(|c| {
-                    c.rates
-                        .iter()
-                        .map(|r| price_to_nano(r.value).unwrap_or(0))
-                        .collect()
-                })
-                .collect(),
+            statutory_rates_nano,
             groups,
             slots,
             buckets,

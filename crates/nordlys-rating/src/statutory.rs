@@ -2,6 +2,9 @@
 //! TSO (Energinet), subsidies (strømstøtte, Norgespris) and VAT zones. The default table is
 //! `data/statutory.toml`, embedded in the crate; a utility loads its own with
 //! [`Statutory::from_toml`]. No rate is written in Rust.
+//!
+//! Just over 600 lines for a reason: the loader checks every field of every entry against its
+//! rule with its own message (entry, field, value, rule), next to the model it fills.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,6 +60,38 @@ pub struct DatedRate {
     pub from: Date,
     pub to: Option<Date>,
     pub value: Decimal,
+    /// For spot subsidies and price hedges: which spot price each kWh is compared with.
+    /// `None` for every other rule (the table refuses it there and requires it here).
+    pub basis: Option<SpotBasis>,
+}
+
+/// Which spot price a spot subsidy or price hedge compares with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpotBasis {
+    /// Clock hour by clock hour: the hour's energy against the time average of the area's
+    /// prices in that hour (rounded half away from zero to the engine's scale, as prices are
+    /// when a series is priced at a coarser resolution than the market's). With 15-minute
+    /// prices, a 15-minute meter and an hourly one then get the same amount.
+    HourlyAverage,
+    /// Each interval of the series against that interval's price.
+    Interval,
+}
+
+impl SpotBasis {
+    pub const CODES: &'static str = "hourly_average, interval";
+    pub fn code(self) -> &'static str {
+        match self {
+            SpotBasis::HourlyAverage => "hourly_average",
+            SpotBasis::Interval => "interval",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "hourly_average" => Some(SpotBasis::HourlyAverage),
+            "interval" => Some(SpotBasis::Interval),
+            _ => None,
+        }
+    }
 }
 
 /// How a statutory charge is computed.
@@ -70,24 +105,14 @@ pub enum ChargeRule {
     /// a monthly energy cap per usage (first kWh of the month in time order). A credit.
     SpotSubsidy {
         percent: Decimal,
-        cap_kwh_per_month: BTreeMap<UsageKindKey, i64>,
+        cap_kwh_per_month: BTreeMap<UsageKind, i64>,
     },
     /// Price hedge at `value`: (`value` − spot) per kWh on at most a monthly cap per usage.
     /// Opt-in; replaces the listed charges when chosen.
     PriceHedge {
-        cap_kwh_per_month: BTreeMap<UsageKindKey, i64>,
+        cap_kwh_per_month: BTreeMap<UsageKind, i64>,
         replaces: Vec<String>,
     },
-}
-
-/// `UsageKind` as an ordered map key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct UsageKindKey(pub u8);
-
-impl From<UsageKind> for UsageKindKey {
-    fn from(u: UsageKind) -> Self {
-        UsageKindKey(UsageKind::ALL.iter().position(|k| *k == u).unwrap_or(0) as u8)
-    }
 }
 
 /// An exemption: the usages in a zone that do not pay a charge.
@@ -201,6 +226,8 @@ struct RateFile {
     #[serde(default)]
     to: Option<String>,
     value: Dec,
+    #[serde(default)]
+    basis: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -323,7 +350,7 @@ impl Statutory {
                     format!("must be one of: {}", VatTreatment::CODES),
                 )
             })?;
-            let caps = |caps: Option<BTreeMap<String, Dec>>| -> Result<BTreeMap<UsageKindKey, i64>, StatutoryError> {
+            let caps = |caps: Option<BTreeMap<String, Dec>>| -> Result<BTreeMap<UsageKind, i64>, StatutoryError> {
                 let Some(caps) = caps else {
                     return Err(err(&entry, "cap_kwh_per_month", "", "this rule needs a monthly cap per usage, e.g. { household = \"5000\" }".to_owned()));
                 };
@@ -334,7 +361,8 @@ impl Statutory {
                         if !wh.fract().is_zero() || wh.is_sign_negative() {
                             return Err(err(&entry, "cap_kwh_per_month", &v.0.to_string(), "a cap is a non-negative kWh amount with at most 3 decimals".to_owned()));
                         }
-                        Ok((UsageKindKey::from(u), i64::try_from(wh.mantissa() / 10i128.pow(wh.scale())).unwrap_or(i64::MAX)))
+                        let wh = i64::try_from(wh.mantissa() / 10i128.pow(wh.scale())).ok().filter(|wh| *wh <= crate::engine::MAX_INTERVAL_WH).ok_or_else(|| err(&entry, "cap_kwh_per_month", &v.0.to_string(), format!("a cap is at most {} kWh", crate::engine::MAX_INTERVAL_WH / 1000)))?;
+                        Ok((u, wh))
                     })
                     .collect()
             };
@@ -433,10 +461,46 @@ impl Statutory {
                         "rates must be in date order and must not overlap".to_owned(),
                     ));
                 }
+                let spot_rule = matches!(
+                    rule,
+                    ChargeRule::SpotSubsidy { .. } | ChargeRule::PriceHedge { .. }
+                );
+                let basis = match (&r.basis, spot_rule) {
+                    (None, false) => None,
+                    (Some(text), false) => {
+                        return Err(err(
+                            &entry,
+                            "rate.basis",
+                            text,
+                            format!("not used by rule = {:?}", c.rule),
+                        ));
+                    }
+                    (None, true) => {
+                        return Err(err(
+                            &entry,
+                            "rate.basis",
+                            "",
+                            format!(
+                                "a {} rate needs the spot price it compares with, one of: {}",
+                                c.rule,
+                                SpotBasis::CODES
+                            ),
+                        ));
+                    }
+                    (Some(text), true) => Some(SpotBasis::parse(text).ok_or_else(|| {
+                        err(
+                            &entry,
+                            "rate.basis",
+                            text,
+                            format!("must be one of: {}", SpotBasis::CODES),
+                        )
+                    })?),
+                };
                 rates.push(DatedRate {
                     from,
                     to,
                     value: r.value.0,
+                    basis,
                 });
             }
             if rates.is_empty() {
@@ -445,6 +509,22 @@ impl Statutory {
                     "rate",
                     "",
                     "at least one dated rate is needed".to_owned(),
+                ));
+            }
+            let usages = usage(&entry, "usage", &c.usage)?;
+            if let ChargeRule::SpotSubsidy {
+                cap_kwh_per_month, ..
+            }
+            | ChargeRule::PriceHedge {
+                cap_kwh_per_month, ..
+            } = &rule
+                && let Some(u) = usages.iter().find(|u| !cap_kwh_per_month.contains_key(u))
+            {
+                return Err(err(
+                    &entry,
+                    "cap_kwh_per_month",
+                    u.code(),
+                    "every usage the charge applies to needs a monthly cap".to_owned(),
                 ));
             }
             let mut exempt = Vec::new();
@@ -457,7 +537,7 @@ impl Statutory {
             }
             charges.push(StatutoryCharge {
                 market: market(&entry, &c.market)?,
-                usage: usage(&entry, "usage", &c.usage)?,
+                usage: usages,
                 code: c.code,
                 name: c.name,
                 kind,

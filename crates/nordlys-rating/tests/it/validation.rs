@@ -386,7 +386,12 @@ fn statutory_tables_are_checked_when_loaded() {
     // price hedges replacing subsidies; other combinations are refused rather than applied all month.
     let charge = |code: &str, rule: &str, extra: &str| {
         format!(
-            "[[charge]]\ncode = \"{code}\"\nname = \"{code}\"\nmarket = \"NO\"\nkind = \"subsidy\"\nrule = \"{rule}\"\nusage = [\"household\"]\nvat = \"standard\"\n{extra}rate = [{{ from = \"2025-01-01\", value = \"1\" }}]\n"
+            "[[charge]]\ncode = \"{code}\"\nname = \"{code}\"\nmarket = \"NO\"\nkind = \"subsidy\"\nrule = \"{rule}\"\nusage = [\"household\"]\nvat = \"standard\"\n{extra}rate = [{{ from = \"2025-01-01\", value = \"1\"{basis} }}]\n",
+            basis = if rule == "price_hedge" {
+                ", basis = \"hourly_average\""
+            } else {
+                ""
+            }
         )
     };
     let e = Statutory::from_toml(&charge("x", "per_kwh", "opt_in = true\n")).unwrap_err();
@@ -403,6 +408,17 @@ fn statutory_tables_are_checked_when_loaded() {
     assert_eq!(
         e.to_string(),
         "statutory table, [[charge]] hedge field replaces = \"tax\": only spot_subsidy or price_hedge charges can be replaced"
+    );
+    // A spot subsidy says which spot price it compares with (dated, per rate row).
+    let e = Statutory::from_toml(&charge(
+        "s",
+        "spot_subsidy",
+        "percent = \"90\"\ncap_kwh_per_month = { household = \"5000\" }\n",
+    ))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "statutory table, [[charge]] s field rate.basis: a spot_subsidy rate needs the spot price it compares with, one of: hourly_average, interval"
     );
     let e = Statutory::from_toml(&hedge).unwrap_err();
     assert!(
