@@ -307,7 +307,7 @@ async fn a_norgespris_agreement_on_the_point_reaches_the_grid_invoice() {
     assert_eq!(
         reasons,
         [
-            "G1: statutory table has no norgespris rate for 2025-01-10; load an updated statutory table"
+            "G1: Norgespris starts 2025-10-01: the metering point's Norgespris agreement from 2025-01-10 is dated before the scheme began (charge norgespris of the statutory table)"
         ]
     );
 }

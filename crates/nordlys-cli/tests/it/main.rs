@@ -761,12 +761,9 @@ fn rate_takes_a_norgespris_agreement_date() {
         args.extend(["--norgespris-from", from]);
         w.fails(&args).1
     };
-    // With the agreement, Norgespris (not strømstøtte) is the charge that needs spot prices.
+    // An agreement dated before the scheme began says so.
     let stderr = run("2025-01-01");
-    assert!(
-        stderr.contains("norgespris: spot prices are needed"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("Norgespris starts 2025-10-01"), "{stderr}");
     let stderr = run("16.11.2025");
     assert!(
         stderr.contains("--norgespris-from \"16.11.2025\""),
