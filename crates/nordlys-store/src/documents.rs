@@ -294,24 +294,9 @@ impl BillingTx {
                 })?;
             }
         }
+        let mut changes = Vec::with_capacity(issued.len());
         for d in &issued {
             let mut corrects = Vec::with_capacity(d.document.references.len());
-            for referenced in &d.document.references {
-                let (series, number): (String, i64) =
-                    sqlx::query_as("SELECT series, number FROM documents WHERE id = ?")
-                        .bind(*referenced)
-                        .fetch_one(self.tx.conn())
-                        .await?;
-                corrects.push(display_number(&series, number));
-            }
-            self.tx.record(document_change(d, &corrects)).await?;
-            if let Some(kid) = &d.kid {
-                sqlx::query("INSERT INTO kid_registry (kid, document_id) VALUES (?, ?)")
-                    .bind(kid.as_str())
-                    .bind(d.id)
-                    .execute(self.tx.conn())
-                    .await?;
-            }
             for (position, referenced) in d.document.references.iter().enumerate() {
                 sqlx::query("INSERT INTO document_references (document_id, position, referenced_document_id) VALUES (?, ?, ?)")
                     .bind(d.id)
@@ -319,7 +304,27 @@ impl BillingTx {
                     .bind(*referenced)
                     .execute(self.tx.conn())
                     .await?;
+                let (series, number): (String, i64) =
+                    sqlx::query_as("SELECT series, number FROM documents WHERE id = ?")
+                        .bind(*referenced)
+                        .fetch_one(self.tx.conn())
+                        .await?;
+                corrects.push(display_number(&series, number));
             }
+            changes.push(document_change(d, &corrects));
+        }
+        self.tx.record_many(changes).await?;
+        let kids: Vec<(&str, i64)> = issued
+            .iter()
+            .filter_map(|d| d.kid.as_ref().map(|k| (k.as_str(), d.id)))
+            .collect();
+        for batch in kids.chunks(500) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO kid_registry (kid, document_id) ");
+            query.push_values(batch, |mut b, (kid, id)| {
+                b.push_bind(*kid).push_bind(*id);
+            });
+            query.build().execute(self.tx.conn()).await?;
         }
         let lines: Vec<(i64, &str, usize, &DocumentLine)> = issued
             .iter()

@@ -35,7 +35,7 @@ use jiff::Timestamp;
 use nordlys_core::ParseError;
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{Store, StoreError};
 
@@ -262,6 +262,38 @@ impl JournaledTx {
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(seq)
+    }
+
+    /// Append `changes` in order, in one statement per 500 (a settlement batch writes thousands).
+    pub(crate) async fn record_many(&mut self, changes: Vec<Change>) -> Result<(), StoreError> {
+        const PER_STATEMENT: usize = 500;
+        let json = |v: &Option<Value>| v.as_ref().map(|v| v.to_string());
+        for batch in changes.chunks(PER_STATEMENT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO changes (tx_id, domain, key, op, schema_version, before, after, changed_at_us,
+                                      metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day) ",
+            );
+            query.push_values(batch, |mut b, change| {
+                let s = &change.scope;
+                b.push_bind(self.tx_id)
+                    .push_bind(change.domain.code())
+                    .push_bind(change.key.clone())
+                    .push_bind(change.op.code())
+                    .push_bind(SCHEMA_VERSION)
+                    .push_bind(json(&change.before))
+                    .push_bind(json(&change.after))
+                    .push_bind(self.now_us)
+                    .push_bind(s.metering_point)
+                    .push_bind(s.price_area.clone())
+                    .push_bind(s.contract_id.clone())
+                    .push_bind(s.product_code.clone())
+                    .push_bind(s.first_utc_day)
+                    .push_bind(s.last_utc_day);
+            });
+            // One statement inserts in order, so the records keep the order given.
+            query.build().execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     /// The connection, for reads and for the data write that goes with a [`JournaledTx::record`].
