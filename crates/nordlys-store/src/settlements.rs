@@ -415,12 +415,27 @@ impl BillingTx {
             query.push(" ON CONFLICT (contract_id, period) DO NOTHING");
             let inserted = query.build().execute(self.tx.conn()).await?;
             if inserted.rows_affected() != batch.len() as u64 {
+                // Name the contract-period another run settled (its row names another document).
+                let mut taken = &batch[0];
+                for r in batch {
+                    let document: Option<i64> = sqlx::query_scalar(
+                        "SELECT last_document FROM contract_settlements WHERE contract_id = ? AND period = ?",
+                    )
+                    .bind(&r.contract_id)
+                    .bind(&r.period)
+                    .fetch_optional(self.tx.conn())
+                    .await?;
+                    if document != Some(r.last_document) {
+                        taken = r;
+                        break;
+                    }
+                }
                 return Err(StoreError::Rejected(ParseError::new(
                     "contract_id",
-                    &batch[0].contract_id,
+                    &taken.contract_id,
                     format!(
                         "a contract-period of this batch ({}) is already settled",
-                        batch[0].period
+                        taken.period
                     ),
                 )));
             }
