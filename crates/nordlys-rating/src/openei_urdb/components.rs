@@ -139,6 +139,22 @@ impl RateReader<'_> {
         out
     }
 
+    /// The time-of-use periods of a rate structure from its `{prefix}weekdayschedule` and
+    /// `{prefix}weekendschedule` (`prefix`: `energy` or `demand`).
+    fn scheduled_periods(
+        &self,
+        structure: &[Vec<TierPrice>],
+        prefix: &str,
+    ) -> Result<Vec<TouPeriod>, UrdbError> {
+        let weekday = self.schedule(&format!("{prefix}weekdayschedule"), structure.len())?;
+        let weekend = self.schedule(&format!("{prefix}weekendschedule"), structure.len())?;
+        Ok(self
+            .windows(&weekday, &weekend, structure.len())
+            .into_iter()
+            .map(|(p, when)| tou_period(format!("period {}", p + 1), when, &structure[p]))
+            .collect())
+    }
+
     fn energy(&self) -> Result<Option<Pricing>, UrdbError> {
         let structure = self.structure("energyratestructure", "kWh")?;
         if structure.is_empty() {
@@ -159,13 +175,7 @@ impl RateReader<'_> {
                 }
             }));
         }
-        let weekday = self.schedule("energyweekdayschedule", structure.len())?;
-        let weekend = self.schedule("energyweekendschedule", structure.len())?;
-        let periods = self
-            .windows(&weekday, &weekend, structure.len())
-            .into_iter()
-            .map(|(p, when)| tou_period(format!("period {}", p + 1), when, &structure[p]))
-            .collect();
+        let periods = self.scheduled_periods(&structure, "energy")?;
         Ok(Some(Pricing::TimeOfUse {
             default_price_per_kwh: None,
             default_name: "other".into(),
@@ -248,13 +258,7 @@ impl RateReader<'_> {
         if structure.is_empty() {
             return Ok(None);
         }
-        let weekday = self.schedule("demandweekdayschedule", structure.len())?;
-        let weekend = self.schedule("demandweekendschedule", structure.len())?;
-        let periods = self
-            .windows(&weekday, &weekend, structure.len())
-            .into_iter()
-            .map(|(p, when)| tou_period(format!("period {}", p + 1), when, &structure[p]))
-            .collect();
+        let periods = self.scheduled_periods(&structure, "demand")?;
         Ok(Some(Pricing::TouDemand { measure, periods }))
     }
 
