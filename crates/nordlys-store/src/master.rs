@@ -2,32 +2,22 @@
 //! upserts by the utility's own ids; references and contract overlaps are checked here,
 //! inside the import's transaction, so earlier rows of the same file count. Each change is
 //! journaled with the whole record before and after: that is the master data's history.
+//!
+//! This module writes; `master/reads.rs` reads master data back.
 
-use std::collections::HashMap;
+mod reads;
 
 use jiff::civil::Date;
 use nordlys_core::ParseError;
-use nordlys_core::ids::{Gln, Gsrn};
-use nordlys_core::model::{
-    Account, Address, Contract, ContractRole, Customer, Market, MeteringPoint, PriceArea,
-    UsageKind, Utility,
-};
-use nordlys_core::time::Resolution;
+use nordlys_core::model::{Account, Contract, Customer, MeteringPoint};
 // Table and column names in dynamic SQL here are constants of this file, never input.
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert, corrupt};
-
-/// What the meter-value import needs to know of a metering point.
-#[derive(Debug, Clone)]
-pub struct PointRef {
-    pub id: i64,
-    pub gsrn: Gsrn,
-    pub market: Market,
-    pub resolution: Resolution,
-}
+use crate::{Change, ChangeOp, ChangeScope, Domain, StoreError, StoreTx, Upsert};
+pub use reads::PointRef;
+use reads::parse_date;
+pub(crate) use reads::{fuse_from_row, optional_date_from_row};
 
 fn rejected(field: &'static str, value: &str, rule: String) -> StoreError {
     StoreError::Rejected(ParseError::new(field, value, rule))
@@ -508,120 +498,5 @@ impl StoreTx {
             before.insert("metering_point_id".into(), gsrn.into());
         }
         self.journaled((upsert, Some(change))).await
-    }
-}
-
-fn parse_date(text: String) -> Result<Date, StoreError> {
-    text.parse().map_err(|_| {
-        StoreError::CorruptValue(ParseError::new("date", text, "stored date is unreadable"))
-    })
-}
-
-/// A stored main fuse size (NULL: unknown).
-pub(crate) fn fuse_from_row(row: &SqliteRow, index: usize) -> Result<Option<u32>, StoreError> {
-    let amperes: Option<i64> = row.get(index);
-    amperes
-        .map(|a| {
-            u32::try_from(a).map_err(|_| {
-                StoreError::CorruptValue(ParseError::new(
-                    "main_fuse_amperes",
-                    a.to_string(),
-                    "stored fuse size is out of range",
-                ))
-            })
-        })
-        .transpose()
-}
-
-/// A stored optional local date (NULL: none).
-pub(crate) fn optional_date_from_row(
-    row: &SqliteRow,
-    index: usize,
-) -> Result<Option<Date>, StoreError> {
-    let text: Option<String> = row.get(index);
-    text.map(parse_date).transpose()
-}
-
-fn point_from_row(row: &SqliteRow) -> Result<MeteringPoint, StoreError> {
-    let text = |i: usize| -> String { row.get(i) };
-    let gsrn = text(0);
-    Ok(MeteringPoint {
-        metering_point_id: Gsrn::parse(&gsrn).map_err(|e| corrupt("gsrn", &gsrn, e))?,
-        market: Market::parse(&text(1)).map_err(StoreError::CorruptValue)?,
-        price_area: PriceArea::parse(&text(2)).map_err(StoreError::CorruptValue)?,
-        grid_owner: Gln::parse(&text(3)).map_err(StoreError::CorruptValue)?,
-        resolution: Resolution::parse(&text(4)).map_err(StoreError::CorruptValue)?,
-        utility: Utility::parse(&text(5)).map_err(StoreError::CorruptValue)?,
-        usage: UsageKind::parse(&text(6)).map_err(StoreError::CorruptValue)?,
-        address: Address {
-            street: text(7),
-            postcode: text(8),
-            city: text(9),
-            municipality: text(10),
-            county: text(11),
-        },
-        main_fuse_amperes: fuse_from_row(row, 12)?,
-        norgespris_from: optional_date_from_row(row, 13)?,
-    })
-}
-
-impl Store {
-    /// Every metering point's internal id, market and resolution, keyed by GSRN.
-    pub async fn point_refs(&self) -> Result<HashMap<String, PointRef>, StoreError> {
-        let rows = sqlx::query("SELECT id, gsrn, market, resolution FROM metering_points")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut refs = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let gsrn: String = row.get(1);
-            let point = PointRef {
-                id: row.get(0),
-                gsrn: Gsrn::parse(&gsrn).map_err(|e| corrupt("gsrn", &gsrn, e))?,
-                market: Market::parse(row.get(2)).map_err(StoreError::CorruptValue)?,
-                resolution: Resolution::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
-            };
-            refs.insert(gsrn, point);
-        }
-        Ok(refs)
-    }
-
-    pub async fn metering_point(&self, gsrn: &Gsrn) -> Result<Option<MeteringPoint>, StoreError> {
-        let row = sqlx::query(
-            "SELECT gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county,
-                    main_fuse_amperes, norgespris_from
-             FROM metering_points WHERE gsrn = ?",
-        )
-        .bind(gsrn.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(point_from_row).transpose()
-    }
-
-    /// Contracts of a metering point, oldest first.
-    pub async fn contracts_of_point(&self, gsrn: &Gsrn) -> Result<Vec<Contract>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date
-             FROM contracts c JOIN metering_points m ON m.id = c.metering_point
-             WHERE m.gsrn = ? ORDER BY c.start_date, c.contract_id",
-        )
-        .bind(gsrn.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(Contract {
-                    contract_id: row.get(0),
-                    account_id: row.get(1),
-                    metering_point_id: Some(gsrn.clone()),
-                    product_code: row.get(2),
-                    role: ContractRole::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
-                    start: parse_date(row.get(4))?,
-                    end: row
-                        .get::<Option<String>, _>(5)
-                        .map(parse_date)
-                        .transpose()?,
-                })
-            })
-            .collect()
     }
 }
