@@ -440,11 +440,11 @@ impl BillingTx {
                 )));
             }
         }
-        for record in records {
-            self.tx
-                .record(record.change(ChangeOp::Create, None))
-                .await?;
-        }
+        let changes = records
+            .iter()
+            .map(|r| r.change(ChangeOp::Create, None))
+            .collect();
+        self.tx.record_many(changes).await?;
         Ok(())
     }
 
