@@ -241,12 +241,13 @@ impl StoreTx {
 
     /// Make everything written visible, with the import's counts and its journal records.
     pub async fn commit(mut self, counts: ImportCounts) -> Result<(), StoreError> {
-        for change in meter_values::range_changes(std::mem::take(&mut self.meter_value_ranges)) {
-            self.journal.record(change).await?;
-        }
-        for change in market_data::price_changes(std::mem::take(&mut self.spot_price_ranges)) {
-            self.journal.record(change).await?;
-        }
+        // One record per metering point (area) the import changed, in multi-row statements.
+        let mut changes: Vec<Change> =
+            meter_values::range_changes(std::mem::take(&mut self.meter_value_ranges));
+        changes.extend(market_data::price_changes(std::mem::take(
+            &mut self.spot_price_ranges,
+        )));
+        self.journal.record_many(changes).await?;
         sqlx::query(
             "UPDATE imports SET rows = ?, inserted = ?, updated = ?, unchanged = ? WHERE id = ?",
         )
