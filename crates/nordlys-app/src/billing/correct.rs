@@ -22,8 +22,10 @@ use super::context::PeriodContext;
 use super::diff::Standing;
 use super::not_ready::{NotReady, NotReadyReason};
 use super::settle::{finish, record_task};
-use super::{BillingError, BillingPolicy, RunReport, issue_date, kid_for, new_document, run};
-use crate::products::load_products_with_versions;
+use super::{
+    BillingError, BillingPolicy, RunProducts, RunReport, issue_date, kid_for, new_document,
+    read_start, run,
+};
 use crate::{Clock, Progress};
 
 /// Re-rate every settled contract-period whose inputs changed after it was settled, and issue
@@ -64,11 +66,8 @@ async fn correct_locked(
     progress: Arc<dyn Progress>,
     run_id: Option<i64>,
 ) -> Result<RunReport, BillingError> {
-    // Taken before anything is read: what a re-rating reads includes the journal up to here,
-    // and a settlement found unchanged or corrected is marked as having read up to it.
-    let read_seq = store.journal_head().await?;
-    let (products, versions) = load_products_with_versions(store).await?;
-    let products = Arc::new(products);
+    // A settlement found unchanged or corrected is marked as having read up to `read_seq`.
+    let (read_seq, RunProducts { products, versions }) = read_start(store).await?;
     let changed = store.changed_settlements().await?;
     let mut report = RunReport {
         kind: "corrections",

@@ -205,3 +205,25 @@ fn kid_for(kind: DocumentKind, policy: &BillingPolicy) -> Option<KidAlgorithm> {
 fn issue_date(clock: &dyn Clock) -> Date {
     Market::No.time_zone().to_datetime(clock.now()).date()
 }
+
+/// Products as a run reads them, with their version numbers.
+pub(super) struct RunProducts {
+    pub(super) products: std::sync::Arc<std::collections::HashMap<String, nordlys_rating::Product>>,
+    pub(super) versions: std::collections::HashMap<String, i64>,
+}
+
+/// What a run reads first: the journal head, before anything else is read — every input read
+/// afterwards includes at least the journal up to it, so a change recorded after it is one the
+/// run may have missed and a later correction run re-rates what it touches (an import
+/// committing while a batch is rated is never lost) — then the products with their versions.
+async fn read_start(store: &nordlys_store::Store) -> Result<(i64, RunProducts), BillingError> {
+    let read_seq = store.journal_head().await?;
+    let (products, versions) = crate::products::load_products_with_versions(store).await?;
+    Ok((
+        read_seq,
+        RunProducts {
+            products: std::sync::Arc::new(products),
+            versions,
+        },
+    ))
+}

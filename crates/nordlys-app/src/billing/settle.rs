@@ -15,8 +15,10 @@ use tracing::Instrument;
 
 use super::context::PeriodContext;
 use super::not_ready::{NotReady, NotReadyReason};
-use super::{BillingError, BillingPolicy, RunReport, issue_date, kid_for, new_document, run};
-use crate::products::load_products_with_versions;
+use super::{
+    BillingError, BillingPolicy, RunProducts, RunReport, issue_date, kid_for, new_document,
+    read_start, run,
+};
 use crate::{Clock, Progress};
 
 /// Settle every unsettled contract of `period` (optionally of one account). Holds the billing
@@ -99,12 +101,7 @@ async fn settle_locked(
     progress: Arc<dyn Progress>,
     run_id: Option<i64>,
 ) -> Result<RunReport, BillingError> {
-    // Everything read from here on includes at least the journal up to `read_seq`: a change
-    // recorded after it may be missing from this run's invoices, and a later correction run
-    // re-rates what it touches (an import committing while a batch is rated is never lost).
-    let read_seq = store.journal_head().await?;
-    let (products, versions) = load_products_with_versions(store).await?;
-    let products = Arc::new(products);
+    let (read_seq, RunProducts { products, versions }) = read_start(store).await?;
     let mut ctx = PeriodContext::new(store, period, statutory, Arc::clone(&products)).await?;
     let mut report = RunReport {
         kind: "settlement",
