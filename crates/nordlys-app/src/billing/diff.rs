@@ -91,11 +91,15 @@ impl Standing {
                 continue;
             }
             let quantity = new_quantity - old_quantity;
-            match new_lines.first() {
-                Some(template) if !quantity.is_zero() => {
-                    let mut change = (*template).clone();
-                    change.quantity = quantity;
-                    change.net = new_net - old_net;
+            let change = new_lines.first().map(|template| DocumentLine {
+                quantity,
+                net: new_net - old_net,
+                ..(*template).clone()
+            });
+            match change {
+                // Each of two lines may miss quantity × unit price by up to the tolerance, so
+                // their difference can miss it by twice as much: then it is no true line.
+                Some(change) if !quantity.is_zero() && is_true_line(&change) => {
                     out.push(annotated(change, note));
                 }
                 _ => {
@@ -111,6 +115,11 @@ impl Standing {
         }
         out
     }
+}
+
+/// PEPPOL-EN16931-R120: a line's amount is its quantity × unit price within 0.02.
+fn is_true_line(line: &DocumentLine) -> bool {
+    (line.quantity * line.unit_price - line.net).abs() <= Decimal::new(2, 2)
 }
 
 fn annotated(mut line: DocumentLine, note: &str) -> DocumentLine {
@@ -199,6 +208,32 @@ mod tests {
             line("Energiledd – Dag", "491.326", "0.2877", "141.35"),
             line("Energiledd – grunnpris", "771.425", "0.1899", "146.49"),
         ]
+    }
+
+    #[test]
+    fn a_change_that_would_miss_quantity_times_price_is_reversed_and_rebilled() {
+        // Both lines price 0.8618 (4 decimals, each within 0.02), but their difference would
+        // be 0.304 kWh × 0.8618 = 0.26 for an amount of 0.29.
+        let standing =
+            Standing::replay(billed("F-1", 1, &[line("Spot", "800", "0.8618", "689.45")]));
+        let rating = [line("Spot", "800.304", "0.8618", "689.74")];
+        let diff = standing.difference_lines(&rating, "correction of F-1");
+        let shown: Vec<(String, String)> = diff
+            .iter()
+            .map(|l| {
+                (
+                    l.quantity.normalize().to_string(),
+                    l.net.normalize().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("-800".to_owned(), "-689.45".to_owned()),
+                ("800.304".to_owned(), "689.74".to_owned())
+            ]
+        );
     }
 
     #[test]
