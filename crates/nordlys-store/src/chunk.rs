@@ -210,7 +210,11 @@ mod tests {
         let mut corrected = DayChunk::empty(Resolution::Pt60m);
         corrected.set(3, 1200, Quality::Corrected);
         corrected.set(5, 700, Quality::Measured);
-        assert_eq!(stored.overlay(&corrected), 2, "slot 3 changed, slot 5 added");
+        assert_eq!(
+            stored.overlay(&corrected),
+            2,
+            "slot 3 changed, slot 5 added"
+        );
         assert_eq!(stored.present_slots(), 2);
         assert_eq!(
             (stored.energy_wh[3], stored.quality[3]),

@@ -13,6 +13,7 @@ mod master;
 mod meter_values;
 mod products;
 mod usage;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

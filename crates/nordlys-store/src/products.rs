@@ -4,7 +4,7 @@
 use serde_json::json;
 use sqlx::Row;
 
-use crate::{Change, ChangeOp, ChangeScope, Domain, StoreError, StoreTx, Upsert};
+use crate::{Change, ChangeScope, Domain, StoreError, StoreTx, Upsert};
 
 impl StoreTx {
     /// Store a product's text under its code; identical text is unchanged, other text a new version.
@@ -43,23 +43,17 @@ impl StoreTx {
             .bind(self.import_id)
             .execute(self.journal.conn())
             .await?;
-        self.journal
-            .record(Change {
-                domain: Domain::Product,
-                key: code.to_owned(),
-                op: if before.is_some() {
-                    ChangeOp::Update
-                } else {
-                    ChangeOp::Create
-                },
-                before,
-                after: Some(payload(version, format, source, body)),
-                scope: ChangeScope {
-                    product_code: Some(code.to_owned()),
-                    ..ChangeScope::default()
-                },
-            })
-            .await?;
+        let change = Change::of_upsert(
+            Domain::Product,
+            code.to_owned(),
+            before,
+            payload(version, format, source, body),
+            ChangeScope {
+                product_code: Some(code.to_owned()),
+                ..ChangeScope::default()
+            },
+        );
+        self.journal.record(change).await?;
         Ok(if version == 1 {
             Upsert::Inserted
         } else {
