@@ -167,6 +167,30 @@ pub struct Change {
     pub scope: ChangeScope,
 }
 
+impl Change {
+    /// The change an upsert made: `create` without a state before, else `update`.
+    pub fn of_upsert(
+        domain: Domain,
+        key: String,
+        before: Option<Value>,
+        after: Value,
+        scope: ChangeScope,
+    ) -> Change {
+        Change {
+            domain,
+            key,
+            op: if before.is_some() {
+                ChangeOp::Update
+            } else {
+                ChangeOp::Create
+            },
+            before,
+            after: Some(after),
+            scope,
+        }
+    }
+}
+
 /// A change as recorded, with its place in the journal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeRecord {

@@ -17,6 +17,7 @@ mod products;
 mod settlements;
 mod sql_values;
 mod usage;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

@@ -15,7 +15,8 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::journal::ChangedRange;
-use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
+use crate::versions::{VersionWrite, VersionedRow, upsert_version};
+use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
 /// The journal records of one transaction's spot-price changes, one per area.
 pub(crate) fn price_changes(ranges: BTreeMap<PriceArea, ChangedRange>) -> Vec<Change> {
@@ -127,76 +128,41 @@ impl StoreTx {
     ) -> Result<Upsert, StoreError> {
         let date = rate.date.to_string();
         let text = rate.rate.normalize().to_string();
-        let latest = sqlx::query(
-            "SELECT version, rate, tx_id FROM exchange_rates
-             WHERE date = ? AND base = ? AND quote = ? ORDER BY version DESC LIMIT 1",
+        let (base, quote) = (rate.base.code(), rate.quote.code());
+        let written = upsert_version(
+            &mut self.journal,
+            VersionedRow {
+                table: "exchange_rates",
+                key_columns: &["date", "base", "quote"],
+                key_values: &[&date, base, quote],
+                value_column: "rate",
+                value: &text,
+            },
         )
-        .bind(&date)
-        .bind(rate.base.code())
-        .bind(rate.quote.code())
-        .fetch_optional(self.journal.conn())
         .await?;
-        let payload = |rate_text: &str| json!({"date": date, "base": rate.base.code(), "quote": rate.quote.code(), "rate": rate_text});
-        let before = match &latest {
-            Some(row) if row.get::<String, _>(1) == text => return Ok(Upsert::Unchanged),
-            Some(row) => Some(payload(row.get::<&str, _>(1))),
-            None => None,
+        let VersionWrite::Written { before } = written else {
+            return Ok(Upsert::Unchanged);
         };
-        match latest {
-            Some(row) if row.get::<Option<i64>, _>(2) == Some(self.journal.tx_id()) => {
-                // Written earlier in this same transaction: not yet visible, amend in place.
-                sqlx::query(
-                    "UPDATE exchange_rates SET rate = ? WHERE date = ? AND base = ? AND quote = ? AND version = ?",
-                )
-                .bind(&text)
-                .bind(&date)
-                .bind(rate.base.code())
-                .bind(rate.quote.code())
-                .bind(row.get::<i64, _>(0))
-                .execute(self.journal.conn())
-                .await?;
-            }
-            latest => {
-                let version = latest.map_or(1, |row| row.get::<i64, _>(0) + 1);
-                sqlx::query(
-                    "INSERT INTO exchange_rates (date, base, quote, version, rate, recorded_at_us, tx_id)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&date)
-                .bind(rate.base.code())
-                .bind(rate.quote.code())
-                .bind(version)
-                .bind(&text)
-                .bind(self.journal.now_us())
-                .bind(self.journal.tx_id())
-                .execute(self.journal.conn())
-                .await?;
-            }
-        }
-        let (first_utc_day, last_utc_day) = crate::usage::utc_days_of_nordic_date(rate.date);
+        let payload =
+            |rate: &str| json!({"date": date, "base": base, "quote": quote, "rate": rate});
         let upsert = if before.is_some() {
             Upsert::Updated
         } else {
             Upsert::Inserted
         };
-        self.journal
-            .record(Change {
-                domain: Domain::ExchangeRates,
-                key: format!("{date}/{}/{}", rate.base.code(), rate.quote.code()),
-                op: if before.is_some() {
-                    ChangeOp::Update
-                } else {
-                    ChangeOp::Create
-                },
-                before,
-                after: Some(payload(&text)),
-                scope: ChangeScope {
-                    first_utc_day: Some(first_utc_day),
-                    last_utc_day: Some(last_utc_day),
-                    ..ChangeScope::default()
-                },
-            })
-            .await?;
+        let (first_utc_day, last_utc_day) = crate::usage::utc_days_of_nordic_date(rate.date);
+        let change = Change::of_upsert(
+            Domain::ExchangeRates,
+            format!("{date}/{base}/{quote}"),
+            before.as_deref().map(payload),
+            payload(&text),
+            ChangeScope {
+                first_utc_day: Some(first_utc_day),
+                last_utc_day: Some(last_utc_day),
+                ..ChangeScope::default()
+            },
+        );
+        self.journal.record(change).await?;
         Ok(upsert)
     }
 }

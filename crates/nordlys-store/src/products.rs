@@ -4,7 +4,7 @@
 use serde_json::json;
 use sqlx::Row;
 
-use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
+use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
 /// A product as imported: its format and text, parsed by the rating crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,23 +53,17 @@ impl StoreTx {
             .bind(self.import_id)
             .execute(self.journal.conn())
             .await?;
-        self.journal
-            .record(Change {
-                domain: Domain::Product,
-                key: code.to_owned(),
-                op: if before.is_some() {
-                    ChangeOp::Update
-                } else {
-                    ChangeOp::Create
-                },
-                before,
-                after: Some(payload(version, format, source, body)),
-                scope: ChangeScope {
-                    product_code: Some(code.to_owned()),
-                    ..ChangeScope::default()
-                },
-            })
-            .await?;
+        let change = Change::of_upsert(
+            Domain::Product,
+            code.to_owned(),
+            before,
+            payload(version, format, source, body),
+            ChangeScope {
+                product_code: Some(code.to_owned()),
+                ..ChangeScope::default()
+            },
+        );
+        self.journal.record(change).await?;
         Ok(if version == 1 {
             Upsert::Inserted
         } else {

@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::Row;
 
-use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
+use crate::versions::{VersionWrite, VersionedRow, upsert_version};
+use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
 /// The UTC days a local Nordic date (UTC+1 or UTC+2) overlaps: the day before and the day itself.
 pub(crate) fn utc_days_of_nordic_date(date: Date) -> (i64, i64) {
@@ -45,77 +46,40 @@ impl StoreTx {
         }
         let text = quantity.normalize().to_string();
         let date_text = date.to_string();
-        let latest = sqlx::query(
-            "SELECT version, quantity, tx_id FROM usage_quantities
-             WHERE contract_id = ? AND date = ? AND component = ? ORDER BY version DESC LIMIT 1",
+        let written = upsert_version(
+            &mut self.journal,
+            VersionedRow {
+                table: "usage_quantities",
+                key_columns: &["contract_id", "date", "component"],
+                key_values: &[contract_id, &date_text, component],
+                value_column: "quantity",
+                value: &text,
+            },
         )
-        .bind(contract_id)
-        .bind(&date_text)
-        .bind(component)
-        .fetch_optional(self.journal.conn())
         .await?;
-        let payload = |quantity: &str| json!({"contract_id": contract_id, "date": date_text, "component": component, "quantity": quantity});
-        let before = match &latest {
-            Some(row) if row.get::<String, _>(1) == text => return Ok(Upsert::Unchanged),
-            Some(row) => Some(payload(row.get::<&str, _>(1))),
-            None => None,
+        let VersionWrite::Written { before } = written else {
+            return Ok(Upsert::Unchanged);
         };
-        match latest {
-            Some(row) if row.get::<Option<i64>, _>(2) == Some(self.journal.tx_id()) => {
-                // Written earlier in this same transaction: not yet visible, amend in place.
-                sqlx::query(
-                    "UPDATE usage_quantities SET quantity = ? WHERE contract_id = ? AND date = ? AND component = ? AND version = ?",
-                )
-                .bind(&text)
-                .bind(contract_id)
-                .bind(&date_text)
-                .bind(component)
-                .bind(row.get::<i64, _>(0))
-                .execute(self.journal.conn())
-                .await?;
-            }
-            latest => {
-                let version = latest.map_or(1, |row| row.get::<i64, _>(0) + 1);
-                sqlx::query(
-                    "INSERT INTO usage_quantities (contract_id, date, component, version, quantity, recorded_at_us, tx_id)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(contract_id)
-                .bind(&date_text)
-                .bind(component)
-                .bind(version)
-                .bind(&text)
-                .bind(self.journal.now_us())
-                .bind(self.journal.tx_id())
-                .execute(self.journal.conn())
-                .await?;
-            }
-        }
-        let (first_utc_day, last_utc_day) = utc_days_of_nordic_date(date);
+        let payload = |quantity: &str| json!({"contract_id": contract_id, "date": date_text, "component": component, "quantity": quantity});
         let upsert = if before.is_some() {
             Upsert::Updated
         } else {
             Upsert::Inserted
         };
-        self.journal
-            .record(Change {
-                domain: Domain::Usage,
-                key: format!("{contract_id}/{date_text}/{component}"),
-                op: if before.is_some() {
-                    ChangeOp::Update
-                } else {
-                    ChangeOp::Create
-                },
-                before,
-                after: Some(payload(&text)),
-                scope: ChangeScope {
-                    contract_id: Some(contract_id.to_owned()),
-                    first_utc_day: Some(first_utc_day),
-                    last_utc_day: Some(last_utc_day),
-                    ..ChangeScope::default()
-                },
-            })
-            .await?;
+        let (first_utc_day, last_utc_day) = utc_days_of_nordic_date(date);
+        let change = Change::of_upsert(
+            Domain::Usage,
+            format!("{contract_id}/{date_text}/{component}"),
+            before.as_deref().map(payload),
+            payload(&text),
+            ChangeScope {
+                contract_id: Some(contract_id.to_owned()),
+                first_utc_day: Some(first_utc_day),
+                last_utc_day: Some(last_utc_day),
+                ..ChangeScope::default()
+            },
+        );
+        self.journal.record(change).await?;
         Ok(upsert)
     }
 }

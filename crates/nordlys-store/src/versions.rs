@@ -1,0 +1,88 @@
+//! Versioned single-value rows (exchange rates, usage quantities): a changed value is a new
+//! version recorded with its time and transaction; a value written earlier in the same
+//! transaction (not yet visible to anyone) is amended in place. Reads take the highest version
+//! recorded at or before `as_of`.
+
+// Table and column names in the SQL here are constants of the calling modules, never input.
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{JournaledTx, StoreError};
+
+/// One versioned row: its table, key columns and values, and the value column.
+pub(crate) struct VersionedRow<'a> {
+    pub(crate) table: &'static str,
+    pub(crate) key_columns: &'static [&'static str],
+    pub(crate) key_values: &'a [&'a str],
+    pub(crate) value_column: &'static str,
+    pub(crate) value: &'a str,
+}
+
+/// What writing a versioned row did.
+pub(crate) enum VersionWrite {
+    /// The latest version already holds the value: nothing written.
+    Unchanged,
+    /// Written; the value of the latest version before, if there was one.
+    Written { before: Option<String> },
+}
+
+/// Write `row` as a new version unless its latest version already holds the value.
+pub(crate) async fn upsert_version(
+    tx: &mut JournaledTx,
+    row: VersionedRow<'_>,
+) -> Result<VersionWrite, StoreError> {
+    let VersionedRow {
+        table,
+        key_columns,
+        key_values,
+        value_column,
+        value,
+    } = row;
+    let key_match: Vec<String> = key_columns.iter().map(|c| format!("{c} = ?")).collect();
+    let key_match = key_match.join(" AND ");
+    let mut latest = sqlx::query(AssertSqlSafe(format!(
+        "SELECT version, {value_column}, tx_id FROM {table} WHERE {key_match} ORDER BY version DESC LIMIT 1"
+    )));
+    for key in key_values {
+        latest = latest.bind(*key);
+    }
+    let latest = latest.fetch_optional(tx.conn()).await?;
+    let before: Option<String> = latest.as_ref().map(|r| r.get(1));
+    if before.as_deref() == Some(value) {
+        return Ok(VersionWrite::Unchanged);
+    }
+    match latest {
+        Some(latest) if latest.get::<Option<i64>, _>(2) == Some(tx.tx_id()) => {
+            let mut update = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {table} SET {value_column} = ? WHERE {key_match} AND version = ?"
+            )))
+            .bind(value);
+            for key in key_values {
+                update = update.bind(*key);
+            }
+            update
+                .bind(latest.get::<i64, _>(0))
+                .execute(tx.conn())
+                .await?;
+        }
+        latest => {
+            let version = latest.map_or(1, |r| r.get::<i64, _>(0) + 1);
+            let columns = key_columns.join(", ");
+            let marks = vec!["?"; key_columns.len()].join(", ");
+            let mut insert = sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO {table} ({columns}, version, {value_column}, recorded_at_us, tx_id)
+                 VALUES ({marks}, ?, ?, ?, ?)"
+            )));
+            for key in key_values {
+                insert = insert.bind(*key);
+            }
+            insert
+                .bind(version)
+                .bind(value)
+                .bind(tx.now_us())
+                .bind(tx.tx_id())
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    Ok(VersionWrite::Written { before })
+}
