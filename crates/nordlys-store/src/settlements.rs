@@ -137,7 +137,12 @@ impl Store {
     /// sequence they were read up to: readings of their metering point in their days, spot
     /// prices of their area or exchange rates in their days, their contract or its usage, their
     /// metering point's master data, their product. One indexed query per kind of input.
-    pub async fn changed_settlements(&self) -> Result<Vec<SettlementRecord>, StoreError> {
+    /// An exchange rate up to `exchange_rate_lookback_days` before a settlement's first day
+    /// counts: a day without a rate (a holiday, a weekend) is converted with an earlier one.
+    pub async fn changed_settlements(
+        &self,
+        exchange_rate_lookback_days: i64,
+    ) -> Result<Vec<SettlementRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "WITH recent AS (
                  SELECT seq, domain, metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day
@@ -156,7 +161,7 @@ impl Store {
                  UNION
                  SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.price_area IS NOT NULL
                  WHERE c.domain = 'exchange_rates' AND c.seq > s.read_seq
-                   AND c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day
+                   AND c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day - ?1
                  UNION
                  SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.contract_id = c.contract_id
                  WHERE c.domain IN ('contract', 'usage') AND c.seq > s.read_seq
@@ -168,6 +173,7 @@ impl Store {
              JOIN contract_settlements s ON s.contract_id = t.contract_id AND s.period = t.period
              ORDER BY s.account_id, s.period, s.contract_id"
         )))
+        .bind(exchange_rate_lookback_days)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(settlement_from_row).collect()

@@ -68,7 +68,9 @@ async fn correct_locked(
 ) -> Result<RunReport, BillingError> {
     // A settlement found unchanged or corrected is marked as having read up to `read_seq`.
     let (read_seq, RunProducts { products, versions }) = read_start(store).await?;
-    let changed = store.changed_settlements().await?;
+    let changed = store
+        .changed_settlements(super::inputs::EXCHANGE_RATE_LOOKBACK_DAYS)
+        .await?;
     let mut report = RunReport {
         kind: "corrections",
         period: "all settled periods".into(),

@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use super::not_ready::NotReadyReason;
 
 /// How far back a daily exchange rate may be used (weekends and holidays have none).
-const EXCHANGE_RATE_LOOKBACK_DAYS: i64 = 7;
+pub(crate) const EXCHANGE_RATE_LOOKBACK_DAYS: i64 = 7;
 
 /// Spot prices of an area aligned to rating intervals, or why they cannot be.
 type AlignedPrices = Result<Arc<Vec<i64>>, NotReadyReason>;

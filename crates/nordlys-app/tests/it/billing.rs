@@ -862,3 +862,30 @@ async fn a_kid_names_one_document_across_every_series() {
         "with payment terms, as the policy says"
     );
 }
+
+#[tokio::test]
+async fn an_exchange_rate_changed_before_the_period_is_checked_by_the_next_correction_run() {
+    let db = billing_db().await;
+    let policy = BillingPolicy::default();
+    run(&db, "2025-02-02T06:00:00Z", &policy).await;
+    // A day without a rate is converted with the latest one up to 7 days earlier, so a rate of
+    // 27 December can price early January (after a holiday weekend): its change must make
+    // January a candidate.
+    let fx = "date,base,quote,rate\n2024-12-27,EUR,NOK,12.5000\n";
+    import::import_exchange_rates(
+        &db.store,
+        "fx.csv",
+        fx.as_bytes(),
+        &clock("2025-02-05T06:00:00Z"),
+    )
+    .await
+    .unwrap();
+    let report = corrections(&db, "2025-02-05T07:00:00Z", &policy).await;
+    assert!(report.checked_after_change >= 1, "{report:?}");
+    // Every January day has a rate within the week here, so nothing changes.
+    assert_eq!(report.invoices + report.credit_notes, 0);
+    assert_eq!(
+        report.unchanged_after_correction,
+        report.checked_after_change
+    );
+}
