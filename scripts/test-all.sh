@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, and every test of every crate.
-# Needs only a Rust toolchain. Tests that use ../shared/data skip with a message when it is absent.
-# Later capabilities add services here (PostgreSQL, a Kafka-protocol broker, S3, a browser):
+# The whole test suite, as CI runs it: formatting, lints, and every test of every crate, twice:
+# first with no external service (the PostgreSQL tests skip), then against a throwaway PostgreSQL
+# cluster on 127.0.0.1 from scripts/pg-cluster.sh, which installs Debian's postgresql package if the
+# server is missing and is stopped and removed when this script exits, whether the tests pass or not.
+# Needs a Rust toolchain, and for the second run root or sudo on a machine without PostgreSQL.
+# Tests that use ../shared/data skip with a message when it is absent.
+# Later capabilities add services here the same way (a Kafka-protocol broker, S3, a browser):
 # this script installs and starts them on 127.0.0.1 and stops them when it exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+
+# summary LOG: the totals of the `test result:` lines that cargo test wrote to LOG.
+summary() {
+	{ grep -E '^test result:' "$1" || true; } | awk '{p+=$4; f+=$6} END {printf "\n%d passed, %d failed\n", p, f}'
+}
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -13,8 +22,26 @@ cargo fmt --all -- --check
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Each test run: its status is kept past tee, the summary printed, and then a failure fails the script.
 echo "== cargo test"
-cargo test --workspace --locked 2>&1 | tee target/test-output.log
-grep -E '^test result:' target/test-output.log | awk '{p+=$4; f+=$6} END {printf "\n%d passed, %d failed\n", p, f}'
+# No service, even if the caller's shell names one.
+status=0
+env -u NORDLYS_TEST_POSTGRES_URL cargo test --workspace --locked 2>&1 | tee target/test-output.log || status=$?
+summary target/test-output.log
+((status == 0)) || exit "$status"
 
-echo "== done in $(( $(date +%s) - started )) s"
+echo "== cargo test on PostgreSQL"
+# shellcheck source=scripts/pg-cluster.sh
+source scripts/pg-cluster.sh
+trap pg_cluster_stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+pg_cluster_start
+status=0
+cargo test --workspace --locked 2>&1 | tee target/test-output-postgres.log || status=$?
+summary target/test-output-postgres.log
+pg_cluster_stop
+trap - EXIT INT TERM
+((status == 0)) || exit "$status"
+
+echo "== done in $(($(date +%s) - started)) s"
