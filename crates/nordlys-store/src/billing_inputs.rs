@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 
+use crate::db::DbRow;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use nordlys_core::model::{ContractRole, Market, PriceArea, UsageKind};
 use nordlys_core::time::Resolution;
-use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here joins constant fragments of this file only, never input.
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::chunk::DayChunk;
+use crate::db::SqlBuilder;
 use crate::{Store, StoreError};
 
 use crate::sql_values::{bad, date};
@@ -60,7 +61,7 @@ impl Store {
         &self,
         contract_id: &str,
     ) -> Result<Option<BillableContract>, StoreError> {
-        let row = sqlx::query(billable_select!("WHERE c.contract_id = ?"))
+        let row = sqlx::query(billable_select!("WHERE c.contract_id = $1"))
             .bind(contract_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -75,11 +76,12 @@ impl Store {
         account: Option<&str>,
     ) -> Result<Vec<BillableContract>, StoreError> {
         const SELECT: &str =
-            billable_select!("WHERE c.start_date < ? AND (c.end_date IS NULL OR c.end_date > ?)");
-        // Two statements rather than `(? IS NULL OR …)`, which would keep SQLite off the account index.
+            billable_select!("WHERE c.start_date < $1 AND (c.end_date IS NULL OR c.end_date > $2)");
+        // Two statements rather than `($3 IS NULL OR …)`, which PostgreSQL cannot always type
+        // and which would keep SQLite off the account index.
         let query = match account {
             Some(_) => {
-                format!("{SELECT} AND c.account_id = ? ORDER BY c.account_id, c.contract_id")
+                format!("{SELECT} AND c.account_id = $3 ORDER BY c.account_id, c.contract_id")
             }
             None => format!("{SELECT} ORDER BY c.account_id, c.contract_id"),
         };
@@ -102,20 +104,17 @@ impl Store {
     ) -> Result<HashMap<i64, Vec<(i64, DayChunk)>>, StoreError> {
         let mut out: HashMap<i64, Vec<(i64, DayChunk)>> = HashMap::with_capacity(point_ids.len());
         for ids in point_ids.chunks(500) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut query = SqlBuilder::new(
                 "SELECT metering_point, utc_day, data FROM meter_value_chunks WHERE utc_day BETWEEN ",
             );
             query
-                .push_bind(first_day)
+                .bind(first_day)
                 .push(" AND ")
-                .push_bind(last_day)
-                .push(" AND metering_point IN (");
-            let mut separated = query.separated(", ");
-            for id in ids {
-                separated.push_bind(*id);
-            }
-            query.push(") ORDER BY metering_point, utc_day, version");
-            let rows = query.build().fetch_all(&self.pool).await?;
+                .bind(last_day)
+                .push(" AND metering_point IN (")
+                .bind_list(ids.iter().copied())
+                .push(") ORDER BY metering_point, utc_day, version");
+            let rows = query.build(self.backend).fetch_all(&self.pool).await?;
             for row in rows {
                 let point: i64 = row.get(0);
                 let day: i64 = row.get(1);
@@ -131,7 +130,7 @@ impl Store {
     }
 }
 
-fn billable_from_row(row: &SqliteRow) -> Result<BillableContract, StoreError> {
+fn billable_from_row(row: &DbRow) -> Result<BillableContract, StoreError> {
     let end: Option<String> = row.get(5);
     let point_id: Option<i64> = row.get(6);
     let point = match point_id {

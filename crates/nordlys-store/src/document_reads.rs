@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use crate::db::DbRow;
 use nordlys_core::ParseError;
 use nordlys_core::document::VatBreakdown;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+
+use crate::db::SqlBuilder;
 
 use crate::{Store, StoreError};
 
@@ -42,7 +44,7 @@ pub struct DocumentDetails {
 /// Ids per SQL statement in `IN (…)` lists: well below SQLite's bound-parameter limit.
 const IDS_PER_STATEMENT: usize = 500;
 
-fn stored<T: FromStr>(row: &SqliteRow, i: usize, field: &'static str) -> Result<T, StoreError> {
+fn stored<T: FromStr>(row: &DbRow, i: usize, field: &'static str) -> Result<T, StoreError> {
     let text: String = row.get(i);
     text.parse().map_err(|_| {
         StoreError::CorruptValue(ParseError::new(field, &text, "stored value is unreadable"))
@@ -56,7 +58,7 @@ impl Store {
         number: &DocumentNumber,
     ) -> Result<Option<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM documents WHERE series = ? AND number = ?")
+            sqlx::query_scalar("SELECT id FROM documents WHERE series = $1 AND number = $2")
                 .bind(&number.series)
                 .bind(number.number)
                 .fetch_optional(&self.pool)
@@ -66,7 +68,7 @@ impl Store {
 
     /// Whether an account with this id exists.
     pub async fn account_exists(&self, account_id: &str) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE account_id = ?")
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE account_id = $1")
             .bind(account_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -88,7 +90,7 @@ impl Store {
     ) -> Result<HashMap<i64, DocumentDetails>, StoreError> {
         let mut out: HashMap<i64, DocumentDetails> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut query = SqlBuilder::new(
                 "SELECT d.id, c.name, p.name, r.series, r.number
                  FROM documents d
                  JOIN accounts a ON a.account_id = d.account_id
@@ -98,12 +100,10 @@ impl Store {
                  LEFT JOIN documents r ON r.id = x.referenced_document_id
                  WHERE d.id IN (",
             );
-            let mut separated = query.separated(", ");
-            for id in chunk {
-                separated.push_bind(*id);
-            }
-            query.push(") ORDER BY d.id, x.position");
-            for row in query.build().fetch_all(&self.pool).await? {
+            query
+                .bind_list(chunk.iter().copied())
+                .push(") ORDER BY d.id, x.position");
+            for row in query.build(self.backend).fetch_all(&self.pool).await? {
                 let details = out.entry(row.get(0)).or_default();
                 details.customer_name = row.get(1);
                 details.payer_name = row.get(2);
@@ -116,15 +116,13 @@ impl Store {
                 }
             }
 
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "SELECT document_id, category, percent, taxable, vat FROM document_vat WHERE document_id IN (",
+            let mut query = SqlBuilder::new(
+                "SELECT document_id, category, percent::text, taxable::text, vat::text FROM document_vat WHERE document_id IN (",
             );
-            let mut separated = query.separated(", ");
-            for id in chunk {
-                separated.push_bind(*id);
-            }
-            query.push(") ORDER BY document_id");
-            for row in query.build().fetch_all(&self.pool).await? {
+            query
+                .bind_list(chunk.iter().copied())
+                .push(") ORDER BY document_id");
+            for row in query.build(self.backend).fetch_all(&self.pool).await? {
                 let vat = VatBreakdown {
                     category: row.get(1),
                     percent: stored(&row, 2, "percent")?,
@@ -155,7 +153,7 @@ impl Store {
              LEFT JOIN contract_settlements s ON s.contract_id = l.contract_id AND s.period = l.period
              LEFT JOIN contracts c ON c.contract_id = l.contract_id
              JOIN metering_points m ON m.id = coalesce(s.metering_point, c.metering_point)
-             WHERE l.document_id = ?",
+             WHERE l.document_id = $1",
         )
         .bind(document_id)
         .fetch_all(&self.pool)

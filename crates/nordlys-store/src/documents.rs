@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::db::DbRow;
 use jiff::civil::Date;
 use nordlys_core::document::{
     BilledLine, DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown,
@@ -11,9 +12,10 @@ use nordlys_core::document::{
 use nordlys_core::kid::{Kid, KidAlgorithm, kid_for_document_number};
 use nordlys_core::quantity::Currency;
 use rust_decimal::Decimal;
-use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here joins constant fragments of this file only, never input.
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+
+use crate::db::{SqlBuilder, sql, sql_owned};
 
 use serde_json::json;
 
@@ -52,7 +54,14 @@ impl DocumentSummary {
 impl Store {
     /// One document's summary, by id.
     pub async fn document(&self, id: i64) -> Result<Option<DocumentSummary>, StoreError> {
-        Ok(self.documents_where("d.id = ?", id, 1).await?.pop())
+        let rows = sqlx::query(sql_owned(
+            self.backend,
+            format!("{DOCUMENT_SUMMARY} WHERE d.id = $1"),
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).next().transpose()
     }
 
     /// Every line issued so far for a contract-period, over all its documents, oldest first.
@@ -61,7 +70,7 @@ impl Store {
         contract_id: &str,
         period: &str,
     ) -> Result<Vec<BilledLine>, StoreError> {
-        let rows = sqlx::query(BILLED_LINES)
+        let rows = sqlx::query(sql(self.backend, BILLED_LINES))
             .bind(contract_id)
             .bind(period)
             .fetch_all(&self.pool)
@@ -76,41 +85,27 @@ impl Store {
         period: Option<&str>,
         limit: i64,
     ) -> Result<Vec<DocumentSummary>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{DOCUMENT_SUMMARY} WHERE (? IS NULL OR d.account_id = ?) AND (? IS NULL OR d.period = ?) ORDER BY d.id DESC LIMIT ?"
-        )))
-        .bind(account)
-        .bind(account)
-        .bind(period)
-        .bind(period)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(summary_from_row).collect()
-    }
-
-    async fn documents_where(
-        &self,
-        condition: &'static str,
-        value: i64,
-        limit: i64,
-    ) -> Result<Vec<DocumentSummary>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{DOCUMENT_SUMMARY} WHERE {condition} ORDER BY d.id DESC LIMIT ?"
-        )))
-        .bind(value)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut query = SqlBuilder::new(DOCUMENT_SUMMARY);
+        query.push(" WHERE 1 = 1");
+        if let Some(account) = account {
+            query.push(" AND d.account_id = ").bind(account);
+        }
+        if let Some(period) = period {
+            query.push(" AND d.period = ").bind(period);
+        }
+        query.push(" ORDER BY d.id DESC LIMIT ").bind(limit);
+        let rows = query.build(self.backend).fetch_all(&self.pool).await?;
         rows.iter().map(summary_from_row).collect()
     }
 
     /// The lines of one document.
     pub async fn document_lines(&self, document_id: i64) -> Result<Vec<DocumentLine>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT contract_id, kind, source, code, description, from_date, to_date, quantity, unit, unit_price, net, vat_category, vat_percent, explanation
-             FROM document_lines WHERE document_id = ? ORDER BY line_no",
-        )
+        let rows = sqlx::query(sql(
+            self.backend,
+            "SELECT contract_id, kind, source, code, description, from_date, to_date, quantity::text, unit, unit_price::text, net::text, vat_category,
+                    vat_percent::text, explanation
+             FROM document_lines WHERE document_id = $1 ORDER BY line_no",
+        ))
         .bind(document_id)
         .fetch_all(&self.pool)
         .await?;
@@ -120,7 +115,7 @@ impl Store {
     /// Numbers issued in `series`, ascending (for gaplessness checks and audits).
     pub async fn document_numbers(&self, series: &str) -> Result<Vec<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT number FROM documents WHERE series = ? ORDER BY number")
+            sqlx::query_scalar("SELECT number FROM documents WHERE series = $1 ORDER BY number")
                 .bind(series)
                 .fetch_all(&self.pool)
                 .await?,
@@ -128,11 +123,12 @@ impl Store {
     }
 }
 
-const BILLED_LINES: &str = "SELECT l.contract_id, l.kind, l.source, l.code, l.description, l.from_date, l.to_date, l.quantity, l.unit, l.unit_price, l.net, l.vat_category, l.vat_percent, l.explanation, d.id, d.series, d.number
+const BILLED_LINES: &str = "SELECT l.contract_id, l.kind, l.source, l.code, l.description, l.from_date, l.to_date, l.quantity::text, l.unit,
+            l.unit_price::text, l.net::text, l.vat_category, l.vat_percent::text, l.explanation, d.id, d.series, d.number
      FROM document_lines l JOIN documents d ON d.id = l.document_id
-     WHERE l.contract_id = ? AND l.period = ? ORDER BY d.id, l.line_no";
+     WHERE l.contract_id = $1 AND l.period = $2 ORDER BY d.id, l.line_no";
 
-fn billed_line_from_row(row: &SqliteRow) -> Result<BilledLine, StoreError> {
+fn billed_line_from_row(row: &DbRow) -> Result<BilledLine, StoreError> {
     Ok(BilledLine {
         line: line_from_row(row)?,
         document_id: row.get(14),
@@ -142,13 +138,13 @@ fn billed_line_from_row(row: &SqliteRow) -> Result<BilledLine, StoreError> {
 
 /// The select list of [`DocumentSummary`]; callers add the condition (constant SQL only).
 const DOCUMENT_SUMMARY: &str = "SELECT d.id, d.kind, d.series, d.number, d.kid, d.account_id, d.period, d.issue_date, d.due_date, d.currency,
-        d.net, d.vat, d.gross,
-        (SELECT group_concat(r.series || '-' || r.number, ' ') FROM (SELECT o.series, o.number FROM document_references x JOIN documents o ON o.id = x.referenced_document_id
+        d.net::text, d.vat::text, d.gross::text,
+        (SELECT string_agg(r.series || '-' || r.number, ' ') FROM (SELECT o.series, o.number FROM document_references x JOIN documents o ON o.id = x.referenced_document_id
                                                                        WHERE x.document_id = d.id ORDER BY x.position) r),
         (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id)
  FROM documents d";
 
-fn summary_from_row(row: &SqliteRow) -> Result<DocumentSummary, StoreError> {
+fn summary_from_row(row: &DbRow) -> Result<DocumentSummary, StoreError> {
     Ok(DocumentSummary {
         id: row.get(0),
         kind: DocumentKind::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
@@ -171,7 +167,7 @@ fn summary_from_row(row: &SqliteRow) -> Result<DocumentSummary, StoreError> {
     })
 }
 
-fn line_from_row(row: &SqliteRow) -> Result<DocumentLine, StoreError> {
+fn line_from_row(row: &DbRow) -> Result<DocumentLine, StoreError> {
     let explanation: String = row.get(13);
     Ok(DocumentLine {
         contract_id: row.get(0),
@@ -223,11 +219,11 @@ impl BillingTx {
             return Ok(Vec::new());
         }
         let count = documents.len() as i64;
-        sqlx::query("INSERT INTO number_series (series, next_number) VALUES (?, 1) ON CONFLICT (series) DO NOTHING")
+        sqlx::query("INSERT INTO number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING")
             .bind(series)
             .execute(self.tx.conn())
             .await?;
-        let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + ? WHERE series = ? RETURNING next_number - ?")
+        let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + $1 WHERE series = $2 RETURNING next_number - $3")
             .bind(count)
             .bind(series)
             .bind(count)
@@ -236,7 +232,7 @@ impl BillingTx {
         let first_kid_value: i64 = match kid {
             None => 0,
             Some(_) => sqlx::query_scalar(
-                "UPDATE kid_counter SET next_value = next_value + ? WHERE id = 1 RETURNING next_value - ?",
+                "UPDATE kid_counter SET next_value = next_value + $1 WHERE id = 1 RETURNING next_value - $2",
             )
             .bind(count)
             .bind(count)
@@ -260,29 +256,32 @@ impl BillingTx {
         }
         const DOCUMENTS_PER_STATEMENT: usize = 500;
         for batch in issued.chunks_mut(DOCUMENTS_PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut query = SqlBuilder::new(
                 "INSERT INTO documents (kind, series, number, kid, account_id, period, issue_date, due_date, currency, net, vat, gross,
-                                        run_id, issued_at_us) ",
+                                        run_id, issued_at_us)",
             );
-            query.push_values(batch.iter(), |mut b, d| {
+            query.values(batch.iter(), |b, d| {
                 let doc = &d.document;
-                b.push_bind(doc.kind.code())
-                    .push_bind(d.series.clone())
-                    .push_bind(d.number)
-                    .push_bind(d.kid.as_ref().map(|k| k.as_str().to_owned()))
-                    .push_bind(doc.account_id.clone())
-                    .push_bind(doc.period.clone())
-                    .push_bind(doc.issue_date.to_string())
-                    .push_bind(doc.due_date.map(|d| d.to_string()))
-                    .push_bind(doc.currency.code())
-                    .push_bind(doc.net.to_string())
-                    .push_bind(doc.vat_total.to_string())
-                    .push_bind(doc.gross.to_string())
-                    .push_bind(self.run_id)
-                    .push_bind(self.now_us);
+                b.bind(doc.kind.code())
+                    .bind(d.series.clone())
+                    .bind(d.number)
+                    .bind(d.kid.as_ref().map(|k| k.as_str().to_owned()))
+                    .bind(doc.account_id.clone())
+                    .bind(doc.period.clone())
+                    .bind(doc.issue_date.to_string())
+                    .bind(doc.due_date.map(|d| d.to_string()))
+                    .bind(doc.currency.code())
+                    .bind_numeric(doc.net.to_string())
+                    .bind_numeric(doc.vat_total.to_string())
+                    .bind_numeric(doc.gross.to_string())
+                    .bind(self.run_id)
+                    .bind(self.now_us);
             });
             query.push(" RETURNING id, number");
-            let rows = query.build().fetch_all(self.tx.conn()).await?;
+            let rows = query
+                .build(self.tx.backend())
+                .fetch_all(self.tx.conn())
+                .await?;
             // RETURNING order is unspecified: match by the number, unique in the series.
             let ids: HashMap<i64, i64> = rows
                 .iter()
@@ -298,14 +297,14 @@ impl BillingTx {
         for d in &issued {
             let mut corrects = Vec::with_capacity(d.document.references.len());
             for (position, referenced) in d.document.references.iter().enumerate() {
-                sqlx::query("INSERT INTO document_references (document_id, position, referenced_document_id) VALUES (?, ?, ?)")
+                sqlx::query("INSERT INTO document_references (document_id, position, referenced_document_id) VALUES ($1, $2, $3)")
                     .bind(d.id)
                     .bind(position as i64 + 1)
                     .bind(*referenced)
                     .execute(self.tx.conn())
                     .await?;
                 let (series, number): (String, i64) =
-                    sqlx::query_as("SELECT series, number FROM documents WHERE id = ?")
+                    sqlx::query_as("SELECT series, number FROM documents WHERE id = $1")
                         .bind(*referenced)
                         .fetch_one(self.tx.conn())
                         .await?;
@@ -319,12 +318,14 @@ impl BillingTx {
             .filter_map(|d| d.kid.as_ref().map(|k| (k.as_str(), d.id)))
             .collect();
         for batch in kids.chunks(500) {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO kid_registry (kid, document_id) ");
-            query.push_values(batch, |mut b, (kid, id)| {
-                b.push_bind(*kid).push_bind(*id);
+            let mut query = SqlBuilder::new("INSERT INTO kid_registry (kid, document_id)");
+            query.values(batch, |b, (kid, id)| {
+                b.bind(*kid).bind(*id);
             });
-            query.build().execute(self.tx.conn()).await?;
+            query
+                .build(self.tx.backend())
+                .execute(self.tx.conn())
+                .await?;
         }
         let lines: Vec<(i64, &str, usize, &DocumentLine)> = issued
             .iter()
@@ -337,47 +338,53 @@ impl BillingTx {
             })
             .collect();
         for batch in lines.chunks(200) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut query = SqlBuilder::new(
                 "INSERT INTO document_lines (document_id, line_no, contract_id, period, kind, source, code, description, from_date, to_date,
-                                             quantity, unit, unit_price, net, vat_category, vat_percent, explanation) ",
+                                             quantity, unit, unit_price, net, vat_category, vat_percent, explanation)",
             );
-            query.push_values(batch.iter(), |mut b, (id, period, line_no, line)| {
-                b.push_bind(*id)
-                    .push_bind(*line_no as i64)
-                    .push_bind(line.contract_id.clone())
-                    .push_bind(period.to_string())
-                    .push_bind(line.kind.clone())
-                    .push_bind(line.source.clone())
-                    .push_bind(line.code.clone())
-                    .push_bind(line.description.clone())
-                    .push_bind(line.from.to_string())
-                    .push_bind(line.to.to_string())
-                    .push_bind(line.quantity.normalize().to_string())
-                    .push_bind(line.unit.clone())
-                    .push_bind(line.unit_price.normalize().to_string())
-                    .push_bind(line.net.to_string())
-                    .push_bind(line.vat_category.clone())
-                    .push_bind(line.vat_percent.normalize().to_string())
-                    .push_bind(line.explanation.join("\n"));
+            query.values(batch.iter(), |b, (id, period, line_no, line)| {
+                b.bind(*id)
+                    .bind(*line_no as i64)
+                    .bind(line.contract_id.clone())
+                    .bind(period.to_string())
+                    .bind(line.kind.clone())
+                    .bind(line.source.clone())
+                    .bind(line.code.clone())
+                    .bind(line.description.clone())
+                    .bind(line.from.to_string())
+                    .bind(line.to.to_string())
+                    .bind_numeric(line.quantity.normalize().to_string())
+                    .bind(line.unit.clone())
+                    .bind_numeric(line.unit_price.normalize().to_string())
+                    .bind_numeric(line.net.to_string())
+                    .bind(line.vat_category.clone())
+                    .bind_numeric(line.vat_percent.normalize().to_string())
+                    .bind(line.explanation.join("\n"));
             });
-            query.build().execute(self.tx.conn()).await?;
+            query
+                .build(self.tx.backend())
+                .execute(self.tx.conn())
+                .await?;
         }
         let vat: Vec<(i64, &VatBreakdown)> = issued
             .iter()
             .flat_map(|d| d.document.vat.iter().map(move |v| (d.id, v)))
             .collect();
         for batch in vat.chunks(500) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO document_vat (document_id, category, percent, taxable, vat) ",
+            let mut query = SqlBuilder::new(
+                "INSERT INTO document_vat (document_id, category, percent, taxable, vat)",
             );
-            query.push_values(batch.iter(), |mut b, (id, v)| {
-                b.push_bind(*id)
-                    .push_bind(v.category.clone())
-                    .push_bind(v.percent.normalize().to_string())
-                    .push_bind(v.taxable.to_string())
-                    .push_bind(v.vat.to_string());
+            query.values(batch.iter(), |b, (id, v)| {
+                b.bind(*id)
+                    .bind(v.category.clone())
+                    .bind_numeric(v.percent.normalize().to_string())
+                    .bind_numeric(v.taxable.to_string())
+                    .bind_numeric(v.vat.to_string());
             });
-            query.build().execute(self.tx.conn()).await?;
+            query
+                .build(self.tx.backend())
+                .execute(self.tx.conn())
+                .await?;
         }
         Ok(issued)
     }
@@ -389,7 +396,7 @@ impl BillingTx {
         contract_id: &str,
         period: &str,
     ) -> Result<Vec<BilledLine>, StoreError> {
-        let rows = sqlx::query(BILLED_LINES)
+        let rows = sqlx::query(sql(self.tx.backend(), BILLED_LINES))
             .bind(contract_id)
             .bind(period)
             .fetch_all(self.tx.conn())

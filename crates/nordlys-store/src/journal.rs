@@ -8,24 +8,24 @@
 //! (app `tests/it/journal.rs`) check per kind of write that the expected records are there and
 //! that every table an import sequence changes has records of its domain.
 //!
-//! # Why `seq` is commit-ordered on SQLite
-//! SQLite has one writer at a time. Every `JournaledTx` begins with `BEGIN IMMEDIATE`, which takes
-//! the write lock before the first statement, so no two write transactions overlap and none reads
-//! a snapshot older than the last commit. `seq` (AUTOINCREMENT) is allocated while that lock is
-//! held, so a record with a higher `seq` always commits after every record with a lower one, and a
-//! reader that has seen `seq = n` will never later see a new record with `seq <= n`.
-//! (A deferred `BEGIN` would read first and upgrade later, and could then write records derived
-//! from a stale snapshot: hence IMMEDIATE.) A rolled-back transaction leaves no record; its `seq`
-//! values are not reused (AUTOINCREMENT), so the sequence can have gaps but never reorders.
+//! # Why `seq` is commit-ordered and gapless, on both backends
+//! Records are buffered in the [`JournaledTx`] while it writes and appended as the last step
+//! before `COMMIT`: one `UPDATE journal_head SET last_seq = last_seq + n` allocates the next `n`
+//! numbers, then the records are inserted with them. That update takes the row lock of the
+//! single `journal_head` row and holds it until the transaction ends, so a second transaction
+//! that appends records waits there until the first has committed (or rolled back) and then
+//! reads its committed value. Hence:
+//! - a record with a higher `seq` always commits after every record with a lower one: a reader
+//!   that has seen `seq = n` never later sees a new record with `seq <= n` (the outbox trap of
+//!   sequences allocated early in concurrent transactions cannot happen);
+//! - a transaction that rolls back releases its numbers with its update: no gaps;
+//! - the lock is held only for the append and the commit, not while the data is written, so
+//!   PostgreSQL writers run concurrently until their last step.
 //!
-//! # What PostgreSQL will need (issue 8)
-//! PostgreSQL has concurrent writers: a sequence value taken inside a transaction that commits
-//! later than one with a higher value becomes visible *after* it — the outbox trap. It will need
-//! either one serialising lock for journal appends taken late in the transaction (e.g. a
-//! transaction-scoped advisory lock held from allocating `seq` to commit), or readers that only
-//! read up to a watermark below every in-flight transaction (`pg_snapshot_xmin` of the current
-//! snapshot, with the transaction id stored next to `seq`). The API here — records written by
-//! `record` inside the transaction, read back by `changes(after_seq)` — stays the same.
+//! On SQLite every `JournaledTx` also begins with `BEGIN IMMEDIATE` (one writer at a time, and
+//! no write transaction reads a snapshot older than the last commit). On PostgreSQL a
+//! transaction that reads to decide what to write locks what it reads (`FOR UPDATE`, or a
+//! transaction-scoped advisory lock per series through [`JournaledTx::lock_series`]).
 //!
 //! # Payloads (schema_version 1)
 //! `before` / `after` are JSON objects in an external schema: decimals as strings, instants RFC
@@ -34,9 +34,9 @@
 use jiff::Timestamp;
 use nordlys_core::ParseError;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Any, Row, Transaction};
 
+use crate::db::{Backend, DbConn, DbRow, SqlBuilder, sql_owned};
 use crate::{Store, StoreError};
 
 /// The version of the external JSON schema of `before` / `after` written today.
@@ -235,94 +235,120 @@ impl ChangeRecord {
 /// The write side: a transaction that can only write through journaled calls.
 /// Dropping it without [`JournaledTx::commit`] stores nothing, records included.
 pub(crate) struct JournaledTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
+    backend: Backend,
     tx_id: i64,
     now_us: i64,
+    /// Records to append at commit, in the order they were recorded.
+    pending: Vec<Change>,
+    /// Series locked in this transaction (PostgreSQL advisory locks), so each is taken once.
+    locked: std::collections::HashSet<String>,
 }
 
 impl JournaledTx {
-    /// Take the write lock (`BEGIN IMMEDIATE`, see the module docs) and record the transaction.
+    /// Begin a write transaction (SQLite: `BEGIN IMMEDIATE`, see the module docs) and record it.
     pub(crate) async fn begin(
-        pool: &SqlitePool,
+        store: &Store,
         kind: &str,
         source: &str,
         now_us: i64,
     ) -> Result<Self, StoreError> {
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(store).await?;
         let tx_id: i64 = sqlx::query_scalar(
-            "INSERT INTO store_transactions (kind, source, started_at_us) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO store_transactions (kind, source, started_at_us) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(kind)
         .bind(source)
         .bind(now_us)
         .fetch_one(&mut *tx)
         .await?;
-        Ok(JournaledTx { tx, tx_id, now_us })
+        Ok(JournaledTx {
+            tx,
+            backend: store.backend,
+            tx_id,
+            now_us,
+            pending: Vec::new(),
+            locked: Default::default(),
+        })
     }
 
-    /// Append `change` to the journal; returns its sequence number.
-    pub(crate) async fn record(&mut self, change: Change) -> Result<i64, StoreError> {
-        let json = |v: Option<Value>| v.map(|v| v.to_string());
-        let s = change.scope;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO changes (tx_id, domain, key, op, schema_version, before, after, changed_at_us,
-                                  metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+    /// Record `change`; it is appended to the journal when the transaction commits.
+    pub(crate) async fn record(&mut self, change: Change) -> Result<(), StoreError> {
+        self.pending.push(change);
+        Ok(())
+    }
+
+    /// Record `changes` in order (see [`JournaledTx::record`]).
+    pub(crate) async fn record_many(&mut self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.pending.extend(changes);
+        Ok(())
+    }
+
+    /// Serialise writers of one series (a metering point's readings, an area's prices) on
+    /// PostgreSQL until this transaction ends; a no-op on SQLite, which has one writer.
+    pub(crate) async fn lock_series(&mut self, series: &str) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite || self.locked.contains(series) {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(series)
+            .execute(&mut *self.tx)
+            .await?;
+        self.locked.insert(series.to_owned());
+        Ok(())
+    }
+
+    /// Append the buffered records under the journal-head lock (see the module docs).
+    async fn append_pending(&mut self) -> Result<(), StoreError> {
+        const PER_STATEMENT: usize = 500;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let changes = std::mem::take(&mut self.pending);
+        let last_seq: i64 = sqlx::query_scalar(
+            "UPDATE journal_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq",
         )
-        .bind(self.tx_id)
-        .bind(change.domain.code())
-        .bind(change.key)
-        .bind(change.op.code())
-        .bind(SCHEMA_VERSION)
-        .bind(json(change.before))
-        .bind(json(change.after))
-        .bind(self.now_us)
-        .bind(s.metering_point)
-        .bind(s.price_area)
-        .bind(s.contract_id)
-        .bind(s.product_code)
-        .bind(s.first_utc_day)
-        .bind(s.last_utc_day)
+        .bind(changes.len() as i64)
         .fetch_one(&mut *self.tx)
         .await?;
-        Ok(seq)
-    }
-
-    /// Append `changes` in order, in one statement per 500 (a settlement batch writes thousands).
-    pub(crate) async fn record_many(&mut self, changes: Vec<Change>) -> Result<(), StoreError> {
-        const PER_STATEMENT: usize = 500;
+        let first_seq = last_seq - changes.len() as i64 + 1;
         let json = |v: &Option<Value>| v.as_ref().map(|v| v.to_string());
-        for batch in changes.chunks(PER_STATEMENT) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO changes (tx_id, domain, key, op, schema_version, before, after, changed_at_us,
-                                      metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day) ",
+        for (batch_no, batch) in changes.chunks(PER_STATEMENT).enumerate() {
+            let batch_first = first_seq + (batch_no * PER_STATEMENT) as i64;
+            let mut query = SqlBuilder::new(
+                "INSERT INTO changes (seq, tx_id, domain, key, op, schema_version, before, after, changed_at_us,
+                                      metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day)",
             );
-            query.push_values(batch, |mut b, change| {
+            query.values(batch.iter().enumerate(), |b, (i, change)| {
                 let s = &change.scope;
-                b.push_bind(self.tx_id)
-                    .push_bind(change.domain.code())
-                    .push_bind(change.key.clone())
-                    .push_bind(change.op.code())
-                    .push_bind(SCHEMA_VERSION)
-                    .push_bind(json(&change.before))
-                    .push_bind(json(&change.after))
-                    .push_bind(self.now_us)
-                    .push_bind(s.metering_point)
-                    .push_bind(s.price_area.clone())
-                    .push_bind(s.contract_id.clone())
-                    .push_bind(s.product_code.clone())
-                    .push_bind(s.first_utc_day)
-                    .push_bind(s.last_utc_day);
+                b.bind(batch_first + i as i64)
+                    .bind(self.tx_id)
+                    .bind(change.domain.code())
+                    .bind(change.key.clone())
+                    .bind(change.op.code())
+                    .bind(SCHEMA_VERSION)
+                    .bind(json(&change.before))
+                    .bind(json(&change.after))
+                    .bind(self.now_us)
+                    .bind(s.metering_point)
+                    .bind(s.price_area.clone())
+                    .bind(s.contract_id.clone())
+                    .bind(s.product_code.clone())
+                    .bind(s.first_utc_day)
+                    .bind(s.last_utc_day);
             });
-            // One statement inserts in order, so the records keep the order given.
-            query.build().execute(&mut *self.tx).await?;
+            query.build(self.backend).execute(&mut *self.tx).await?;
         }
         Ok(())
     }
 
     /// The connection, for reads and for the data write that goes with a [`JournaledTx::record`].
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut DbConn {
         &mut self.tx
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub(crate) fn tx_id(&self) -> i64 {
@@ -333,10 +359,37 @@ impl JournaledTx {
         self.now_us
     }
 
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+    /// Append the records and commit: the data and its records become visible together.
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        self.append_pending().await?;
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Begin a write transaction on `store`: on SQLite with the write lock taken first
+/// (`BEGIN IMMEDIATE`), on PostgreSQL a plain `BEGIN` (read committed).
+pub(crate) async fn begin_write(store: &Store) -> Result<Transaction<'static, Any>, StoreError> {
+    Ok(match store.backend {
+        Backend::Sqlite => store.pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => store.pool.begin().await?,
+    })
+}
+
+/// Begin a transaction that no other exclusive transaction of the same `name` overlaps (the
+/// billing lock's bookkeeping): SQLite's write lock, or a PostgreSQL advisory lock on `name`.
+pub(crate) async fn begin_exclusive(
+    store: &Store,
+    name: &str,
+) -> Result<Transaction<'static, Any>, StoreError> {
+    let mut tx = begin_write(store).await?;
+    if store.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(tx)
 }
 
 /// What one transaction changed in a series (one metering point's readings, one area's spot
@@ -414,7 +467,7 @@ fn unreadable(field: &'static str, value: impl Into<String>) -> StoreError {
     ))
 }
 
-fn record_from_row(row: &SqliteRow) -> Result<ChangeRecord, StoreError> {
+fn record_from_row(row: &DbRow) -> Result<ChangeRecord, StoreError> {
     let json = |i: usize, field: &'static str| -> Result<Option<Value>, StoreError> {
         let text: Option<String> = row.get(i);
         text.map(|t| serde_json::from_str(&t).map_err(|_| unreadable(field, t)))
@@ -448,7 +501,7 @@ impl Store {
     /// is visible now and nothing at or below it will appear later (see the module docs).
     pub async fn journal_head(&self) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM changes")
+            sqlx::query_scalar("SELECT last_seq FROM journal_head WHERE id = 1")
                 .fetch_one(&self.pool)
                 .await?,
         )
@@ -465,8 +518,8 @@ impl Store {
     ) -> Result<Vec<ChangeRecord>, StoreError> {
         let rows = match domain {
             Some(domain) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {CHANGE_COLUMNS} FROM changes WHERE domain = ? AND seq > ? ORDER BY seq LIMIT ?"
+                sqlx::query(sql_owned(self.backend, format!(
+                    "SELECT {CHANGE_COLUMNS} FROM changes WHERE domain = $1 AND seq > $2 ORDER BY seq LIMIT $3"
                 )))
                 .bind(domain.code())
                 .bind(from_seq)
@@ -475,8 +528,8 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {CHANGE_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"
+                sqlx::query(sql_owned(self.backend, format!(
+                    "SELECT {CHANGE_COLUMNS} FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2"
                 )))
                 .bind(from_seq)
                 .bind(limit)
@@ -494,9 +547,12 @@ impl Store {
         domain: Domain,
         key: &str,
     ) -> Result<Vec<ChangeRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CHANGE_COLUMNS} FROM changes WHERE domain = ? AND key = ? ORDER BY seq"
-        )))
+        let rows = sqlx::query(sql_owned(
+            self.backend,
+            format!(
+                "SELECT {CHANGE_COLUMNS} FROM changes WHERE domain = $1 AND key = $2 ORDER BY seq"
+            ),
+        ))
         .bind(domain.code())
         .bind(key)
         .fetch_all(&self.pool)
@@ -520,41 +576,43 @@ impl Store {
         self.history(Domain::Contract, contract_id).await
     }
 
-    /// Per table (SQLite's own excluded): its row count and a fingerprint of its contents, for
-    /// health checks and for the journal conformance test (every table an import sequence
-    /// changes — rows added or edited — must have records of its domain).
+    /// Per table (the backend's own and the migrations' excluded): its row count and a
+    /// fingerprint of its contents, for health checks, for `db copy`'s verification and for the
+    /// journal conformance test (every table an import sequence changes — rows added or edited —
+    /// must have records of its domain). Equal contents give equal fingerprints on either
+    /// backend: every value is read as text (decimals in their stored scale, bytes as hex).
     pub async fn table_fingerprints(
         &self,
     ) -> Result<std::collections::BTreeMap<String, TableFingerprint>, StoreError> {
         use std::hash::{Hash, Hasher};
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
         let mut out = std::collections::BTreeMap::new();
-        for table in tables {
-            // Names come from sqlite_master and are quoted as identifiers, never input.
+        for table in self.table_names().await? {
+            // Names come from the catalogue and are quoted as identifiers, never input.
             let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-            let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT name FROM pragma_table_info('{}')",
-                table.replace('\'', "''")
-            )))
-            .fetch_all(&self.pool)
-            .await?;
+            let columns = self.column_types(&table).await?;
             let row_text: Vec<String> = columns
                 .iter()
-                .map(|c| format!("quote({})", quoted(c)))
+                .map(|(name, blob)| match (self.backend, blob) {
+                    (Backend::Sqlite, true) => {
+                        format!("coalesce(lower(hex({})), '~')", quoted(name))
+                    }
+                    (Backend::Postgres, true) => {
+                        format!("coalesce(encode({}, 'hex'), '~')", quoted(name))
+                    }
+                    _ => format!("coalesce(CAST({} AS TEXT), '~')", quoted(name)),
+                })
                 .collect();
             let sql = format!(
                 "SELECT {} FROM {} ORDER BY 1",
                 row_text.join(" || '|' || "),
                 quoted(&table)
             );
-            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            let mut rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_all(&self.pool)
                 .await?;
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            // Sorted here: the backends collate text differently.
+            rows.sort_unstable();
+            let mut hasher = Fnv1a64::default();
             rows.hash(&mut hasher);
             out.insert(
                 table,
@@ -565,6 +623,69 @@ impl Store {
             );
         }
         Ok(out)
+    }
+
+    /// The store's tables, by name.
+    pub(crate) async fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        let query = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> '_sqlx_migrations' ORDER BY table_name"
+            }
+        };
+        Ok(sqlx::query_scalar(query).fetch_all(&self.pool).await?)
+    }
+
+    /// A table's columns in order, each with whether it holds bytes.
+    pub(crate) async fn column_types(
+        &self,
+        table: &str,
+    ) -> Result<Vec<(String, bool)>, StoreError> {
+        let rows = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT name, CASE WHEN upper(type) = 'BLOB' THEN 1 ELSE 0 END FROM pragma_table_info('{}') ORDER BY cid",
+                    table.replace('\'', "''")
+                )))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Backend::Postgres => {
+                sqlx::query(
+                    "SELECT column_name::text, CASE WHEN data_type = 'bytea' THEN 1 ELSE 0 END FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                )
+                .bind(table)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) == 1))
+            .collect())
+    }
+}
+
+/// FNV-1a, 64 bits: a hash that is the same in every build and on every machine (the standard
+/// library's is not promised to be), for fingerprints compared across processes.
+#[derive(Default)]
+struct Fnv1a64(Option<u64>);
+
+impl std::hash::Hasher for Fnv1a64 {
+    fn finish(&self) -> u64 {
+        self.0.unwrap_or(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = self.finish();
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = Some(hash);
     }
 }
 

@@ -1,12 +1,14 @@
 //! Nordlys persistence. The only crate that knows SQL.
 //!
-//! Callers see one [`Store`] (and its write transaction [`StoreTx`]) whatever the backend;
-//! today the backend is SQLite in one file, with migrations embedded and applied on open.
-//! A PostgreSQL backend slots in behind the same methods: nothing here leaks SQLite to callers
-//! (times are [`jiff::Timestamp`], money is decimal, ids are domain types).
+//! Callers see one [`Store`] (and its write transactions) whatever the backend: SQLite in one
+//! file (the embedded default) or PostgreSQL (`postgres://…`), each with its migrations
+//! embedded and applied on open under a lock. Nothing here leaks the backend to callers (times
+//! are [`jiff::Timestamp`], money is decimal, ids are domain types); see `db.rs` for the one
+//! SQL dialect both run.
 
 mod billing_inputs;
 pub mod chunk;
+mod db;
 mod document_reads;
 mod documents;
 mod journal;
@@ -16,6 +18,7 @@ mod meter_values;
 mod products;
 mod settlements;
 mod sql_values;
+pub mod testing;
 mod usage;
 mod versions;
 
@@ -24,8 +27,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use nordlys_core::ParseError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{ConnectOptions, Row};
+
+pub use db::Backend;
+use db::{DbPool, sql};
 
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
 pub use document_reads::{DocumentDetails, DocumentNumber};
@@ -112,45 +118,140 @@ pub struct Summary {
 /// The database. Cheap to clone (a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: DbPool,
+    backend: Backend,
+}
+
+/// The migrations of each backend, embedded in the binary.
+fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    }
+}
+
+/// `location` without a password, for messages.
+fn redacted(location: &str) -> String {
+    match location.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}@{host}")
+            }
+            None => location.to_owned(),
+        },
+        None => location.to_owned(),
+    }
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `location`: a file path, `sqlite://PATH`,
-    /// or `sqlite::memory:`. Migrations are applied.
+    /// Open the database at `location`: `postgres://user@host:port/db` (or `postgresql://`)
+    /// for PostgreSQL; a file path, `sqlite://PATH` or `sqlite::memory:` for SQLite (the file
+    /// is created if needed). Migrations are applied, under a lock, so that processes opening
+    /// the same new database together do not race.
     pub async fn open(location: &str) -> Result<Store, StoreError> {
-        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported(
-                "PostgreSQL is not supported by this build yet; use a SQLite file path".into(),
-            ));
-        }
-        let url = if location.starts_with("sqlite:") {
-            location.to_owned()
-        } else {
-            format!("sqlite://{location}")
-        };
+        sqlx::any::install_default_drivers();
+        let backend =
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+                Backend::Postgres
+            } else {
+                Backend::Sqlite
+            };
         let open_error = |source| StoreError::Open {
-            location: location.to_owned(),
+            location: redacted(location),
             source,
         };
-        let options = SqliteConnectOptions::from_str(&url)
+        let (url, max_connections) = match backend {
+            Backend::Postgres => (location.to_owned(), 8),
+            Backend::Sqlite => {
+                let url = if location.starts_with("sqlite:") {
+                    location.to_owned()
+                } else {
+                    format!("sqlite://{location}")
+                };
+                let in_memory = url.contains(":memory:");
+                let url = if in_memory || url.contains("mode=") {
+                    url
+                } else if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                (url, if in_memory { 1 } else { 4 })
+            }
+        };
+        let options = AnyConnectOptions::from_str(&url)
             .map_err(open_error)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
-            .pragma("cache_size", "-65536")
             // Whole-period reads of a large utility take seconds by design: not a warning.
             .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(5));
-        let in_memory = url.contains(":memory:");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(if in_memory { 1 } else { 4 })
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(60))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                             PRAGMA cache_size = -65536",
+                        )
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(open_error)?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        let store = Store { pool, backend };
+        store.migrate(location).await?;
+        Ok(store)
+    }
+
+    /// Which backend this store runs on (for reports and benchmarks; callers never branch on it).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Apply the pending migrations under a lock (PostgreSQL: sqlx's advisory lock; SQLite
+    /// file: an exclusive lock on a `-migrate.lock` file beside it), refusing a database that a
+    /// newer Nordlys has migrated.
+    async fn migrate(&self, location: &str) -> Result<(), StoreError> {
+        let migrator = migrator(self.backend);
+        let _file_lock = match self.backend {
+            Backend::Sqlite if !location.contains(":memory:") => {
+                let path = location.strip_prefix("sqlite://").unwrap_or(location);
+                let path = path.strip_prefix("sqlite:").unwrap_or(path);
+                let path = path.split('?').next().unwrap_or(path);
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(format!("{path}-migrate.lock"))
+                    .map_err(|e| {
+                        StoreError::Unsupported(format!(
+                            "cannot lock {path}-migrate.lock to migrate the database: {e}"
+                        ))
+                    })?;
+                lock.lock().map_err(|e| {
+                    StoreError::Unsupported(format!("cannot lock {path}-migrate.lock: {e}"))
+                })?;
+                Some(lock)
+            }
+            _ => None,
+        };
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        match migrator.run(&self.pool).await {
+            Ok(()) => Ok(()),
+            Err(sqlx::migrate::MigrateError::VersionMissing(found)) => {
+                Err(StoreError::Unsupported(format!(
+                    "the database at {} has schema version {found}, which this build of Nordlys does not know (it knows up to {known}): use a newer Nordlys",
+                    redacted(location)
+                )))
+            }
+            Err(error) => Err(StoreError::Migrate(error)),
+        }
     }
 
     /// Begin an all-or-nothing write recorded as one import of `kind` from `source`.
@@ -162,9 +263,9 @@ impl Store {
         now: jiff::Timestamp,
     ) -> Result<StoreTx, StoreError> {
         let now_us = now.as_microsecond();
-        let mut journal = JournaledTx::begin(&self.pool, kind, source, now_us).await?;
+        let mut journal = JournaledTx::begin(self, kind, source, now_us).await?;
         let import_id: i64 = sqlx::query_scalar(
-            "INSERT INTO imports (kind, source, started_at_us) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO imports (kind, source, started_at_us) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(kind)
         .bind(source)
@@ -180,17 +281,18 @@ impl Store {
     }
 
     pub async fn summary(&self) -> Result<Summary, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query(sql(
+            self.backend,
             "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM accounts),
                     (SELECT count(*) FROM metering_points), (SELECT count(*) FROM contracts),
                     (SELECT count(*) FROM meter_value_chunks),
-                    (SELECT coalesce(sum(length(data)), 0) FROM meter_value_chunks),
+                    (SELECT coalesce(sum(length(data)), 0)::bigint FROM meter_value_chunks),
                     (SELECT count(*) FROM spot_prices),
-                    (SELECT count(*) FROM (SELECT DISTINCT date, base, quote FROM exchange_rates)),
+                    (SELECT count(*) FROM (SELECT DISTINCT date, base, quote FROM exchange_rates) AS rates),
                     (SELECT count(*) FROM imports),
                     (SELECT count(DISTINCT code) FROM products), (SELECT count(*) FROM documents),
                     (SELECT count(*) FROM missing_basis_tasks WHERE resolved_at_us IS NULL)",
-        )
+        ))
         .fetch_one(&self.pool)
         .await?;
         Ok(Summary {
@@ -209,12 +311,20 @@ impl Store {
         })
     }
 
-    /// Rewrite the file compactly (after a large import) so its size reflects its contents.
+    /// Rewrite the database compactly (after a large import) so its size reflects its
+    /// contents (SQLite: checkpoint and `VACUUM`; PostgreSQL: `VACUUM ANALYZE`).
     pub async fn compact(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("VACUUM").execute(&self.pool).await?;
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query("VACUUM").execute(&self.pool).await?;
+            }
+            Backend::Postgres => {
+                sqlx::query("VACUUM ANALYZE").execute(&self.pool).await?;
+            }
+        }
         Ok(())
     }
 
@@ -250,7 +360,7 @@ impl StoreTx {
         )));
         self.journal.record_many(changes).await?;
         sqlx::query(
-            "UPDATE imports SET rows = ?, inserted = ?, updated = ?, unchanged = ? WHERE id = ?",
+            "UPDATE imports SET rows = $1, inserted = $2, updated = $3, unchanged = $4 WHERE id = $5",
         )
         .bind(counts.rows as i64)
         .bind(counts.inserted as i64)

@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::Row;
 
+use crate::db::sql;
 use crate::journal::ChangedRange;
 use crate::versions::{VersionWrite, VersionedRow, upsert_version};
 use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
@@ -61,10 +62,15 @@ impl StoreTx {
 
     pub async fn upsert_spot_price(&mut self, price: &SpotPrice) -> Result<Upsert, StoreError> {
         let start_us = price.start.as_microsecond();
-        let latest = sqlx::query(
-            "SELECT version, end_us, price_per_mwh, currency, import_id FROM spot_prices
-             WHERE area = ? AND start_us = ? ORDER BY version DESC LIMIT 1",
-        )
+        self.journal
+            .lock_series(&format!("spot_prices/{}", price.area.code()))
+            .await?;
+        let backend = self.journal.backend();
+        let latest = sqlx::query(sql(
+            backend,
+            "SELECT version, end_us, price_per_mwh::text, currency, import_id FROM spot_prices
+             WHERE area = $1 AND start_us = $2 ORDER BY version DESC LIMIT 1",
+        ))
         .bind(price.area.code())
         .bind(start_us)
         .fetch_optional(self.journal.conn())
@@ -80,9 +86,10 @@ impl StoreTx {
                     return Ok(Upsert::Unchanged);
                 }
                 if row.get::<i64, _>(4) == self.import_id {
-                    sqlx::query(
-                        "UPDATE spot_prices SET end_us = ?, price_per_mwh = ?, currency = ? WHERE area = ? AND start_us = ? AND version = ?",
-                    )
+                    sqlx::query(sql(
+                        backend,
+                        "UPDATE spot_prices SET end_us = $1, price_per_mwh = $2::numeric, currency = $3 WHERE area = $4 AND start_us = $5 AND version = $6",
+                    ))
                     .bind(price.end.as_microsecond())
                     .bind(&text)
                     .bind(price.currency.code())
@@ -98,10 +105,11 @@ impl StoreTx {
                 row.get::<i64, _>(0) + 1
             }
         };
-        sqlx::query(
+        sqlx::query(sql(
+            backend,
             "INSERT INTO spot_prices (area, start_us, version, end_us, price_per_mwh, currency, recorded_at_us, import_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+             VALUES ($1, $2, $3, $4, $5::numeric, $6, $7, $8)",
+        ))
         .bind(price.area.code())
         .bind(start_us)
         .bind(version)
@@ -175,12 +183,13 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<SpotPrice>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT start_us, end_us, price_per_mwh, currency FROM spot_prices p
-             WHERE area = ? AND start_us >= ? AND start_us < ?
+        let rows = sqlx::query(sql(
+            self.backend,
+            "SELECT start_us, end_us, price_per_mwh::text, currency FROM spot_prices p
+             WHERE area = $1 AND start_us >= $2 AND start_us < $3
                AND version = (SELECT max(version) FROM spot_prices q WHERE q.area = p.area AND q.start_us = p.start_us)
              ORDER BY start_us",
-        )
+        ))
         .bind(area.code())
         .bind(from.as_microsecond())
         .bind(to.as_microsecond())
@@ -230,11 +239,12 @@ impl Store {
         to: Date,
         as_of: Option<Timestamp>,
     ) -> Result<BTreeMap<Date, Decimal>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT date, rate FROM exchange_rates
-             WHERE base = ? AND quote = ? AND date >= ? AND date < ? AND recorded_at_us <= ?
+        let rows = sqlx::query(sql(
+            self.backend,
+            "SELECT date, rate::text FROM exchange_rates
+             WHERE base = $1 AND quote = $2 AND date >= $3 AND date < $4 AND recorded_at_us <= $5
              ORDER BY date, version",
-        )
+        ))
         .bind(base.code())
         .bind(quote.code())
         .bind(from.to_string())

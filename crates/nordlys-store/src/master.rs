@@ -12,8 +12,9 @@ use nordlys_core::ParseError;
 use nordlys_core::model::{Account, Contract, Customer, MeteringPoint};
 // Table and column names in dynamic SQL here are constants of this file, never input.
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
+use crate::db::sql_owned;
 use crate::{Change, ChangeOp, ChangeScope, Domain, StoreError, StoreTx, Upsert};
 pub use reads::PointRef;
 use reads::parse_date;
@@ -54,8 +55,25 @@ fn row_payload(columns: &[(&str, &str)], values: &[Option<&str>]) -> Value {
     Value::Object(object)
 }
 
+/// Columns stored as integers: their text values are bound as `BIGINT` (never left to a
+/// backend's type affinity).
+const INTEGER_COLUMNS: &[&str] = &["metering_point", "main_fuse_amperes"];
+
+/// The placeholder for `column`'s value.
+fn placeholder(column: &str, n: usize) -> String {
+    if INTEGER_COLUMNS.contains(&column) {
+        format!("CAST(${n} AS BIGINT)")
+    } else {
+        format!("${n}")
+    }
+}
+
 /// Upsert a row given as text columns: insert if new, update if any column differs. Returns
 /// what it did and, unless unchanged, the change to journal (the caller records it).
+///
+/// Safe with concurrent writers: the stored row is read `FOR UPDATE` (it stays as read until
+/// this transaction ends), and a new row is inserted with `ON CONFLICT DO NOTHING`; if another
+/// transaction inserted the same key first, the row is read again and updated instead.
 async fn upsert_row(
     tx: &mut StoreTx,
     write: RowWrite<'_>,
@@ -68,65 +86,83 @@ async fn upsert_row(
         values,
         scope,
     } = write;
-    // Compare as text; integer columns (metering_point) take text binds by SQLite's type affinity.
+    let backend = tx.journal.backend();
     let select_list: Vec<String> = columns
         .iter()
         .map(|(c, _)| format!("CAST({c} AS TEXT)"))
         .collect();
     let select = format!(
-        "SELECT {} FROM {table} WHERE {key_column} = ?",
+        "SELECT {} FROM {table} WHERE {key_column} = $1 FOR UPDATE",
         select_list.join(", ")
     );
-    let existing = sqlx::query(AssertSqlSafe(select))
-        .bind(values[0])
-        .fetch_optional(tx.journal.conn())
-        .await?;
-    let before: Option<Vec<Option<String>>> = existing.map(|row| {
-        (0..columns.len())
-            .map(|i| row.get::<Option<String>, _>(i))
-            .collect()
-    });
-    let (upsert, op, sql) = match &before {
-        Some(stored) => {
-            if stored
-                .iter()
-                .map(Option::as_deref)
-                .eq(values.iter().copied())
-            {
-                return Ok((Upsert::Unchanged, None));
+    let mut attempts = 0;
+    let (upsert, op, before) = loop {
+        attempts += 1;
+        let existing = sqlx::query(sql_owned(backend, select.clone()))
+            .bind(values[0])
+            .fetch_optional(tx.journal.conn())
+            .await?;
+        let before: Option<Vec<Option<String>>> = existing.map(|row| {
+            (0..columns.len())
+                .map(|i| row.get::<Option<String>, _>(i))
+                .collect()
+        });
+        match before {
+            Some(stored) => {
+                if stored
+                    .iter()
+                    .map(Option::as_deref)
+                    .eq(values.iter().copied())
+                {
+                    return Ok((Upsert::Unchanged, None));
+                }
+                let sets: Vec<String> = columns[1..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (c, _))| format!("{c} = {}", placeholder(c, i + 1)))
+                    .collect();
+                let sql = format!(
+                    "UPDATE {table} SET {} WHERE {key_column} = ${}",
+                    sets.join(", "),
+                    columns.len()
+                );
+                let mut query = sqlx::query(sql_owned(backend, sql));
+                for v in &values[1..] {
+                    query = query.bind(*v);
+                }
+                query.bind(values[0]).execute(tx.journal.conn()).await?;
+                break (Upsert::Updated, ChangeOp::Update, Some(stored));
             }
-            let sets: Vec<String> = columns[1..]
-                .iter()
-                .map(|(c, _)| format!("{c} = ?"))
-                .collect();
-            let sql = format!(
-                "UPDATE {table} SET {} WHERE {key_column} = ?",
-                sets.join(", ")
-            );
-            (Upsert::Updated, ChangeOp::Update, sql)
-        }
-        None => {
-            let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-            let sql = format!(
-                "INSERT INTO {table} ({}) VALUES ({})",
-                names.join(", "),
-                vec!["?"; columns.len()].join(", ")
-            );
-            (Upsert::Inserted, ChangeOp::Create, sql)
+            None => {
+                let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+                let marks: Vec<String> = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (c, _))| placeholder(c, i + 1))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({key_column}) DO NOTHING",
+                    names.join(", "),
+                    marks.join(", ")
+                );
+                let mut query = sqlx::query(sql_owned(backend, sql));
+                for v in values {
+                    query = query.bind(*v);
+                }
+                let inserted = query.execute(tx.journal.conn()).await?;
+                if inserted.rows_affected() == 1 {
+                    break (Upsert::Inserted, ChangeOp::Create, None);
+                }
+                if attempts > 2 {
+                    return Err(StoreError::Unsupported(format!(
+                        "{table} {}: the row was neither inserted nor found",
+                        values[0].unwrap_or_default()
+                    )));
+                }
+                // Another transaction inserted this key and has committed: update it.
+            }
         }
     };
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    if before.is_some() {
-        for v in &values[1..] {
-            query = query.bind(*v);
-        }
-        query = query.bind(values[0]);
-    } else {
-        for v in values {
-            query = query.bind(*v);
-        }
-    }
-    query.execute(tx.journal.conn()).await?;
     let before = before.map(|stored| {
         let stored: Vec<Option<&str>> = stored.iter().map(Option::as_deref).collect();
         row_payload(columns, &stored)
@@ -207,8 +243,8 @@ impl StoreTx {
         key_column: &str,
         key: &str,
     ) -> Result<bool, StoreError> {
-        let sql = format!("SELECT 1 FROM {table} WHERE {key_column} = ?");
-        Ok(sqlx::query(AssertSqlSafe(sql))
+        let sql = format!("SELECT 1 FROM {table} WHERE {key_column} = $1");
+        Ok(sqlx::query(sql_owned(self.journal.backend(), sql))
             .bind(key)
             .fetch_optional(self.journal.conn())
             .await?
@@ -300,7 +336,7 @@ impl StoreTx {
     /// The internal id of a metering point, if it is stored.
     async fn point_id(&mut self, gsrn: &str) -> Result<Option<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM metering_points WHERE gsrn = ?")
+            sqlx::query_scalar("SELECT id FROM metering_points WHERE gsrn = $1")
                 .bind(gsrn)
                 .fetch_optional(self.journal.conn())
                 .await?,
@@ -316,15 +352,15 @@ impl StoreTx {
         let gsrn = mp.metering_point_id.as_str();
         let stored = sqlx::query(
             "SELECT id, resolution,
-                    EXISTS (SELECT 1 FROM meter_value_chunks c WHERE c.metering_point = m.id)
-             FROM metering_points m WHERE gsrn = ?",
+                    CASE WHEN EXISTS (SELECT 1 FROM meter_value_chunks c WHERE c.metering_point = m.id) THEN 1 ELSE 0 END
+             FROM metering_points m WHERE gsrn = $1",
         )
         .bind(gsrn)
         .fetch_optional(self.journal.conn())
         .await?;
         if let Some(row) = &stored {
             let resolution: String = row.get(1);
-            let has_readings: bool = row.get(2);
+            let has_readings = row.get::<i64, _>(2) == 1;
             if has_readings && resolution != mp.resolution.code() {
                 return Err(rejected(
                     "resolution",
@@ -405,7 +441,7 @@ impl StoreTx {
         if let Some(point) = point_id {
             let others = sqlx::query(
                 "SELECT contract_id, start_date, end_date FROM contracts
-                 WHERE metering_point = ? AND role = ? AND contract_id <> ?",
+                 WHERE metering_point = $1 AND role = $2 AND contract_id <> $3",
             )
             .bind(point)
             .bind(contract.role.code())
@@ -489,7 +525,7 @@ impl StoreTx {
             let gsrn: Option<String> = match stored_id {
                 None => None,
                 Some(id) => {
-                    sqlx::query_scalar("SELECT gsrn FROM metering_points WHERE id = ?")
+                    sqlx::query_scalar("SELECT gsrn FROM metering_points WHERE id = $1")
                         .bind(id)
                         .fetch_optional(self.journal.conn())
                         .await?

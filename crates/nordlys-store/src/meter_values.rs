@@ -8,11 +8,12 @@ use nordlys_core::ParseError;
 use nordlys_core::model::{Quality, Reading};
 use nordlys_core::quantity::EnergyWh;
 use nordlys_core::time::{utc_day_number, utc_day_start};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use serde_json::json;
 
 use crate::chunk::DayChunk;
+use crate::db::SqlBuilder;
 use crate::journal::ChangedRange;
 use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx};
 
@@ -90,9 +91,12 @@ impl StoreTx {
         }
         incoming.sort_unstable_by_key(|(day, _)| *day);
         let (first_day, last_day) = (incoming[0].0, incoming[incoming.len() - 1].0);
+        self.journal
+            .lock_series(&format!("meter_values/{point_id}"))
+            .await?;
         let rows = sqlx::query(
             "SELECT utc_day, version, import_id, data FROM meter_value_chunks
-             WHERE metering_point = ? AND utc_day BETWEEN ? AND ? ORDER BY utc_day, version",
+             WHERE metering_point = $1 AND utc_day BETWEEN $2 AND $3 ORDER BY utc_day, version",
         )
         .bind(point_id)
         .bind(first_day)
@@ -150,7 +154,7 @@ impl StoreTx {
                         note(day, 0, readings_changed, existing.version == 1);
                         // Written earlier in this same import: still unpublished, amend in place.
                         sqlx::query(
-                            "UPDATE meter_value_chunks SET data = ? WHERE metering_point = ? AND utc_day = ? AND version = ?",
+                            "UPDATE meter_value_chunks SET data = $1 WHERE metering_point = $2 AND utc_day = $3 AND version = $4",
                         )
                         .bind(existing.chunk.encode())
                         .bind(point_id)
@@ -168,18 +172,19 @@ impl StoreTx {
         }
         let (now_us, import_id) = (self.journal.now_us(), self.import_id);
         for batch in inserts.chunks(INSERT_BATCH_ROWS) {
-            let mut builder: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO meter_value_chunks (metering_point, utc_day, version, recorded_at_us, import_id, data) ",
+            let mut builder = SqlBuilder::new(
+                "INSERT INTO meter_value_chunks (metering_point, utc_day, version, recorded_at_us, import_id, data)",
             );
-            builder.push_values(batch, |mut row, (day, version, data)| {
-                row.push_bind(point_id)
-                    .push_bind(*day)
-                    .push_bind(*version)
-                    .push_bind(now_us)
-                    .push_bind(import_id)
-                    .push_bind(data.as_slice());
+            builder.values(batch, |row, (day, version, data)| {
+                row.bind(point_id)
+                    .bind(*day)
+                    .bind(*version)
+                    .bind(now_us)
+                    .bind(import_id)
+                    .bind(data.as_slice());
             });
-            builder.build().execute(self.journal.conn()).await?;
+            let backend = self.journal.backend();
+            builder.build(backend).execute(self.journal.conn()).await?;
         }
         if let Some(range) = changed {
             match self.meter_value_ranges.entry(point_id) {
@@ -223,7 +228,7 @@ impl Store {
         let last_day = utc_day_number(to - jiff::SignedDuration::from_nanos(1));
         let rows = sqlx::query(
             "SELECT utc_day, data FROM meter_value_chunks
-             WHERE metering_point = ? AND utc_day BETWEEN ? AND ? AND recorded_at_us <= ?
+             WHERE metering_point = $1 AND utc_day BETWEEN $2 AND $3 AND recorded_at_us <= $4
              ORDER BY utc_day, version",
         )
         .bind(point_id)

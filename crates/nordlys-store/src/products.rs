@@ -25,8 +25,11 @@ impl StoreTx {
         source: &str,
         body: &str,
     ) -> Result<Upsert, StoreError> {
+        self.journal
+            .lock_series(&format!("products/{code}"))
+            .await?;
         let latest = sqlx::query(
-            "SELECT version, format, source, body FROM products WHERE code = ? ORDER BY version DESC LIMIT 1",
+            "SELECT version, format, source, body FROM products WHERE code = $1 ORDER BY version DESC LIMIT 1",
         )
         .bind(code)
         .fetch_optional(self.journal.conn())
@@ -43,7 +46,7 @@ impl StoreTx {
             }
             None => (1, None),
         };
-        sqlx::query("INSERT INTO products (code, version, format, source, body, recorded_at_us, import_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO products (code, version, format, source, body, recorded_at_us, import_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(code)
             .bind(version)
             .bind(format)

@@ -4,12 +4,15 @@
 
 use std::collections::HashSet;
 
+use crate::db::DbRow;
 use jiff::Timestamp;
 use nordlys_core::ParseError;
 use nordlys_core::model::PriceArea;
-use sqlx::sqlite::SqliteRow;
 // Dynamic SQL here joins constant fragments of this file only, never input.
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+
+use crate::db::{SqlBuilder, sql_owned};
+use crate::journal::begin_exclusive;
 
 use serde_json::json;
 
@@ -126,7 +129,7 @@ impl Store {
     /// Contract ids already settled for `period`.
     pub async fn settled_contracts(&self, period: &str) -> Result<HashSet<String>, StoreError> {
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT contract_id FROM contract_settlements WHERE period = ?")
+            sqlx::query_scalar("SELECT contract_id FROM contract_settlements WHERE period = $1")
                 .bind(period)
                 .fetch_all(&self.pool)
                 .await?;
@@ -143,7 +146,7 @@ impl Store {
         &self,
         exchange_rate_lookback_days: i64,
     ) -> Result<Vec<SettlementRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = sqlx::query(sql_owned(self.backend, format!(
             "WITH recent AS (
                  SELECT seq, domain, metering_point, price_area, contract_id, product_code, first_utc_day, last_utc_day
                  FROM changes
@@ -161,7 +164,7 @@ impl Store {
                  UNION
                  SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.price_area IS NOT NULL
                  WHERE c.domain = 'exchange_rates' AND c.seq > s.read_seq
-                   AND c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day - ?1
+                   AND c.first_utc_day <= s.last_utc_day AND c.last_utc_day >= s.first_utc_day - $1
                  UNION
                  SELECT s.contract_id, s.period FROM recent c JOIN contract_settlements s ON s.contract_id = c.contract_id
                  WHERE c.domain IN ('contract', 'usage') AND c.seq > s.read_seq
@@ -206,8 +209,8 @@ impl Store {
         contract_id: &str,
         period: &str,
     ) -> Result<Option<SettlementRecord>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {SETTLEMENT_COLUMNS} FROM contract_settlements s WHERE s.contract_id = ? AND s.period = ?"
+        let row = sqlx::query(sql_owned(self.backend, format!(
+            "SELECT {SETTLEMENT_COLUMNS} FROM contract_settlements s WHERE s.contract_id = $1 AND s.period = $2"
         )))
         .bind(contract_id)
         .bind(period)
@@ -227,7 +230,7 @@ impl Store {
         abandoned: Option<i64>,
         now: Timestamp,
     ) -> Result<RunStart, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_exclusive(self, "nordlys.run_locks").await?;
         let row = sqlx::query(
             "SELECT l.run_id, r.kind, r.period, l.holder_pid, l.holder_host, r.started_at_us, l.heartbeat_at_us
              FROM run_locks l JOIN settlement_runs r ON r.id = l.run_id WHERE l.name = 'billing'",
@@ -255,7 +258,7 @@ impl Store {
         }
         let now_us = now.as_microsecond();
         let run_id: i64 = sqlx::query_scalar(
-            "INSERT INTO settlement_runs (kind, period, started_at_us, holder_pid, holder_host) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO settlement_runs (kind, period, started_at_us, holder_pid, holder_host) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(kind)
         .bind(period)
@@ -265,7 +268,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO run_locks (name, run_id, holder_pid, holder_host, acquired_at_us, heartbeat_at_us) VALUES ('billing', ?, ?, ?, ?, ?)
+            "INSERT INTO run_locks (name, run_id, holder_pid, holder_host, acquired_at_us, heartbeat_at_us) VALUES ('billing', $1, $2, $3, $4, $5)
              ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, holder_pid = excluded.holder_pid, holder_host = excluded.holder_host,
                                               acquired_at_us = excluded.acquired_at_us, heartbeat_at_us = excluded.heartbeat_at_us",
         )
@@ -283,7 +286,7 @@ impl Store {
     /// The run is alive: refresh its lock so that no one takes it as abandoned.
     pub async fn heartbeat_run(&self, run_id: i64, now: Timestamp) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE run_locks SET heartbeat_at_us = ? WHERE name = 'billing' AND run_id = ?",
+            "UPDATE run_locks SET heartbeat_at_us = $1 WHERE name = 'billing' AND run_id = $2",
         )
         .bind(now.as_microsecond())
         .bind(run_id)
@@ -299,7 +302,7 @@ impl Store {
         period: &str,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("INSERT INTO settlement_runs (kind, period, started_at_us) VALUES (?, ?, ?) RETURNING id")
+        Ok(sqlx::query_scalar("INSERT INTO settlement_runs (kind, period, started_at_us) VALUES ($1, $2, $3) RETURNING id")
             .bind(kind)
             .bind(period)
             .bind(now.as_microsecond())
@@ -313,7 +316,7 @@ impl Store {
         counts: RunCounts,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE settlement_runs SET finished_at_us = ?, invoices = ?, credit_notes = ?, not_ready = ? WHERE id = ?")
+        sqlx::query("UPDATE settlement_runs SET finished_at_us = $1, invoices = $2, credit_notes = $3, not_ready = $4 WHERE id = $5")
             .bind(now.as_microsecond())
             .bind(counts.invoices as i64)
             .bind(counts.credit_notes as i64)
@@ -326,7 +329,7 @@ impl Store {
 
     /// Give up the billing lock if `run_id` holds it (also after a failed run).
     pub async fn release_run(&self, run_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM run_locks WHERE name = 'billing' AND run_id = ?")
+        sqlx::query("DELETE FROM run_locks WHERE name = 'billing' AND run_id = $1")
             .bind(run_id)
             .execute(&self.pool)
             .await?;
@@ -343,7 +346,7 @@ impl Store {
             // Journaled, and IMMEDIATE (see journal.rs): the write lock first, so that what a
             // correction reads inside the transaction is what stands when it commits.
             tx: JournaledTx::begin(
-                &self.pool,
+                self,
                 "billing",
                 &format!("run {run_id}"),
                 now.as_microsecond(),
@@ -355,7 +358,7 @@ impl Store {
     }
 }
 
-fn settlement_from_row(row: &SqliteRow) -> Result<SettlementRecord, StoreError> {
+fn settlement_from_row(row: &DbRow) -> Result<SettlementRecord, StoreError> {
     let area: Option<String> = row.get(4);
     Ok(SettlementRecord {
         contract_id: row.get(0),
@@ -399,33 +402,36 @@ impl BillingTx {
         records: &[SettlementRecord],
     ) -> Result<(), StoreError> {
         for batch in records.chunks(500) {
-            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            let mut query = SqlBuilder::new(
                 "INSERT INTO contract_settlements (contract_id, period, account_id, metering_point, price_area, first_utc_day, last_utc_day, settled_at_us,
-                                                   last_document, product_code, product_version, statutory_version, read_seq) ",
+                                                   last_document, product_code, product_version, statutory_version, read_seq)",
             );
-            query.push_values(batch.iter(), |mut b, r| {
-                b.push_bind(r.contract_id.clone())
-                    .push_bind(r.period.clone())
-                    .push_bind(r.account_id.clone())
-                    .push_bind(r.metering_point)
-                    .push_bind(r.price_area.map(|a| a.code()))
-                    .push_bind(r.first_utc_day)
-                    .push_bind(r.last_utc_day)
-                    .push_bind(self.now_us)
-                    .push_bind(r.last_document)
-                    .push_bind(r.product_code.clone())
-                    .push_bind(r.product_version)
-                    .push_bind(r.statutory_version.clone())
-                    .push_bind(r.read_seq);
+            query.values(batch.iter(), |b, r| {
+                b.bind(r.contract_id.clone())
+                    .bind(r.period.clone())
+                    .bind(r.account_id.clone())
+                    .bind(r.metering_point)
+                    .bind(r.price_area.map(|a| a.code()))
+                    .bind(r.first_utc_day)
+                    .bind(r.last_utc_day)
+                    .bind(self.now_us)
+                    .bind(r.last_document)
+                    .bind(r.product_code.clone())
+                    .bind(r.product_version)
+                    .bind(r.statutory_version.clone())
+                    .bind(r.read_seq);
             });
             query.push(" ON CONFLICT (contract_id, period) DO NOTHING");
-            let inserted = query.build().execute(self.tx.conn()).await?;
+            let inserted = query
+                .build(self.tx.backend())
+                .execute(self.tx.conn())
+                .await?;
             if inserted.rows_affected() != batch.len() as u64 {
                 // Name the contract-period another run settled (its row names another document).
                 let mut taken = &batch[0];
                 for r in batch {
                     let document: Option<i64> = sqlx::query_scalar(
-                        "SELECT last_document FROM contract_settlements WHERE contract_id = ? AND period = ?",
+                        "SELECT last_document FROM contract_settlements WHERE contract_id = $1 AND period = $2",
                     )
                     .bind(&r.contract_id)
                     .bind(&r.period)
@@ -460,7 +466,7 @@ impl BillingTx {
         contract_periods: &[(String, String)],
     ) -> Result<(), StoreError> {
         for (contract_id, period) in contract_periods {
-            let resolved = sqlx::query("UPDATE missing_basis_tasks SET resolved_at_us = ? WHERE contract_id = ? AND period = ? AND resolved_at_us IS NULL")
+            let resolved = sqlx::query("UPDATE missing_basis_tasks SET resolved_at_us = $1 WHERE contract_id = $2 AND period = $3 AND resolved_at_us IS NULL")
                 .bind(self.now_us)
                 .bind(contract_id)
                 .bind(period)
@@ -490,10 +496,10 @@ impl BillingTx {
         document_id: Option<i64>,
     ) -> Result<bool, StoreError> {
         let updated = sqlx::query(
-            "UPDATE contract_settlements SET settled_at_us = ?, last_document = coalesce(?, last_document), revision = revision + 1,
-                    product_code = coalesce(?, product_code), product_version = coalesce(?, product_version),
-                    statutory_version = coalesce(?, statutory_version), read_seq = ?
-             WHERE contract_id = ? AND period = ? AND revision = ?",
+            "UPDATE contract_settlements SET settled_at_us = $1, last_document = coalesce($2, last_document), revision = revision + 1,
+                    product_code = coalesce($3, product_code), product_version = coalesce($4, product_version),
+                    statutory_version = coalesce($5, statutory_version), read_seq = $6
+             WHERE contract_id = $7 AND period = $8 AND revision = $9",
         )
         .bind(self.now_us)
         .bind(document_id)
@@ -528,7 +534,7 @@ impl BillingTx {
         period: &str,
     ) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT revision FROM contract_settlements WHERE contract_id = ? AND period = ?",
+            "SELECT revision FROM contract_settlements WHERE contract_id = $1 AND period = $2",
         )
         .bind(contract_id)
         .bind(period)
@@ -547,7 +553,7 @@ impl BillingTx {
         details: &str,
     ) -> Result<(), StoreError> {
         let existed: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM missing_basis_tasks WHERE contract_id = ? AND period = ?",
+            "SELECT 1 FROM missing_basis_tasks WHERE contract_id = $1 AND period = $2",
         )
         .bind(contract_id)
         .bind(period)
@@ -555,7 +561,7 @@ impl BillingTx {
         .await?;
         sqlx::query(
             "INSERT INTO missing_basis_tasks (contract_id, period, metering_point, reason, first_seen_at_us, last_seen_at_us, reason_code, details)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (contract_id, period) DO UPDATE SET reason = excluded.reason, reason_code = excluded.reason_code, details = excluded.details,
                                                              last_seen_at_us = excluded.last_seen_at_us, resolved_at_us = NULL",
         )

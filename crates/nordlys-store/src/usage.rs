@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::Row;
 
+use crate::db::sql;
 use crate::versions::{VersionWrite, VersionedRow, upsert_version};
 use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
@@ -33,7 +34,7 @@ impl StoreTx {
         quantity: Decimal,
     ) -> Result<Upsert, StoreError> {
         let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM contracts WHERE contract_id = ?")
+            sqlx::query_scalar("SELECT 1 FROM contracts WHERE contract_id = $1")
                 .bind(contract_id)
                 .fetch_optional(self.journal.conn())
                 .await?;
@@ -106,11 +107,12 @@ impl Store {
         to: Date,
         as_of: Option<Timestamp>,
     ) -> Result<Vec<(String, Decimal)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT component, date, quantity FROM usage_quantities
-             WHERE contract_id = ? AND date >= ? AND date < ? AND recorded_at_us <= ?
+        let rows = sqlx::query(sql(
+            self.backend,
+            "SELECT component, date, quantity::text FROM usage_quantities
+             WHERE contract_id = $1 AND date >= $2 AND date < $3 AND recorded_at_us <= $4
              ORDER BY component, date, version",
-        )
+        ))
         .bind(contract_id)
         .bind(from.to_string())
         .bind(to.to_string())

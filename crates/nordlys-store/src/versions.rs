@@ -4,8 +4,9 @@
 //! recorded at or before `as_of`.
 
 // Table and column names in the SQL here are constants of the calling modules, never input.
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
+use crate::db::sql_owned;
 use crate::{JournaledTx, StoreError};
 
 /// One versioned row: its table, key columns and values, and the value column.
@@ -25,7 +26,9 @@ pub(crate) enum VersionWrite {
     Written { before: Option<String> },
 }
 
-/// Write `row` as a new version unless its latest version already holds the value.
+/// Write `row` as a new version unless its latest version already holds the value (a decimal,
+/// compared and stored exactly: text on SQLite, `numeric` on PostgreSQL). Concurrent writers
+/// of the same key are serialised by a lock on the key (see [`JournaledTx::lock_series`]).
 pub(crate) async fn upsert_version(
     tx: &mut JournaledTx,
     row: VersionedRow<'_>,
@@ -37,24 +40,44 @@ pub(crate) async fn upsert_version(
         value_column,
         value,
     } = row;
-    let key_match: Vec<String> = key_columns.iter().map(|c| format!("{c} = ?")).collect();
-    let key_match = key_match.join(" AND ");
-    let mut latest = sqlx::query(AssertSqlSafe(format!(
-        "SELECT version, {value_column}, tx_id FROM {table} WHERE {key_match} ORDER BY version DESC LIMIT 1"
-    )));
+    tx.lock_series(&format!("{table}/{}", key_values.join("/")))
+        .await?;
+    let key_match = |first: usize| -> String {
+        key_columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", first + i))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let backend = tx.backend();
+    let mut latest = sqlx::query(sql_owned(
+        backend,
+        format!(
+            "SELECT version, {value_column}::text, tx_id FROM {table} WHERE {} ORDER BY version DESC LIMIT 1",
+            key_match(1)
+        ),
+    ));
     for key in key_values {
         latest = latest.bind(*key);
     }
     let latest = latest.fetch_optional(tx.conn()).await?;
     let before: Option<String> = latest.as_ref().map(|r| r.get(1));
+    // Callers give normalised decimals; both backends give them back as they were stored.
     if before.as_deref() == Some(value) {
         return Ok(VersionWrite::Unchanged);
     }
     match latest {
         Some(latest) if latest.get::<Option<i64>, _>(2) == Some(tx.tx_id()) => {
-            let mut update = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE {table} SET {value_column} = ? WHERE {key_match} AND version = ?"
-            )))
+            let n = key_columns.len();
+            let mut update = sqlx::query(sql_owned(
+                backend,
+                format!(
+                    "UPDATE {table} SET {value_column} = $1::numeric WHERE {} AND version = ${}",
+                    key_match(2),
+                    n + 2
+                ),
+            ))
             .bind(value);
             for key in key_values {
                 update = update.bind(*key);
@@ -67,11 +90,20 @@ pub(crate) async fn upsert_version(
         latest => {
             let version = latest.map_or(1, |r| r.get::<i64, _>(0) + 1);
             let columns = key_columns.join(", ");
-            let marks = vec!["?"; key_columns.len()].join(", ");
-            let mut insert = sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO {table} ({columns}, version, {value_column}, recorded_at_us, tx_id)
-                 VALUES ({marks}, ?, ?, ?, ?)"
-            )));
+            let n = key_columns.len();
+            let marks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+            let mut insert = sqlx::query(sql_owned(
+                backend,
+                format!(
+                    "INSERT INTO {table} ({columns}, version, {value_column}, recorded_at_us, tx_id)
+                     VALUES ({}, ${}, ${}::numeric, ${}, ${})",
+                    marks.join(", "),
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4
+                ),
+            ));
             for key in key_values {
                 insert = insert.bind(*key);
             }

@@ -23,7 +23,7 @@ async fn documents_issued_before_0006_keep_their_numbers_kids_and_references() {
         .connect_with(options)
         .await
         .unwrap();
-    let mut legacy = sqlx::migrate!("./migrations");
+    let mut legacy = sqlx::migrate!("./migrations/sqlite");
     legacy.migrations = legacy
         .migrations
         .iter()

@@ -15,22 +15,29 @@ pub const SECOND_HOURLY_POINT: &str = "707057500000000094";
 
 pub struct TestDb {
     pub store: Store,
+    location: String,
     _dir: TempDir,
 }
 
 impl TestDb {
-    /// The database file, for a second connection (another process's view).
+    /// The database (a SQLite file, or a PostgreSQL URL when the suite runs on PostgreSQL),
+    /// for a second connection (another process's view).
     pub fn path(&self) -> String {
-        self._dir.path().join("test.db").display().to_string()
+        self.location.clone()
     }
 }
 
+/// A fresh database of its own for one test, on the backend the suite runs on
+/// (see `nordlys_store::testing`).
 pub async fn empty_db() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("test.db").display().to_string())
-        .await
-        .unwrap();
-    TestDb { store, _dir: dir }
+    let location = nordlys_store::testing::fresh_database(dir.path()).await;
+    let store = Store::open(&location).await.unwrap();
+    TestDb {
+        store,
+        location,
+        _dir: dir,
+    }
 }
 
 pub fn clock(at: &str) -> FixedClock {

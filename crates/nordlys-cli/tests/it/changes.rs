@@ -73,7 +73,7 @@ fn changes_follow_prints_records_committed_later() {
     let mut follower = Command::new(env!("CARGO_BIN_EXE_nordlys"))
         .current_dir(w.dir.path())
         .arg("--db")
-        .arg(w.path("test.db"))
+        .arg(w.db())
         .args(["changes", "--follow"])
         .env_remove("NORDLYS_DATABASE_URL")
         .stdout(Stdio::piped())

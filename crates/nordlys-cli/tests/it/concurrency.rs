@@ -78,7 +78,7 @@ fn january(kwh: &str) -> String {
 fn spawn_bill(w: &Workdir, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_nordlys"))
         .arg("--db")
-        .arg(w.path("test.db"))
+        .arg(w.db())
         .arg("bill")
         .args(args)
         .env_remove("NORDLYS_DATABASE_URL")
@@ -100,8 +100,7 @@ fn document_counts(w: &Workdir) -> (usize, usize) {
 fn race(args: &[&str], trials: usize) {
     let base = settled_utility();
     for trial in 0..trials {
-        let w = Workdir::new();
-        std::fs::copy(base.path("test.db"), w.path("test.db")).unwrap();
+        let w = Workdir::copy_of(&base);
         let changed = w.write("changed.csv", &january("0.750"));
         w.ok(&["import", "meter-values", arg(&changed)]);
         let (first, second) = (spawn_bill(&w, args), spawn_bill(&w, args));

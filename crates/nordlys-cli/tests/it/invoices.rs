@@ -231,7 +231,7 @@ fn nordlys(w: &Workdir, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_nordlys"));
     command
         .arg("--db")
-        .arg(w.path("test.db"))
+        .arg(w.db())
         .args(args)
         .env_remove("NORDLYS_DATABASE_URL")
         .stdout(Stdio::piped());

@@ -12,14 +12,36 @@ mod invoices;
 
 struct Workdir {
     dir: tempfile::TempDir,
+    /// The database `--db` names: a SQLite file in `dir`, or a PostgreSQL database of this
+    /// test's own when the suite runs on PostgreSQL (`nordlys_store::testing`).
+    db: String,
+}
+
+/// Run `future` to completion on a runtime of its own (the tests here are synchronous).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 impl Workdir {
     fn new() -> Self {
-        Workdir {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = block_on(nordlys_store::testing::fresh_database(dir.path()));
+        Workdir { dir, db }
     }
+    /// A new work folder whose database is a copy of `base`'s (no process may be using it).
+    fn copy_of(base: &Workdir) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = block_on(nordlys_store::testing::copy_database(&base.db, dir.path()));
+        Workdir { dir, db }
+    }
+    fn db(&self) -> &str {
+        &self.db
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -28,12 +50,12 @@ impl Workdir {
         std::fs::write(&path, contents).unwrap();
         path
     }
-    /// Run `nordlys --db <tmp>/test.db ARGS` in the temporary folder.
+    /// Run `nordlys --db <the test database> ARGS` in the temporary folder.
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_nordlys"))
             .current_dir(self.dir.path())
             .arg("--db")
-            .arg(self.path("test.db"))
+            .arg(self.db())
             .args(args)
             .env_remove("NORDLYS_DATABASE_URL")
             .output()
@@ -227,17 +249,14 @@ fn demo_builds_a_utility_and_refuses_a_used_database() {
     // The same seed builds and bills the same utility (timings aside).
     let other = Workdir::new();
     let again = other.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
-    let stable = |text: &str, db: &Path| -> Vec<String> {
-        text.replace(arg(db), "")
+    let stable = |text: &str, db: &str| -> Vec<String> {
+        text.replace(db, "")
             .lines()
             .filter(|l| !l.contains(" s"))
             .map(str::to_owned)
             .collect()
     };
-    assert_eq!(
-        stable(&again, &other.path("test.db")),
-        stable(&out, &w.path("test.db"))
-    );
+    assert_eq!(stable(&again, other.db()), stable(&out, w.db()));
     // Metering point 13 misses a day: its account waits; everyone else is invoiced.
     assert!(
         out.contains("invoices 59, credit notes 0 (numbers F 1–59)"),
@@ -294,16 +313,15 @@ fn documents_in(w: &Workdir) -> usize {
 fn a_killed_settlement_run_leaves_no_half_invoice_and_no_gap() {
     let w = Workdir::new();
     w.ok(&["demo", "--customers", "600", "--months", "1", "--no-bill"]);
-    let clean = Workdir::new();
-    std::fs::copy(w.path("test.db"), clean.path("test.db")).unwrap();
     assert!(
         !w.path("test.db-wal").exists()
             || std::fs::metadata(w.path("test.db-wal")).unwrap().len() == 0
     );
+    let clean = Workdir::copy_of(&w);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_nordlys"))
         .arg("--db")
-        .arg(w.path("test.db"))
+        .arg(w.db())
         .args(["bill", "--period", "2025-01", "--batch-size", "1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::db::DbRow;
 use jiff::civil::Date;
 use nordlys_core::ParseError;
 use nordlys_core::ids::{Gln, Gsrn};
@@ -12,7 +13,6 @@ use nordlys_core::model::{
 };
 use nordlys_core::time::Resolution;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::{Store, StoreError, corrupt};
 
@@ -32,7 +32,7 @@ pub(super) fn parse_date(text: String) -> Result<Date, StoreError> {
 }
 
 /// A stored main fuse size (NULL: unknown).
-pub(crate) fn fuse_from_row(row: &SqliteRow, index: usize) -> Result<Option<u32>, StoreError> {
+pub(crate) fn fuse_from_row(row: &DbRow, index: usize) -> Result<Option<u32>, StoreError> {
     let amperes: Option<i64> = row.get(index);
     amperes
         .map(|a| {
@@ -49,14 +49,14 @@ pub(crate) fn fuse_from_row(row: &SqliteRow, index: usize) -> Result<Option<u32>
 
 /// A stored optional local date (NULL: none).
 pub(crate) fn optional_date_from_row(
-    row: &SqliteRow,
+    row: &DbRow,
     index: usize,
 ) -> Result<Option<Date>, StoreError> {
     let text: Option<String> = row.get(index);
     text.map(parse_date).transpose()
 }
 
-fn point_from_row(row: &SqliteRow) -> Result<MeteringPoint, StoreError> {
+fn point_from_row(row: &DbRow) -> Result<MeteringPoint, StoreError> {
     let text = |i: usize| -> String { row.get(i) };
     let gsrn = text(0);
     Ok(MeteringPoint {
@@ -103,7 +103,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county,
                     main_fuse_amperes, norgespris_from
-             FROM metering_points WHERE gsrn = ?",
+             FROM metering_points WHERE gsrn = $1",
         )
         .bind(gsrn.as_str())
         .fetch_optional(&self.pool)
@@ -116,7 +116,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT c.contract_id, c.account_id, c.product_code, c.role, c.start_date, c.end_date
              FROM contracts c JOIN metering_points m ON m.id = c.metering_point
-             WHERE m.gsrn = ? ORDER BY c.start_date, c.contract_id",
+             WHERE m.gsrn = $1 ORDER BY c.start_date, c.contract_id",
         )
         .bind(gsrn.as_str())
         .fetch_all(&self.pool)
