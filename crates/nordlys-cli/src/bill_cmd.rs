@@ -6,7 +6,10 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use nordlys_app::Clock;
-use nordlys_app::billing::{BillingError, BillingPolicy, RunReport, correct, period_code, settle};
+use nordlys_app::billing::{
+    BillingError, BillingPolicy, PlannedRun, RunReport, WorkerOptions, correct, period_code,
+    plan_settlement, settle, work,
+};
 use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
 use nordlys_core::time::LocalPeriod;
@@ -94,6 +97,12 @@ pub struct BillArgs {
     /// Settle only this account.
     #[arg(long, global = true)]
     account: Option<String>,
+    /// Settle in batches billed by N worker processes started here (`nordlys worker` processes
+    /// elsewhere may join). On PostgreSQL a settlement is always planned as batches (billed by
+    /// this process when N is not given); on SQLite the batches are billed in this process, one
+    /// writer at a time.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     #[command(flatten)]
     policy: PolicyArgs,
 }
@@ -148,6 +157,51 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     } else {
         print_report(&corrections);
     }
+    let batched = !args.dry_run
+        && args.account.is_none()
+        && (args.workers.is_some() || store.concurrent_writers());
+    if let Some(period) = period
+        && batched
+    {
+        let started = std::time::Instant::now();
+        let planned = plan_settlement(
+            &store,
+            period,
+            &policy,
+            &statutory,
+            clock,
+            policy.accounts_per_transaction,
+        )
+        .await
+        .map_err(|e| explain_conflict(e, Some(period)))?;
+        let workers = args.workers.unwrap_or(0);
+        let mut spawned = 0;
+        if workers > 0 && store.concurrent_writers() && planned.batches > 0 {
+            spawned =
+                run_worker_processes(db, planned.run_id, workers, args.policy.statutory.as_ref())
+                    .await?;
+        } else if workers > 1 {
+            eprintln!(
+                "note: SQLite has one writer at a time: the {} batches are billed in this process",
+                planned.batches
+            );
+        }
+        // What the worker processes left (one killed, say) is billed here; and all of it
+        // when no worker process was started.
+        let options = WorkerOptions {
+            name: crate::worker_cmd::default_name(),
+            lease: std::time::Duration::from_secs(30),
+            run: Some(planned.run_id),
+            idle_exit: None,
+            poll: std::time::Duration::from_millis(250),
+            give_up_after: std::time::Duration::from_secs(300),
+        };
+        let clock: Arc<dyn Clock> = Arc::new(nordlys_app::SystemClock);
+        work(&store, &policy, Arc::clone(&statutory), clock, &options).await?;
+        print_batched_report(&store, &planned, spawned, started.elapsed()).await?;
+        store.close().await;
+        return Ok(());
+    }
     if let Some(period) = period {
         let report = settle(
             &store,
@@ -164,6 +218,122 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
         print_report(&report);
     }
     store.close().await;
+    Ok(())
+}
+
+/// Start `count` `nordlys worker --run RUN` processes on the same database and wait for them;
+/// returns how many were started. A worker that fails is reported; the caller bills what is left.
+async fn run_worker_processes(
+    db: &str,
+    run_id: i64,
+    count: usize,
+    statutory: Option<&PathBuf>,
+) -> Result<usize> {
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut command = tokio::process::Command::new(&exe);
+        command
+            .arg("--db")
+            .arg(db)
+            .args(["worker", "--run", &run_id.to_string()])
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if let Some(path) = statutory {
+            command.arg("--statutory").arg(path);
+        }
+        children.push(command.spawn()?);
+    }
+    for (i, child) in children.iter_mut().enumerate() {
+        let status = child.wait().await?;
+        if !status.success() {
+            eprintln!(
+                "note: worker process {} of run {run_id} ended with {status}; this process bills what it left",
+                i + 1
+            );
+        }
+    }
+    Ok(count)
+}
+
+/// The report of a batched settlement run, from what its batches stored.
+async fn print_batched_report(
+    store: &nordlys_store::Store,
+    planned: &PlannedRun,
+    worker_processes: usize,
+    elapsed: std::time::Duration,
+) -> Result<()> {
+    let Some(run) = store.run(planned.run_id).await? else {
+        bail!("run {} is not stored", planned.run_id);
+    };
+    let documents = store.run_documents(planned.run_id).await?;
+    let workers = if worker_processes > 0 {
+        format!("{worker_processes} worker processes")
+    } else {
+        "this process".to_owned()
+    };
+    println!(
+        "Settlement {} (run {}, {} batches billed by {workers}) in {:.2} s",
+        run.period,
+        run.id,
+        planned.batches,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  accounts {}, already settled before {} contracts",
+        planned.accounts, planned.already_settled
+    );
+    // Per series over its currencies (one series can number invoices in NOK and DKK).
+    let mut ranges: Vec<(&str, i64, i64)> = Vec::new();
+    for s in &documents.by_series {
+        match ranges.iter_mut().find(|(series, _, _)| *series == s.series) {
+            Some((_, first, last)) => {
+                *first = (*first).min(s.first_number);
+                *last = (*last).max(s.last_number);
+            }
+            None => ranges.push((&s.series, s.first_number, s.last_number)),
+        }
+    }
+    let numbers: Vec<String> = ranges
+        .iter()
+        .map(|(series, first, last)| format!("{series} {first}–{last}"))
+        .collect();
+    println!(
+        "  invoices {}, credit notes {}{}",
+        documents.invoices,
+        documents.credit_notes,
+        if numbers.is_empty() {
+            String::new()
+        } else {
+            format!(" (numbers {})", numbers.join(", "))
+        }
+    );
+    for s in &documents.by_series {
+        println!(
+            "  {} {}: net {}  VAT {}  total {}",
+            s.series, s.currency, s.net, s.vat, s.gross
+        );
+    }
+    if run.batches_failed > 0 {
+        bail!(
+            "{} batches of run {} failed; `nordlys runs show {}` names them and why",
+            run.batches_failed,
+            run.id,
+            run.id
+        );
+    }
+    let not_ready = store
+        .missing_basis_tasks()
+        .await?
+        .into_iter()
+        .filter(|t| t.period == run.period)
+        .count();
+    if not_ready > 0 {
+        println!(
+            "  not ready: {not_ready} contracts (missing-basis tasks recorded; `nordlys runs show {}` lists them)",
+            run.id
+        );
+    }
     Ok(())
 }
 

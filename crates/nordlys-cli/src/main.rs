@@ -34,7 +34,9 @@ mod products_cmd;
 mod progress;
 mod rate_bench;
 mod rate_cmd;
+mod runs_cmd;
 mod support;
+mod worker_cmd;
 
 use std::fs::File;
 use std::io::Write;
@@ -57,7 +59,8 @@ use nordlys_store::Store;
     about = "Customer information and billing for Nordic utilities"
 )]
 struct Cli {
-    /// The database: a SQLite file path (created if missing).
+    /// The database: a SQLite file path (created if missing), or
+    /// postgres://user@host:port/database for PostgreSQL.
     #[arg(
         long,
         global = true,
@@ -128,6 +131,14 @@ enum Command {
     Rate(rate_cmd::RateArgs),
     /// Print the change journal as JSON lines in commit order (`--follow` for new ones).
     Changes(changes_cmd::ChangesArgs),
+    /// Claim batches of planned settlement runs and bill them (any number of workers, on any
+    /// machine that reaches the database).
+    Worker(worker_cmd::WorkerArgs),
+    /// Settlement and correction runs: list them, show one with its batches and workers.
+    Runs {
+        #[command(subcommand)]
+        command: runs_cmd::RunsCommand,
+    },
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
         #[command(subcommand)]
@@ -353,6 +364,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Invoices { what } => invoices_cmd::invoices(&cli.db, what).await?,
         Command::Rate(args) => rate_cmd::rate(args)?,
         Command::Changes(args) => changes_cmd::changes(&cli.db, args).await?,
+        Command::Worker(args) => worker_cmd::worker(&cli.db, args).await?,
+        Command::Runs { command } => runs_cmd::runs(&cli.db, command).await?,
     }
     Ok(())
 }

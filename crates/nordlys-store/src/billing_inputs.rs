@@ -95,6 +95,31 @@ impl Store {
         rows.iter().map(billable_from_row).collect()
     }
 
+    /// As [`Store::billable_contracts`], of the accounts `account_ids` only (a batch's).
+    pub async fn billable_contracts_of_accounts(
+        &self,
+        start: Date,
+        end: Date,
+        account_ids: &[String],
+    ) -> Result<Vec<BillableContract>, StoreError> {
+        let mut contracts = Vec::new();
+        for chunk in account_ids.chunks(500) {
+            let mut query = SqlBuilder::new(billable_select!("WHERE c.start_date < "));
+            query
+                .bind(end.to_string())
+                .push(" AND (c.end_date IS NULL OR c.end_date > ")
+                .bind(start.to_string())
+                .push(") AND c.account_id IN (")
+                .bind_list(chunk.iter().map(String::as_str))
+                .push(") ORDER BY c.account_id, c.contract_id");
+            let rows = query.build(self.backend).fetch_all(&self.pool).await?;
+            for row in &rows {
+                contracts.push(billable_from_row(row)?);
+            }
+        }
+        Ok(contracts)
+    }
+
     /// Latest day chunks of each point in `point_ids` for UTC days `[first_day, last_day]`.
     pub async fn day_chunks(
         &self,

@@ -7,8 +7,8 @@
 //! - decimals are `numeric` on PostgreSQL and exact text on SQLite: a decimal parameter is
 //!   written `$N::numeric` and a decimal column read as `col::text`; integers that PostgreSQL
 //!   would widen (a `sum`) are read as `…::bigint`. For SQLite these casts are removed, as is
-//!   `FOR UPDATE` (SQLite has one writer at a time, so a read in a write transaction already
-//!   stands until commit);
+//!   `FOR UPDATE [SKIP LOCKED]` (SQLite has one writer at a time, so a read in a write
+//!   transaction already stands until commit, and nothing is locked by another to skip);
 //! - upserts are `INSERT … ON CONFLICT`, which both backends know; nothing depends on SQLite's
 //!   type affinity (an integer column is bound an integer).
 //!
@@ -41,7 +41,13 @@ pub(crate) type DbRow = sqlx::any::AnyRow;
 pub(crate) type DbConn = sqlx::AnyConnection;
 
 /// What SQLite does not parse, removed from a statement written in the store's dialect.
-const POSTGRES_ONLY: [&str; 4] = ["::numeric", "::text", "::bigint", " FOR UPDATE"];
+const POSTGRES_ONLY: [&str; 5] = [
+    "::numeric",
+    "::text",
+    "::bigint",
+    " FOR UPDATE SKIP LOCKED",
+    " FOR UPDATE",
+];
 
 /// `text` in `backend`'s dialect.
 pub(crate) fn sql(backend: Backend, text: &'static str) -> AssertSqlSafe<Cow<'static, str>> {

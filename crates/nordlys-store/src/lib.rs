@@ -16,6 +16,7 @@ mod market_data;
 mod master;
 mod meter_values;
 mod products;
+mod runs;
 mod settlements;
 mod sql_values;
 pub mod testing;
@@ -43,6 +44,7 @@ pub use journal::{
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 pub use products::StoredProduct;
+pub use runs::{BatchClaim, BatchStatus, RunDocuments, RunSummary, SeriesTotals};
 pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
 };
@@ -66,8 +68,42 @@ pub enum StoreError {
     CorruptValue(ParseError),
     #[error("{0}")]
     Unsupported(String),
+    /// A worker's claim of a batch no longer stands (its lease ran out and another worker
+    /// claimed the batch): its transaction is rolled back, nothing of it is stored.
+    #[error(
+        "the claim of batch {batch_no} of run {run_id} was lost (its lease ran out); another worker bills it"
+    )]
+    ClaimLost { run_id: i64, batch_no: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether the error is the database being away or a transaction that may succeed when
+    /// tried again (a lost connection, a server shutting down, a deadlock or serialisation
+    /// failure), rather than a refusal of what was written.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(error) | StoreError::Open { source: error, .. } => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    // Connection exceptions (08), operator intervention such as a shutdown
+                    // (57P), insufficient resources (53), serialisation failure and deadlock.
+                    code.starts_with("08")
+                        || code.starts_with("57P")
+                        || code.starts_with("53")
+                        || code == "40001"
+                        || code == "40P01"
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 /// Insert, update or leave alone: what an idempotent write did.
@@ -209,9 +245,15 @@ impl Store {
         Ok(store)
     }
 
-    /// Which backend this store runs on (for reports and benchmarks; callers never branch on it).
+    /// Which backend this store runs on (for reports and benchmarks).
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether several processes can write at once (PostgreSQL), so that work is worth
+    /// spreading over worker processes; SQLite has one writer at a time.
+    pub fn concurrent_writers(&self) -> bool {
+        self.backend == Backend::Postgres
     }
 
     /// Apply the pending migrations under a lock (PostgreSQL: sqlx's advisory lock; SQLite

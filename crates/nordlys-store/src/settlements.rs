@@ -136,6 +136,28 @@ impl Store {
         Ok(ids.into_iter().collect())
     }
 
+    /// Which of `contract_ids` are settled for `period` (a batch's contracts).
+    pub async fn settled_contracts_among(
+        &self,
+        period: &str,
+        contract_ids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut settled = HashSet::new();
+        for chunk in contract_ids.chunks(500) {
+            let mut query =
+                SqlBuilder::new("SELECT contract_id FROM contract_settlements WHERE period = ");
+            query
+                .bind(period)
+                .push(" AND contract_id IN (")
+                .bind_list(chunk.iter().map(String::as_str))
+                .push(")");
+            for row in query.build(self.backend).fetch_all(&self.pool).await? {
+                settled.insert(row.get::<String, _>(0));
+            }
+        }
+        Ok(settled)
+    }
+
     /// Settled contract-periods with a change to one of their inputs in the journal after the
     /// sequence they were read up to: readings of their metering point in their days, spot
     /// prices of their area or exchange rates in their days, their contract or its usage, their

@@ -3,9 +3,10 @@
 //! that re-rates settled contract-periods whose inputs changed and issues the difference.
 //!
 //! `context` loads a period once and rates contracts; `settle` and `correct` are the two runs;
-//! `diff` is the pure correction diff; `run` holds the billing lock; `not_ready` says why a
-//! contract-period waits.
+//! `batched` plans a settlement as batches that worker processes claim; `diff` is the pure
+//! correction diff; `run` holds the billing lock; `not_ready` says why a contract-period waits.
 
+mod batched;
 mod context;
 mod correct;
 pub mod diff;
@@ -27,6 +28,7 @@ use nordlys_core::quantity::Currency;
 use nordlys_store::{HeldRun, StoreError};
 use rust_decimal::Decimal;
 
+pub use batched::{PlannedRun, WorkerOptions, WorkerReport, plan_settlement, work};
 pub use context::{PeriodContext, period_code};
 pub use correct::correct;
 pub use inputs::PeriodInputs;
@@ -143,6 +145,14 @@ pub enum BillingError {
         .0.run_id, .0.kind, .0.period, .0.started_at, .0.holder.pid, .0.holder.host
     )]
     RunInProgress(HeldRun),
+    /// A worker's statutory tables are not the ones its run was planned with.
+    #[error(
+        "this worker's statutory tables ({worker}) are not the run's ({run}): start workers with the same --statutory as the run"
+    )]
+    StatutoryMismatch { run: String, worker: String },
+    /// The database stayed unreachable.
+    #[error("the database has been unreachable for {seconds} s; giving up: {error}")]
+    DatabaseGone { seconds: u64, error: String },
     /// The payment terms give no valid due date.
     #[error("payment terms of {days} days from {issue_date} give no valid due date")]
     DueDate { issue_date: Date, days: i32 },

@@ -10,7 +10,7 @@ use nordlys_core::document::{DocumentKind, NewDocument};
 use nordlys_core::quantity::Currency;
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::{Scratch, Statutory};
-use nordlys_store::{BillableContract, BillingTx, RunCounts, SettlementRecord, Store};
+use nordlys_store::{BatchClaim, BillableContract, BillingTx, RunCounts, SettlementRecord, Store};
 use tracing::Instrument;
 
 use super::context::PeriodContext;
@@ -137,14 +137,69 @@ async fn settle_locked(
         &format!("settlement {}", ctx.code),
         Some(accounts.len() as u64),
     );
-    let today = issue_date(clock);
+    let run = SettleRun {
+        store,
+        policy,
+        products: &products,
+        versions: &versions,
+        read_seq,
+        open_tasks: &open_tasks,
+        clock,
+        progress: progress.as_ref(),
+        run_id,
+    };
     let mut scratch = Scratch::default();
-    let (first_day, last_day) = ctx.inputs.utc_days();
     for (batch_no, batch) in accounts
         .chunks(policy.accounts_per_transaction.max(1))
         .enumerate()
     {
         tracing::debug!(batch_no, accounts = batch.len(), "batch");
+        run.settle_batch(&mut ctx, batch, None, &mut scratch, &mut report)
+            .await?;
+    }
+    progress.finish();
+    Ok(report)
+}
+
+/// What every batch of a settlement run shares.
+pub(super) struct SettleRun<'a> {
+    pub(super) store: &'a Store,
+    pub(super) policy: &'a BillingPolicy,
+    pub(super) products: &'a HashMap<String, nordlys_rating::Product>,
+    pub(super) versions: &'a HashMap<String, i64>,
+    pub(super) read_seq: i64,
+    pub(super) open_tasks: &'a HashSet<String>,
+    pub(super) clock: &'a dyn Clock,
+    pub(super) progress: &'a dyn Progress,
+    /// `None`: a dry run, nothing is written.
+    pub(super) run_id: Option<i64>,
+}
+
+impl SettleRun<'_> {
+    /// Rate one batch of accounts and issue its invoices in one transaction with their
+    /// settlement rows (and, for a worker, the batch's done mark under its `claim`).
+    pub(super) async fn settle_batch(
+        &self,
+        ctx: &mut PeriodContext,
+        batch: &[(String, Vec<BillableContract>)],
+        claim: Option<&BatchClaim>,
+        scratch: &mut Scratch,
+        report: &mut RunReport,
+    ) -> Result<(), BillingError> {
+        let started = Instant::now();
+        let SettleRun {
+            store,
+            policy,
+            products,
+            versions,
+            read_seq,
+            open_tasks,
+            clock,
+            progress,
+            run_id,
+        } = *self;
+        let today = issue_date(clock);
+        let (first_day, last_day) = ctx.inputs.utc_days();
         let point_ids: Vec<i64> = batch
             .iter()
             .flat_map(|(_, cs)| cs.iter().filter_map(|c| c.point.as_ref().map(|p| p.id)))
@@ -159,13 +214,7 @@ async fn settle_locked(
             let mut currencies: Vec<Currency> = Vec::new();
             for contract in contracts {
                 match ctx
-                    .rate_or_not_ready(
-                        store,
-                        contract,
-                        &chunks,
-                        policy.accept_estimated,
-                        &mut scratch,
-                    )
+                    .rate_or_not_ready(store, contract, &chunks, policy.accept_estimated, scratch)
                     .await?
                 {
                     Ok(contract_lines) => {
@@ -242,10 +291,10 @@ async fn settle_locked(
                     report.count(document);
                     for contract in contracts {
                         records.push(settlement_record(
-                            &ctx,
+                            ctx,
                             contract,
                             document.id,
-                            &versions,
+                            versions,
                             read_seq,
                         ));
                         if open_tasks.contains(&contract.contract_id) {
@@ -255,14 +304,22 @@ async fn settle_locked(
                 }
                 tx.record_settlements(&records).await?;
                 tx.resolve_missing_basis(&resolved).await?;
+                if let Some(claim) = claim {
+                    tx.complete_batch(
+                        claim,
+                        issued.len() as i64,
+                        waiting.len() as i64,
+                        started.elapsed().as_millis() as i64,
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
                 store.heartbeat_run(run_id, clock.now()).await?;
             }
         }
         report.not_ready.extend(waiting);
+        Ok(())
     }
-    progress.finish();
-    Ok(report)
 }
 
 /// Record (or refresh) the missing-basis task of a contract-period that is not ready.
