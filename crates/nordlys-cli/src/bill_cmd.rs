@@ -103,6 +103,10 @@ pub struct BillArgs {
     /// writer at a time.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Only record the run and its batches, and print the run's id: `nordlys worker` processes
+    /// bill them (`nordlys runs show ID` follows them).
+    #[arg(long)]
+    plan_only: bool,
     #[command(flatten)]
     policy: PolicyArgs,
 }
@@ -157,9 +161,14 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     } else {
         print_report(&corrections);
     }
+    if args.plan_only && (period.is_none() || args.dry_run || args.account.is_some()) {
+        bail!(
+            "--plan-only plans a whole settlement: give --period, without --dry-run or --account"
+        );
+    }
     let batched = !args.dry_run
         && args.account.is_none()
-        && (args.workers.is_some() || store.concurrent_writers());
+        && (args.workers.is_some() || args.plan_only || store.concurrent_writers());
     if let Some(period) = period
         && batched
     {
@@ -174,6 +183,18 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
         )
         .await
         .map_err(|e| explain_conflict(e, Some(period)))?;
+        if args.plan_only {
+            println!(
+                "Run {} planned: settlement {}, {} accounts in {} batches; start `nordlys worker --run {}` processes to bill them",
+                planned.run_id,
+                period_code(period),
+                planned.accounts,
+                planned.batches,
+                planned.run_id
+            );
+            store.close().await;
+            return Ok(());
+        }
         let workers = args.workers.unwrap_or(0);
         let mut spawned = 0;
         if workers > 0 && store.concurrent_writers() && planned.batches > 0 {

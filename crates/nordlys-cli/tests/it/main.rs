@@ -4,6 +4,7 @@ mod changes;
 mod concurrency;
 mod imports;
 mod rate;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -31,6 +32,19 @@ impl Workdir {
         let dir = tempfile::tempdir().unwrap();
         let db = block_on(nordlys_store::testing::fresh_database(dir.path()));
         Workdir { dir, db }
+    }
+    /// A work folder on SQLite whatever the suite's backend (a reference run).
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("test.db").display().to_string();
+        Workdir { dir, db }
+    }
+    /// A work folder on the database `db`.
+    fn with_database(db: String) -> Self {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+            db,
+        }
     }
     /// A new work folder whose database is a copy of `base`'s (no process may be using it).
     fn copy_of(base: &Workdir) -> Self {
