@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use nordlys_app::Clock;
 use nordlys_app::billing::{
     BillingError, BillingPolicy, PlannedRun, RunReport, WorkerOptions, correct, period_code,
-    plan_settlement, settle, work,
+    plan_corrections, plan_settlement, settle, work,
 };
 use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
@@ -101,11 +101,11 @@ pub struct BillArgs {
     /// elsewhere may join). On PostgreSQL a settlement is always planned as batches (billed by
     /// this process when N is not given); on SQLite the batches are billed in this process, one
     /// writer at a time.
-    #[arg(long, value_name = "N")]
+    #[arg(long, global = true, value_name = "N")]
     workers: Option<usize>,
     /// Only record the run and its batches, and print the run's id: `nordlys worker` processes
     /// bill them (`nordlys runs show ID` follows them).
-    #[arg(long)]
+    #[arg(long, global = true)]
     plan_only: bool,
     #[command(flatten)]
     policy: PolicyArgs,
@@ -140,6 +140,15 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     {
         bail!("--account {account:?}: no account has this id");
     }
+    if args.plan_only && (args.dry_run || args.account.is_some()) {
+        bail!("--plan-only plans a whole run: without --dry-run or --account");
+    }
+    let batched = !args.dry_run
+        && args.account.is_none()
+        && (args.workers.is_some() || args.plan_only || store.concurrent_writers());
+    if batched {
+        return bill_batched(db, &store, period, &args, &policy, statutory, clock).await;
+    }
     let corrections = correct(
         &store,
         &policy,
@@ -152,76 +161,10 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     .map_err(|e| explain_conflict(e, period))?;
     if nothing_done(&corrections) {
         if period.is_none() {
-            let checked = store.settled_contract_periods().await?;
-            println!(
-                "Corrections{}: nothing to correct: {checked} settled contract-periods checked, none changed",
-                if args.dry_run { " (dry run)" } else { "" }
-            );
+            print_nothing_to_correct(&store, args.dry_run).await?;
         }
     } else {
         print_report(&corrections);
-    }
-    if args.plan_only && (period.is_none() || args.dry_run || args.account.is_some()) {
-        bail!(
-            "--plan-only plans a whole settlement: give --period, without --dry-run or --account"
-        );
-    }
-    let batched = !args.dry_run
-        && args.account.is_none()
-        && (args.workers.is_some() || args.plan_only || store.concurrent_writers());
-    if let Some(period) = period
-        && batched
-    {
-        let started = std::time::Instant::now();
-        let planned = plan_settlement(
-            &store,
-            period,
-            &policy,
-            &statutory,
-            clock,
-            policy.accounts_per_transaction,
-        )
-        .await
-        .map_err(|e| explain_conflict(e, Some(period)))?;
-        if args.plan_only {
-            println!(
-                "Run {} planned: settlement {}, {} accounts in {} batches; start `nordlys worker --run {}` processes to bill them",
-                planned.run_id,
-                period_code(period),
-                planned.accounts,
-                planned.batches,
-                planned.run_id
-            );
-            store.close().await;
-            return Ok(());
-        }
-        let workers = args.workers.unwrap_or(0);
-        let mut spawned = 0;
-        if workers > 0 && store.concurrent_writers() && planned.batches > 0 {
-            spawned =
-                run_worker_processes(db, planned.run_id, workers, args.policy.statutory.as_ref())
-                    .await?;
-        } else if workers > 1 {
-            eprintln!(
-                "note: SQLite has one writer at a time: the {} batches are billed in this process",
-                planned.batches
-            );
-        }
-        // What the worker processes left (one killed, say) is billed here; and all of it
-        // when no worker process was started.
-        let options = WorkerOptions {
-            name: crate::worker_cmd::default_name(),
-            lease: std::time::Duration::from_secs(30),
-            run: Some(planned.run_id),
-            idle_exit: None,
-            poll: std::time::Duration::from_millis(250),
-            give_up_after: std::time::Duration::from_secs(300),
-        };
-        let clock: Arc<dyn Clock> = Arc::new(nordlys_app::SystemClock);
-        work(&store, &policy, Arc::clone(&statutory), clock, &options).await?;
-        print_batched_report(&store, &planned, spawned, started.elapsed()).await?;
-        store.close().await;
-        return Ok(());
     }
     if let Some(period) = period {
         let report = settle(
@@ -240,6 +183,115 @@ pub async fn bill(db: &str, args: BillArgs, clock: &dyn Clock) -> Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+async fn print_nothing_to_correct(store: &nordlys_store::Store, dry_run: bool) -> Result<()> {
+    let checked = store.settled_contract_periods().await?;
+    println!(
+        "Corrections{}: nothing to correct: {checked} settled contract-periods checked, none changed",
+        if dry_run { " (dry run)" } else { "" }
+    );
+    Ok(())
+}
+
+/// Corrections and then the settlement of `period`, each planned as batches and billed by
+/// worker processes (or by this one). With `--plan-only`, only the run is planned: the
+/// settlement's if a period is given, else the corrections'.
+async fn bill_batched(
+    db: &str,
+    store: &nordlys_store::Store,
+    period: Option<LocalPeriod>,
+    args: &BillArgs,
+    policy: &BillingPolicy,
+    statutory: Arc<nordlys_rating::Statutory>,
+    clock: &dyn Clock,
+) -> Result<()> {
+    if !(args.plan_only && period.is_some()) {
+        let started = std::time::Instant::now();
+        let planned = plan_corrections(
+            store,
+            policy,
+            &statutory,
+            clock,
+            policy.accounts_per_transaction,
+        )
+        .await
+        .map_err(|e| explain_conflict(e, period))?;
+        if args.plan_only {
+            print_planned("corrections", &planned);
+            return Ok(());
+        }
+        if planned.batches == 0 {
+            if period.is_none() {
+                print_nothing_to_correct(store, false).await?;
+            }
+        } else {
+            let spawned = bill_planned(db, store, &planned, args, policy, &statutory).await?;
+            print_batched_report(store, &planned, spawned, started.elapsed()).await?;
+        }
+    }
+    if let Some(period) = period {
+        let started = std::time::Instant::now();
+        let planned = plan_settlement(
+            store,
+            period,
+            policy,
+            &statutory,
+            clock,
+            policy.accounts_per_transaction,
+        )
+        .await
+        .map_err(|e| explain_conflict(e, Some(period)))?;
+        if args.plan_only {
+            print_planned(&format!("settlement {}", period_code(period)), &planned);
+            return Ok(());
+        }
+        let spawned = bill_planned(db, store, &planned, args, policy, &statutory).await?;
+        print_batched_report(store, &planned, spawned, started.elapsed()).await?;
+    }
+    Ok(())
+}
+
+fn print_planned(what: &str, planned: &PlannedRun) {
+    println!(
+        "Run {} planned: {what}, {} accounts in {} batches; start `nordlys worker --run {}` processes to bill them",
+        planned.run_id, planned.accounts, planned.batches, planned.run_id
+    );
+}
+
+/// Bill a planned run: by `--workers N` processes started here (PostgreSQL), then whatever
+/// they left in this process (a worker that was killed, say); by this process alone without
+/// worker processes or on SQLite. Returns the worker processes started.
+async fn bill_planned(
+    db: &str,
+    store: &nordlys_store::Store,
+    planned: &PlannedRun,
+    args: &BillArgs,
+    policy: &BillingPolicy,
+    statutory: &Arc<nordlys_rating::Statutory>,
+) -> Result<usize> {
+    let workers = args.workers.unwrap_or(0);
+    let mut spawned = 0;
+    if workers > 0 && store.concurrent_writers() && planned.batches > 0 {
+        spawned = run_worker_processes(db, planned.run_id, workers, args.policy.statutory.as_ref())
+            .await?;
+    } else if workers > 1 {
+        eprintln!(
+            "note: SQLite has one writer at a time: the {} batches are billed in this process",
+            planned.batches
+        );
+    }
+    let options = WorkerOptions {
+        name: crate::worker_cmd::default_name(),
+        lease: std::time::Duration::from_secs(30),
+        run: Some(planned.run_id),
+        idle_exit: None,
+        poll: std::time::Duration::from_millis(250),
+        give_up_after: std::time::Duration::from_secs(300),
+    };
+    let clock: Arc<dyn Clock> = Arc::new(nordlys_app::SystemClock);
+    work(store, policy, Arc::clone(statutory), clock, &options).await?;
+    Ok(spawned)
 }
 
 /// Start `count` `nordlys worker --run RUN` processes on the same database and wait for them;
@@ -287,6 +339,11 @@ async fn print_batched_report(
     let Some(run) = store.run(planned.run_id).await? else {
         bail!("run {} is not stored", planned.run_id);
     };
+    let title = if run.kind == "corrections" {
+        "Corrections".to_owned()
+    } else {
+        format!("Settlement {}", run.period)
+    };
     let documents = store.run_documents(planned.run_id).await?;
     let workers = if worker_processes > 0 {
         format!("{worker_processes} worker processes")
@@ -294,16 +351,26 @@ async fn print_batched_report(
         "this process".to_owned()
     };
     println!(
-        "Settlement {} (run {}, {} batches billed by {workers}) in {:.2} s",
-        run.period,
+        "{title} (run {}, {} batches billed by {workers}) in {:.2} s",
         run.id,
         planned.batches,
         elapsed.as_secs_f64()
     );
-    println!(
-        "  accounts {}, already settled before {} contracts",
-        planned.accounts, planned.already_settled
-    );
+    if planned.resumed {
+        println!(
+            "  resumed run {} as it was planned (its planner had stopped)",
+            run.id
+        );
+    } else if run.kind == "corrections" {
+        println!("  accounts with changed settlements {}", planned.accounts);
+    } else {
+        println!(
+            "  accounts {}, contracts settled {}, already settled before {}",
+            planned.accounts,
+            store.run_contracts_settled(run.id).await?,
+            planned.already_settled
+        );
+    }
     // Per series over its currencies (one series can number invoices in NOK and DKK).
     let mut ranges: Vec<(&str, i64, i64)> = Vec::new();
     for s in &documents.by_series {

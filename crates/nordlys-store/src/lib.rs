@@ -44,7 +44,7 @@ pub use journal::{
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 pub use products::StoredProduct;
-pub use runs::{BatchClaim, BatchStatus, RunDocuments, RunSummary, SeriesTotals};
+pub use runs::{BatchClaim, BatchCounts, BatchStatus, RunDocuments, RunSummary, SeriesTotals};
 pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
 };

@@ -190,6 +190,40 @@ impl Store {
         }))
     }
 
+    /// Batches claimed now (by whom, under which claim), of unfinished runs.
+    pub async fn claimed_batches(&self) -> Result<Vec<(i64, i64, i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.run_id, b.batch_no, b.claim, b.worker FROM run_batches b JOIN settlement_runs r ON r.id = b.run_id
+             WHERE b.status = 'claimed' AND r.finished_at_us IS NULL AND b.worker IS NOT NULL ORDER BY b.run_id, b.batch_no",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+
+    /// Put a batch claimed under `claim` back to pending (its worker is known to be gone), if
+    /// that claim still stands.
+    pub async fn release_claim(
+        &self,
+        run_id: i64,
+        batch_no: i64,
+        claim: i64,
+    ) -> Result<bool, StoreError> {
+        let released = sqlx::query(
+            "UPDATE run_batches SET status = 'pending', lease_until_us = NULL
+             WHERE run_id = $1 AND batch_no = $2 AND claim = $3 AND status = 'claimed'",
+        )
+        .bind(run_id)
+        .bind(batch_no)
+        .bind(claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(released.rows_affected() == 1)
+    }
+
     /// Extend the lease of `claim` to `now + lease_us`; false if the claim no longer stands.
     pub async fn renew_lease(
         &self,
@@ -265,6 +299,36 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// How many contract-periods run `run_id` settled (their settlement names its document).
+    pub async fn run_contracts_settled(&self, run_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM contract_settlements s JOIN documents d ON d.id = s.last_document WHERE d.run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The unfinished batched run of `kind` for `period`, if there is one (to resume it).
+    pub async fn unfinished_batched_run(
+        &self,
+        kind: &str,
+        period: &str,
+    ) -> Result<Option<RunSummary>, StoreError> {
+        let row = sqlx::query(sql_owned(
+            self.backend,
+            format!(
+                "{RUN_SUMMARY} WHERE r.kind = $1 AND r.period = $2 AND r.mode = 'batched' AND r.finished_at_us IS NULL
+                 ORDER BY r.id DESC LIMIT 1"
+            ),
+        ))
+        .bind(kind)
+        .bind(period)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(run_from_row).transpose()
     }
 
     /// The newest runs first, at most `limit`.
@@ -403,6 +467,60 @@ fn run_from_row(r: &DbRow) -> Result<RunSummary, StoreError> {
     })
 }
 
+/// Mark `claim`'s batch done on `conn`, only while the claim stands.
+async fn mark_batch_done(
+    conn: &mut crate::db::DbConn,
+    claim: &BatchClaim,
+    counts: BatchCounts,
+    now_us: i64,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE run_batches SET status = 'done', finished_at_us = $1, invoices = $2, not_ready = $3, elapsed_ms = $4, lease_until_us = NULL
+         WHERE run_id = $5 AND batch_no = $6 AND claim = $7 AND status = 'claimed'",
+    )
+    .bind(now_us)
+    .bind(counts.documents)
+    .bind(counts.not_ready)
+    .bind(counts.elapsed_ms)
+    .bind(claim.run_id)
+    .bind(claim.batch_no)
+    .bind(claim.claim)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::ClaimLost {
+            run_id: claim.run_id,
+            batch_no: claim.batch_no,
+        });
+    }
+    Ok(())
+}
+
+/// What a batch did, recorded when it is done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    /// Documents issued (invoices; for corrections also credit notes).
+    pub documents: i64,
+    pub not_ready: i64,
+    pub elapsed_ms: i64,
+}
+
+impl Store {
+    /// Mark `claim`'s batch done in a transaction of its own: for work that is idempotent by
+    /// itself (a correction batch, whose groups each committed on their own).
+    pub async fn complete_batch(
+        &self,
+        claim: &BatchClaim,
+        counts: BatchCounts,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(self).await?;
+        mark_batch_done(&mut tx, claim, counts, now.as_microsecond()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 impl BillingTx {
     /// Mark `claim`'s batch done with its counts, in this transaction (with its invoices):
     /// refused if the claim no longer stands (its lease ran out and another worker claimed
@@ -410,29 +528,8 @@ impl BillingTx {
     pub async fn complete_batch(
         &mut self,
         claim: &BatchClaim,
-        invoices: i64,
-        not_ready: i64,
-        elapsed_ms: i64,
+        counts: BatchCounts,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE run_batches SET status = 'done', finished_at_us = $1, invoices = $2, not_ready = $3, elapsed_ms = $4, lease_until_us = NULL
-             WHERE run_id = $5 AND batch_no = $6 AND claim = $7 AND status = 'claimed'",
-        )
-        .bind(self.now_us)
-        .bind(invoices)
-        .bind(not_ready)
-        .bind(elapsed_ms)
-        .bind(claim.run_id)
-        .bind(claim.batch_no)
-        .bind(claim.claim)
-        .execute(self.tx.conn())
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::ClaimLost {
-                run_id: claim.run_id,
-                batch_no: claim.batch_no,
-            });
-        }
-        Ok(())
+        mark_batch_done(self.tx.conn(), claim, counts, self.now_us).await
     }
 }

@@ -13,10 +13,11 @@ use nordlys_core::document::CorrectionMode;
 use nordlys_core::kid::KidAlgorithm;
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::{Scratch, Statutory};
-use nordlys_store::{BatchClaim, BillableContract, Store, StoreError};
+use nordlys_store::{BatchClaim, BatchCounts, BillableContract, Store, StoreError};
 use serde_json::json;
 
 use super::context::PeriodContext;
+use super::correct::{CorrectionRun, group_by_period_and_account};
 use super::settle::SettleRun;
 use super::{BillingError, BillingPolicy, RunProducts, RunReport, read_start, run};
 use crate::{Clock, NoProgress};
@@ -28,6 +29,30 @@ pub struct PlannedRun {
     pub batches: usize,
     pub accounts: usize,
     pub already_settled: u64,
+    /// An unfinished run of the same kind and period, resumed rather than planned anew.
+    pub resumed: bool,
+}
+
+/// The unfinished batched run of `kind` for `period` (its planner was killed, say), to be
+/// resumed: its batches are billed as planned, so a resumed run numbers as an uninterrupted one.
+async fn unfinished(
+    store: &Store,
+    kind: &str,
+    period: &str,
+) -> Result<Option<PlannedRun>, BillingError> {
+    Ok(store
+        .unfinished_batched_run(kind, period)
+        .await?
+        .map(|run| PlannedRun {
+            run_id: run.id,
+            batches: (run.batches_pending
+                + run.batches_claimed
+                + run.batches_done
+                + run.batches_failed) as usize,
+            accounts: 0,
+            already_settled: 0,
+            resumed: true,
+        }))
 }
 
 /// Plan the settlement of `period` as batches of about `accounts_per_batch` accounts, holding
@@ -42,6 +67,9 @@ pub async fn plan_settlement(
     accounts_per_batch: usize,
 ) -> Result<PlannedRun, BillingError> {
     let code = super::period_code(period);
+    if let Some(resumed) = unfinished(store, "settlement", &code).await? {
+        return Ok(resumed);
+    }
     let run_id = run::start_run(store, "settlement", &code, policy, clock).await?;
     let planned = async {
         let contracts = store
@@ -57,12 +85,7 @@ pub async fn plan_settlement(
                 accounts.push(contract.account_id);
             }
         }
-        let batch_count = accounts.len().div_ceil(accounts_per_batch.max(1));
-        let mut batches: Vec<Vec<String>> = vec![Vec::new(); batch_count];
-        for account in &accounts {
-            batches[(account_hash(account) % batch_count as u64) as usize].push(account.clone());
-        }
-        batches.retain(|b| !b.is_empty());
+        let batches = partition(&accounts, accounts_per_batch);
         store
             .plan_batches(run_id, &policy_json(policy), &statutory.version, &batches)
             .await?;
@@ -72,6 +95,7 @@ pub async fn plan_settlement(
             batches: batches.len(),
             accounts: accounts.len(),
             already_settled,
+            resumed: false,
         })
     }
     .await;
@@ -79,6 +103,59 @@ pub async fn plan_settlement(
         store.release_run(run_id).await?;
     }
     planned
+}
+
+/// Plan a correction run: the accounts with settled contract-periods whose inputs changed,
+/// in batches of about `accounts_per_batch` accounts, holding the billing lock. A worker
+/// corrects each (period, account) of its batch in a transaction of its own — idempotent, so a
+/// batch claimed again after its worker died corrects only what is still uncorrected.
+pub async fn plan_corrections(
+    store: &Store,
+    policy: &BillingPolicy,
+    statutory: &Statutory,
+    clock: &dyn Clock,
+    accounts_per_batch: usize,
+) -> Result<PlannedRun, BillingError> {
+    if let Some(resumed) = unfinished(store, "corrections", "*").await? {
+        return Ok(resumed);
+    }
+    let run_id = run::start_run(store, "corrections", "*", policy, clock).await?;
+    let planned = async {
+        let changed = store
+            .changed_settlements(super::inputs::EXCHANGE_RATE_LOOKBACK_DAYS)
+            .await?;
+        let mut accounts: Vec<String> = changed.into_iter().map(|r| r.account_id).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let batches = partition(&accounts, accounts_per_batch);
+        store
+            .plan_batches(run_id, &policy_json(policy), &statutory.version, &batches)
+            .await?;
+        store.finish_run_if_complete(run_id, clock.now()).await?;
+        Ok::<_, BillingError>(PlannedRun {
+            run_id,
+            batches: batches.len(),
+            accounts: accounts.len(),
+            already_settled: 0,
+            resumed: false,
+        })
+    }
+    .await;
+    if planned.is_err() {
+        store.release_run(run_id).await?;
+    }
+    planned
+}
+
+/// `accounts` in batches of about `per_batch`, each account in the batch of its hash.
+fn partition(accounts: &[String], per_batch: usize) -> Vec<Vec<String>> {
+    let batch_count = accounts.len().div_ceil(per_batch.max(1));
+    let mut batches: Vec<Vec<String>> = vec![Vec::new(); batch_count];
+    for account in accounts {
+        batches[(account_hash(account) % batch_count as u64) as usize].push(account.clone());
+    }
+    batches.retain(|b| !b.is_empty());
+    batches
 }
 
 /// FNV-1a of the account id: the same batch for an account in every build and process.
@@ -199,7 +276,16 @@ pub async fn work(
     let mut idle_since = Instant::now();
     let mut failing_since: Option<Instant> = None;
     let lease_us = i64::try_from(options.lease.as_micros()).unwrap_or(i64::MAX);
+    let mut released_at: Option<Instant> = None;
     loop {
+        // Batches of workers of this host that are gone (killed) need not wait for their lease.
+        if released_at.is_none_or(|at| at.elapsed() >= options.poll * 8) {
+            released_at = Some(Instant::now());
+            if let Err(error) = release_claims_of_gone_workers(store).await {
+                retry_or_give_up(&error, &mut failing_since, options, &mut report).await?;
+                continue;
+            }
+        }
         let claimed = match store
             .claim_batch(options.run, &options.name, lease_us, clock.now())
             .await
@@ -302,6 +388,26 @@ pub async fn work(
     }
 }
 
+/// Put back to pending the batches claimed by workers of this host whose process is gone
+/// (worker names are `host:pid`; only Linux's /proc answers, elsewhere leases run out).
+async fn release_claims_of_gone_workers(store: &Store) -> Result<(), StoreError> {
+    let me = super::RunOwner::this_process();
+    for (run_id, batch_no, claim, worker) in store.claimed_batches().await? {
+        let Some((host, pid)) = worker.rsplit_once(':') else {
+            continue;
+        };
+        let gone = host == me.host
+            && pid != me.pid.to_string()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && std::path::Path::new("/proc/self").exists()
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if gone && store.release_claim(run_id, batch_no, claim).await? {
+            tracing::warn!(run_id, batch = batch_no, %worker, "released the batch of a worker that is gone");
+        }
+    }
+    Ok(())
+}
+
 /// Wait and retry after a database error, until it has lasted `give_up_after`.
 async fn retry_or_give_up(
     error: &StoreError,
@@ -364,6 +470,9 @@ async fn bill_batch(
             worker: statutory.version.clone(),
         });
     }
+    if claim.kind == "corrections" {
+        return correct_batch(store, base_policy, statutory, clock, claim).await;
+    }
     let period = LocalPeriod::parse_month(&claim.period).map_err(StoreError::CorruptValue)?;
     let state = match runs.entry(claim.run_id) {
         std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
@@ -422,6 +531,59 @@ async fn bill_batch(
     run.settle_batch(&mut state.ctx, &accounts, Some(claim), scratch, &mut report)
         .await?;
     Ok(report.invoices)
+}
+
+/// Correct the changed contract-periods of a correction batch's accounts; returns the
+/// documents issued.
+async fn correct_batch(
+    store: &Store,
+    base_policy: &BillingPolicy,
+    statutory: &Arc<Statutory>,
+    clock: &dyn Clock,
+    claim: &BatchClaim,
+) -> Result<u64, BillingError> {
+    let started = Instant::now();
+    let policy = run_policy(base_policy, claim.policy.as_deref())?;
+    // Read afresh per batch: the journal head first, then what changed (see `read_start`).
+    let (read_seq, RunProducts { products, versions }) = read_start(store).await?;
+    let accounts: HashSet<&str> = claim.accounts.iter().map(String::as_str).collect();
+    let changed: Vec<_> = store
+        .changed_settlements(super::inputs::EXCHANGE_RATE_LOOKBACK_DAYS)
+        .await?
+        .into_iter()
+        .filter(|r| accounts.contains(r.account_id.as_str()))
+        .collect();
+    let mut report = RunReport::default();
+    let run = CorrectionRun {
+        store,
+        policy: &policy,
+        statutory,
+        products: &products,
+        versions: &versions,
+        read_seq,
+        clock,
+        progress: &NoProgress,
+        run_id: Some(claim.run_id),
+    };
+    run.correct_groups(
+        group_by_period_and_account(changed),
+        &mut HashMap::new(),
+        &mut report,
+    )
+    .await?;
+    let documents = report.invoices + report.credit_notes;
+    store
+        .complete_batch(
+            claim,
+            BatchCounts {
+                documents: documents as i64,
+                not_ready: report.not_ready.len() as i64,
+                elapsed_ms: started.elapsed().as_millis() as i64,
+            },
+            clock.now(),
+        )
+        .await?;
+    Ok(documents)
 }
 
 #[cfg(test)]

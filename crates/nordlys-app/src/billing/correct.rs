@@ -79,7 +79,30 @@ async fn correct_locked(
         checked_after_change: changed.len() as u64,
         ..RunReport::default()
     };
-    // One credit note + invoice (or one difference document) per (period, account).
+    let groups = group_by_period_and_account(changed);
+    progress.start("corrections", Some(groups.len() as u64));
+    let mut contexts: HashMap<String, PeriodContext> = HashMap::new();
+    let run = CorrectionRun {
+        store,
+        policy,
+        statutory: &statutory,
+        products: &products,
+        versions: &versions,
+        read_seq,
+        clock,
+        progress: progress.as_ref(),
+        run_id,
+    };
+    run.correct_groups(groups, &mut contexts, &mut report)
+        .await?;
+    progress.finish();
+    Ok(report)
+}
+
+/// One credit note + invoice (or one difference document) per (period, account).
+pub(super) fn group_by_period_and_account(
+    changed: Vec<SettlementRecord>,
+) -> BTreeMap<(String, String), Vec<SettlementRecord>> {
     let mut groups: BTreeMap<(String, String), Vec<SettlementRecord>> = BTreeMap::new();
     for record in changed {
         groups
@@ -87,117 +110,153 @@ async fn correct_locked(
             .or_default()
             .push(record);
     }
-    progress.start("corrections", Some(groups.len() as u64));
-    let mut contexts: HashMap<String, PeriodContext> = HashMap::new();
-    let mut scratch = Scratch::default();
-    let today = issue_date(clock);
-    for ((period_code, account_id), records) in groups {
-        progress.advance(1);
-        if !contexts.contains_key(&period_code) {
-            let period =
-                LocalPeriod::parse_month(&period_code).map_err(StoreError::CorruptValue)?;
-            let ctx =
-                PeriodContext::new(store, period, Arc::clone(&statutory), Arc::clone(&products))
-                    .await?;
-            contexts.insert(period_code.clone(), ctx);
-        }
-        let Some(ctx) = contexts.get_mut(&period_code) else {
-            continue;
-        };
-        let (first_day, last_day) = ctx.inputs.utc_days();
-        let point_ids: Vec<i64> = records.iter().filter_map(|r| r.metering_point).collect();
-        let chunks = store.day_chunks(&point_ids, first_day, last_day).await?;
-        let mut candidates: Vec<Candidate> = Vec::new();
-        let mut waiting: Vec<NotReady> = Vec::new();
-        for record in records {
-            let not_ready = |reason| NotReady {
-                contract_id: record.contract_id.clone(),
-                account_id: account_id.clone(),
-                period: period_code.clone(),
-                metering_point: None,
-                reason,
-            };
-            let Some(contract) = store.billable_contract(&record.contract_id).await? else {
-                waiting.push(not_ready(NotReadyReason::ContractGone));
-                continue;
-            };
-            if contract.account_id != record.account_id {
-                waiting.push(not_ready(NotReadyReason::ContractMoved {
-                    settled_account: record.account_id.clone(),
-                    current_account: contract.account_id.clone(),
-                }));
-                continue;
-            }
-            let covers = contract.start < ctx.period.end
-                && contract.end.is_none_or(|end| end > ctx.period.start);
-            let lines = if covers {
-                match ctx
-                    .rate_or_not_ready(
-                        store,
-                        &contract,
-                        &chunks,
-                        policy.accept_estimated,
-                        &mut scratch,
-                    )
-                    .await?
-                {
-                    Ok(lines) => lines,
-                    Err(mut nr) => {
-                        nr.reason = NotReadyReason::CannotReRate {
-                            reason: Box::new(nr.reason),
-                        };
-                        waiting.push(nr);
-                        continue;
-                    }
-                }
-            } else {
-                // The contract's dates moved out of the period: nothing is owed for it.
-                Vec::new()
-            };
-            candidates.push(Candidate {
-                record,
-                contract,
-                lines,
-            });
-        }
-        let mut tx = match run_id {
-            Some(run_id) if !(candidates.is_empty() && waiting.is_empty()) => {
-                Some(store.begin_billing(run_id, clock.now()).await?)
-            }
-            _ => None,
-        };
-        if let Some(tx) = tx.as_mut() {
-            for nr in &waiting {
-                record_task(tx, nr).await?;
-            }
-        }
-        report.not_ready.extend(waiting);
-        let corrected = correct_account(
+    groups
+}
+
+/// What every group of a correction run shares.
+pub(super) struct CorrectionRun<'a> {
+    pub(super) store: &'a Store,
+    pub(super) policy: &'a BillingPolicy,
+    pub(super) statutory: &'a Arc<Statutory>,
+    pub(super) products: &'a Arc<HashMap<String, nordlys_rating::Product>>,
+    pub(super) versions: &'a HashMap<String, i64>,
+    pub(super) read_seq: i64,
+    pub(super) clock: &'a dyn Clock,
+    pub(super) progress: &'a dyn Progress,
+    /// `None`: a dry run, nothing is written.
+    pub(super) run_id: Option<i64>,
+}
+
+impl CorrectionRun<'_> {
+    /// Correct each (period, account) group, each in a transaction of its own: idempotent, as a
+    /// corrected settlement is no longer listed as changed (its read sequence moved on) and its
+    /// revision guards against a second correction.
+    pub(super) async fn correct_groups(
+        &self,
+        groups: BTreeMap<(String, String), Vec<SettlementRecord>>,
+        contexts: &mut HashMap<String, PeriodContext>,
+        report: &mut RunReport,
+    ) -> Result<(), BillingError> {
+        let CorrectionRun {
             store,
-            tx.as_mut(),
-            ctx,
-            &products,
-            &versions,
-            read_seq,
-            &account_id,
-            candidates,
-            today,
             policy,
-            &mut report,
-        )
-        .await?;
-        if let Some(tx) = tx {
-            tx.commit().await?;
-            if corrected {
-                tracing::info!(account = %account_id, period = %period_code, "corrected");
+            statutory,
+            products,
+            versions,
+            read_seq,
+            clock,
+            progress,
+            run_id,
+        } = *self;
+        let mut scratch = Scratch::default();
+        let today = issue_date(clock);
+        for ((period_code, account_id), records) in groups {
+            progress.advance(1);
+            if !contexts.contains_key(&period_code) {
+                let period =
+                    LocalPeriod::parse_month(&period_code).map_err(StoreError::CorruptValue)?;
+                let ctx =
+                    PeriodContext::new(store, period, Arc::clone(statutory), Arc::clone(products))
+                        .await?;
+                contexts.insert(period_code.clone(), ctx);
+            }
+            let Some(ctx) = contexts.get_mut(&period_code) else {
+                continue;
+            };
+            let (first_day, last_day) = ctx.inputs.utc_days();
+            let point_ids: Vec<i64> = records.iter().filter_map(|r| r.metering_point).collect();
+            let chunks = store.day_chunks(&point_ids, first_day, last_day).await?;
+            let mut candidates: Vec<Candidate> = Vec::new();
+            let mut waiting: Vec<NotReady> = Vec::new();
+            for record in records {
+                let not_ready = |reason| NotReady {
+                    contract_id: record.contract_id.clone(),
+                    account_id: account_id.clone(),
+                    period: period_code.clone(),
+                    metering_point: None,
+                    reason,
+                };
+                let Some(contract) = store.billable_contract(&record.contract_id).await? else {
+                    waiting.push(not_ready(NotReadyReason::ContractGone));
+                    continue;
+                };
+                if contract.account_id != record.account_id {
+                    waiting.push(not_ready(NotReadyReason::ContractMoved {
+                        settled_account: record.account_id.clone(),
+                        current_account: contract.account_id.clone(),
+                    }));
+                    continue;
+                }
+                let covers = contract.start < ctx.period.end
+                    && contract.end.is_none_or(|end| end > ctx.period.start);
+                let lines = if covers {
+                    match ctx
+                        .rate_or_not_ready(
+                            store,
+                            &contract,
+                            &chunks,
+                            policy.accept_estimated,
+                            &mut scratch,
+                        )
+                        .await?
+                    {
+                        Ok(lines) => lines,
+                        Err(mut nr) => {
+                            nr.reason = NotReadyReason::CannotReRate {
+                                reason: Box::new(nr.reason),
+                            };
+                            waiting.push(nr);
+                            continue;
+                        }
+                    }
+                } else {
+                    // The contract's dates moved out of the period: nothing is owed for it.
+                    Vec::new()
+                };
+                candidates.push(Candidate {
+                    record,
+                    contract,
+                    lines,
+                });
+            }
+            let mut tx = match run_id {
+                Some(run_id) if !(candidates.is_empty() && waiting.is_empty()) => {
+                    Some(store.begin_billing(run_id, clock.now()).await?)
+                }
+                _ => None,
+            };
+            if let Some(tx) = tx.as_mut() {
+                for nr in &waiting {
+                    record_task(tx, nr).await?;
+                }
+            }
+            report.not_ready.extend(waiting);
+            let corrected = correct_account(
+                store,
+                tx.as_mut(),
+                ctx,
+                products,
+                versions,
+                read_seq,
+                &account_id,
+                candidates,
+                today,
+                policy,
+                report,
+            )
+            .await?;
+            if let Some(tx) = tx {
+                tx.commit().await?;
+                if corrected {
+                    tracing::info!(account = %account_id, period = %period_code, "corrected");
+                }
+            }
+            if let Some(run_id) = run_id {
+                store.heartbeat_run(run_id, clock.now()).await?;
             }
         }
-        if let Some(run_id) = run_id {
-            store.heartbeat_run(run_id, clock.now()).await?;
-        }
+        Ok(())
     }
-    progress.finish();
-    Ok(report)
 }
 
 /// Correct one account's changed contract-periods of one period inside `tx` (none: a dry run,

@@ -28,7 +28,9 @@ use nordlys_core::quantity::Currency;
 use nordlys_store::{HeldRun, StoreError};
 use rust_decimal::Decimal;
 
-pub use batched::{PlannedRun, WorkerOptions, WorkerReport, plan_settlement, work};
+pub use batched::{
+    PlannedRun, WorkerOptions, WorkerReport, plan_corrections, plan_settlement, work,
+};
 pub use context::{PeriodContext, period_code};
 pub use correct::correct;
 pub use inputs::PeriodInputs;

@@ -10,7 +10,9 @@ use nordlys_core::document::{DocumentKind, NewDocument};
 use nordlys_core::quantity::Currency;
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::{Scratch, Statutory};
-use nordlys_store::{BatchClaim, BillableContract, BillingTx, RunCounts, SettlementRecord, Store};
+use nordlys_store::{
+    BatchClaim, BatchCounts, BillableContract, BillingTx, RunCounts, SettlementRecord, Store,
+};
 use tracing::Instrument;
 
 use super::context::PeriodContext;
@@ -307,9 +309,11 @@ impl SettleRun<'_> {
                 if let Some(claim) = claim {
                     tx.complete_batch(
                         claim,
-                        issued.len() as i64,
-                        waiting.len() as i64,
-                        started.elapsed().as_millis() as i64,
+                        BatchCounts {
+                            documents: issued.len() as i64,
+                            not_ready: waiting.len() as i64,
+                            elapsed_ms: started.elapsed().as_millis() as i64,
+                        },
                     )
                     .await?;
                 }

@@ -145,3 +145,60 @@ fn two_settlement_runs_started_together_correct_once() {
 fn a_correction_run_that_waits_for_the_one_in_progress_finds_nothing_left() {
     race(&["--wait", "120", "corrections"], 2);
 }
+
+#[test]
+fn killed_correction_workers_still_correct_every_account_once() {
+    let base = settled_utility();
+    let mut random = super::workers::Random::from_clock();
+    eprintln!("killed correction workers: random seed {}", random.0);
+    for trial in 0..2 {
+        let w = Workdir::copy_of(&base);
+        let changed = w.write("changed.csv", &january("0.750"));
+        w.ok(&["import", "meter-values", arg(&changed)]);
+        let planned = w.ok(&["bill", "corrections", "--plan-only", "--batch-size", "5"]);
+        let run_id = planned.split_whitespace().nth(1).unwrap().to_owned();
+        assert!(
+            planned.contains(&format!("{ACCOUNTS_N} accounts")),
+            "{planned}"
+        );
+        let (kills, elapsed) =
+            super::workers::bill_with_killed_workers(&w, &run_id, 3, &mut random);
+        eprintln!(
+            "trial {trial}: {kills} correction workers killed; run finished in {:.1} s",
+            elapsed.as_secs_f64()
+        );
+        let status = super::workers::run_status(&w, &run_id);
+        assert_eq!(status["batches"]["failed"], 0, "{status}");
+        assert_eq!(
+            document_counts(&w),
+            (2 * ACCOUNTS_N, ACCOUNTS_N),
+            "trial {trial}: each original credited and reissued exactly once"
+        );
+        let list: serde_json::Value = serde_json::from_str(
+            &w.ok(&["invoices", "list", "--limit", "100000", "--format", "json"]),
+        )
+        .unwrap();
+        for series in ["F", "K"] {
+            let mut numbers: Vec<i64> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| {
+                    d["number"]
+                        .as_str()?
+                        .strip_prefix(&format!("{series}-"))?
+                        .parse()
+                        .ok()
+                })
+                .collect();
+            numbers.sort_unstable();
+            assert_eq!(
+                numbers,
+                (1..=numbers.len() as i64).collect::<Vec<_>>(),
+                "trial {trial}: gapless {series} numbers"
+            );
+        }
+        let again = w.ok(&["bill", "corrections"]);
+        assert!(again.contains("nothing to correct"), "{again}");
+    }
+}

@@ -359,8 +359,22 @@ fn a_killed_settlement_run_leaves_no_half_invoice_and_no_gap() {
         rerun_settled(&rerun) >= at_kill,
         "every contract of a committed invoice counts as settled: {rerun}"
     );
-    clean.ok(&["bill", "--period", "2025-01"]);
-    let list = |d: &Workdir| d.ok(&["invoices", "list", "--limit", "100000"]);
+    // The same batches as the killed run (batches are accounts by a hash of their id).
+    clean.ok(&["bill", "--period", "2025-01", "--batch-size", "1"]);
+    // Without the internal id, which a rolled-back insert may skip on PostgreSQL: the
+    // documents, numbers and KIDs are the business record.
+    let list = |d: &Workdir| -> String {
+        d.ok(&["invoices", "list", "--limit", "100000"])
+            .lines()
+            .map(|l| {
+                l.trim_start()
+                    .split_once(' ')
+                    .map_or("", |(_, rest)| rest)
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let (resumed, uninterrupted) = (list(&w), list(&clean));
     assert_eq!(resumed, uninterrupted, "killed after {at_kill} documents");
     let numbers: Vec<i64> = resumed

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use super::Workdir;
 
 /// A small, seeded random generator (xorshift64*): the test prints its seed.
-struct Random(u64);
+pub(super) struct Random(pub(super) u64);
 
 impl Random {
-    fn from_clock() -> Self {
+    pub(super) fn from_clock() -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -84,7 +84,7 @@ fn spawn_worker(w: &Workdir, run_id: &str) -> Child {
         .unwrap()
 }
 
-fn run_status(w: &Workdir, run_id: &str) -> serde_json::Value {
+pub(super) fn run_status(w: &Workdir, run_id: &str) -> serde_json::Value {
     serde_json::from_str(&w.ok(&["runs", "show", run_id, "--format", "json"])).unwrap()
 }
 
@@ -124,6 +124,41 @@ fn assert_billed_exactly_once(w: &Workdir, reference: &BTreeMap<String, (u32, St
     );
 }
 
+/// Bill run `run_id` with `count` worker processes, SIGKILLing a random one at random moments
+/// (and starting another in its place) until the run is finished; returns the kills and the
+/// time the run took.
+pub(super) fn bill_with_killed_workers(
+    w: &Workdir,
+    run_id: &str,
+    count: usize,
+    random: &mut Random,
+) -> (u32, Duration) {
+    let mut workers: Vec<Child> = (0..count).map(|_| spawn_worker(w, run_id)).collect();
+    let started = Instant::now();
+    let mut kills = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(100 + random.below(400)));
+        let status = run_status(w, run_id);
+        if status["status"] == "finished" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "the run did not finish: {status}"
+        );
+        let victim = random.below(workers.len() as u64) as usize;
+        workers[victim].kill().unwrap();
+        workers[victim].wait().unwrap();
+        kills += 1;
+        workers[victim] = spawn_worker(w, run_id);
+    }
+    for mut worker in workers {
+        let _ = worker.kill();
+        let _ = worker.wait();
+    }
+    (kills, started.elapsed())
+}
+
 #[test]
 fn killed_workers_still_bill_every_account_exactly_once() {
     let reference = single_process_reference();
@@ -135,36 +170,13 @@ fn killed_workers_still_bill_every_account_exactly_once() {
     for trial in 0..3 {
         let w = Workdir::copy_of(&base);
         let run_id = plan(&w, "5");
-        let mut workers: Vec<Child> = (0..4).map(|_| spawn_worker(&w, &run_id)).collect();
-        let started = Instant::now();
-        let mut kills = 0;
-        loop {
-            std::thread::sleep(Duration::from_millis(100 + random.below(400)));
-            let status = run_status(&w, &run_id);
-            if status["status"] == "finished" {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(240),
-                "trial {trial}: the run did not finish: {status}"
-            );
-            // SIGKILL a random worker at a random moment, and start another in its place.
-            let victim = random.below(workers.len() as u64) as usize;
-            workers[victim].kill().unwrap();
-            workers[victim].wait().unwrap();
-            kills += 1;
-            workers[victim] = spawn_worker(&w, &run_id);
-        }
-        for mut worker in workers {
-            let _ = worker.kill();
-            let _ = worker.wait();
-        }
+        let (kills, elapsed) = bill_with_killed_workers(&w, &run_id, 4, &mut random);
         let status = run_status(&w, &run_id);
         assert_eq!(status["batches"]["failed"], 0, "{status}");
         assert_eq!(status["batches"]["pending"], 0, "{status}");
         eprintln!(
             "trial {trial}: {kills} workers killed; run finished in {:.1} s",
-            started.elapsed().as_secs_f64()
+            elapsed.as_secs_f64()
         );
         assert_billed_exactly_once(&w, &reference);
         // A second run finds nothing left to settle.
