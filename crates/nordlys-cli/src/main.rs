@@ -242,10 +242,9 @@ pub(crate) fn flag_error(flag: &str, error: nordlys_core::ParseError) -> anyhow:
     anyhow::anyhow!("{flag} {:?}: {}", error.value, error.rule)
 }
 
+/// Open the database; the error names it (without a password) and why it cannot be opened.
 pub(crate) async fn open(db: &str) -> Result<Store> {
-    Store::open(db)
-        .await
-        .with_context(|| format!("opening the database {db}"))
+    Ok(Store::open(db).await?)
 }
 
 async fn run(cli: Cli) -> Result<()> {

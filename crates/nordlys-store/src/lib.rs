@@ -55,9 +55,10 @@ pub enum StoreError {
     /// the caller reports it against the input line.
     #[error("{0}")]
     Rejected(ParseError),
-    #[error("the database at {location} cannot be opened: {source}")]
+    #[error("the database at {location} cannot be opened")]
     Open {
         location: String,
+        #[source]
         source: sqlx::Error,
     },
     #[error("database migration failed: {0}")]
@@ -220,9 +221,17 @@ impl Store {
             .map_err(open_error)?
             // Whole-period reads of a large utility take seconds by design: not a warning.
             .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(5));
+        if backend == Backend::Postgres {
+            // Once directly, so that a wrong address or a server that is down is said at once
+            // (the pool would retry until its acquire timeout).
+            let probe = sqlx::ConnectOptions::connect(&options)
+                .await
+                .map_err(open_error)?;
+            let _ = sqlx::Connection::close(probe).await;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -101,3 +101,55 @@ async fn documents_issued_before_0006_keep_their_numbers_kids_and_references() {
     let kid = issued.kid.unwrap();
     assert_ne!(kid.as_str(), "0000000018");
 }
+
+/// A database migrated by a newer Nordlys (a schema version this build does not know) is
+/// refused with a message that says so, and left as it is.
+#[tokio::test]
+async fn a_database_of_a_newer_schema_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = nordlys_store::testing::fresh_database(dir.path()).await;
+    Store::open(&location).await.unwrap().close().await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&if location.starts_with("postgres") {
+            location.clone()
+        } else {
+            format!("sqlite://{location}")
+        })
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', TRUE, CAST('00' AS BLOB), 1)",
+    )
+    .execute(&pool)
+    .await
+    .or(sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', TRUE, '\\x00', 1)",
+    )
+    .execute(&pool)
+    .await)
+    .unwrap();
+    pool.close().await;
+    let error = Store::open(&location).await.unwrap_err().to_string();
+    assert!(
+        error.contains("schema version 9999") && error.contains("use a newer Nordlys"),
+        "{error}"
+    );
+}
+
+/// A server that does not answer is named in the error, with no password, and nothing panics.
+#[tokio::test]
+async fn an_unreachable_postgres_server_is_a_clear_error() {
+    let error = Store::open("postgres://nordlys:secret@127.0.0.1:1/nordlys")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("postgres://nordlys@127.0.0.1:1/nordlys"),
+        "{error}"
+    );
+    assert!(!error.contains("secret"), "{error}");
+}

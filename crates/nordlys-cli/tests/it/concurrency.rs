@@ -202,3 +202,32 @@ fn killed_correction_workers_still_correct_every_account_once() {
         assert!(again.contains("nothing to correct"), "{again}");
     }
 }
+
+#[test]
+fn processes_opening_a_new_database_together_migrate_it_once() {
+    for trial in 0..3 {
+        let w = Workdir::new();
+        let spawn = || {
+            Command::new(env!("CARGO_BIN_EXE_nordlys"))
+                .arg("--db")
+                .arg(w.db())
+                .arg("status")
+                .env_remove("NORDLYS_DATABASE_URL")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let starting: Vec<Child> = (0..3).map(|_| spawn()).collect();
+        for child in starting {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "trial {trial}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let status = w.ok(&["status"]);
+        assert!(status.contains("customers"), "{status}");
+    }
+}
