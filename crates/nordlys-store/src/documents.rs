@@ -9,7 +9,7 @@ use nordlys_core::document::{
     BilledLine, DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown,
     display_number,
 };
-use nordlys_core::kid::{Kid, KidAlgorithm, kid_for_document_number};
+use nordlys_core::kid::{KidAlgorithm, kid_for_document_number};
 use nordlys_core::quantity::Currency;
 use rust_decimal::Decimal;
 // Dynamic SQL here joins constant fragments of this file only, never input.
@@ -20,6 +20,17 @@ use crate::db::{SqlBuilder, sql, sql_owned};
 use serde_json::json;
 
 use crate::{BillingTx, Change, ChangeOp, ChangeScope, Domain, Store, StoreError};
+
+/// Documents issued in a billing transaction and not yet numbered (see
+/// [`BillingTx::issue_many`]).
+#[derive(Debug)]
+pub(crate) struct Unnumbered {
+    series: String,
+    kid: Option<KidAlgorithm>,
+    documents: Vec<IssuedDocument>,
+    /// Per document, the display numbers of the documents it corrects.
+    corrects: Vec<Vec<String>>,
+}
 
 use crate::sql_values::{date, decimal, optional_date};
 
@@ -205,10 +216,14 @@ impl BillingTx {
             .ok_or_else(|| StoreError::Unsupported("no document was issued".into()))
     }
 
-    /// Issue `documents` in order with consecutive numbers of `series`: the block of numbers is
-    /// taken from the series inside this transaction, so it is used whole or not at all.
+    /// Issue `documents` in order with consecutive numbers of `series`, numbered when the
+    /// transaction commits ([`BillingTx::commit`] returns them numbered): the documents, their
+    /// lines and VAT are written first under provisional negative numbers, and the block of
+    /// numbers is taken from the series as the short last step, so that concurrent workers wait
+    /// for each other only for that step, and the block is used whole or not at all.
     /// With `kid`, each gets a KID from the one counter of every series, so that a KID names one
     /// open item of the utility whatever its series (the registry refuses a KID twice).
+    /// The documents returned carry their ids; their numbers and KIDs are not yet given.
     pub async fn issue_many(
         &mut self,
         documents: Vec<NewDocument>,
@@ -218,39 +233,16 @@ impl BillingTx {
         if documents.is_empty() {
             return Ok(Vec::new());
         }
-        let count = documents.len() as i64;
-        sqlx::query("INSERT INTO number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING")
-            .bind(series)
-            .execute(self.tx.conn())
-            .await?;
-        let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + $1 WHERE series = $2 RETURNING next_number - $3")
-            .bind(count)
-            .bind(series)
-            .bind(count)
-            .fetch_one(self.tx.conn())
-            .await?;
-        let first_kid_value: i64 = match kid {
-            None => 0,
-            Some(_) => sqlx::query_scalar(
-                "UPDATE kid_counter SET next_value = next_value + $1 WHERE id = 1 RETURNING next_value - $2",
-            )
-            .bind(count)
-            .bind(count)
-            .fetch_one(self.tx.conn())
-            .await?,
-        };
         let mut issued = Vec::with_capacity(documents.len());
-        for (i, document) in documents.into_iter().enumerate() {
-            let number = first_number + i as i64;
-            let kid: Option<Kid> = kid
-                .map(|algorithm| kid_for_document_number(first_kid_value + i as i64, algorithm))
-                .transpose()
-                .map_err(StoreError::Rejected)?;
+        for document in documents {
+            self.provisional += 1;
+            // Unique across concurrent transactions (the transaction id is), never a real number.
+            let provisional = -(self.tx.tx_id() * 1_000_000 + self.provisional);
             issued.push(IssuedDocument {
                 id: 0,
                 series: series.to_owned(),
-                number,
-                kid,
+                number: provisional,
+                kid: None,
                 document,
             });
         }
@@ -265,7 +257,7 @@ impl BillingTx {
                 b.bind(doc.kind.code())
                     .bind(d.series.clone())
                     .bind(d.number)
-                    .bind(d.kid.as_ref().map(|k| k.as_str().to_owned()))
+                    .bind(None::<String>)
                     .bind(doc.account_id.clone())
                     .bind(doc.period.clone())
                     .bind(doc.issue_date.to_string())
@@ -282,7 +274,7 @@ impl BillingTx {
                 .build(self.tx.backend())
                 .fetch_all(self.tx.conn())
                 .await?;
-            // RETURNING order is unspecified: match by the number, unique in the series.
+            // RETURNING order is unspecified: match by the provisional number, unique.
             let ids: HashMap<i64, i64> = rows
                 .iter()
                 .map(|r| (r.get::<i64, _>(1), r.get::<i64, _>(0)))
@@ -293,9 +285,9 @@ impl BillingTx {
                 })?;
             }
         }
-        let mut changes = Vec::with_capacity(issued.len());
+        let mut corrects = Vec::with_capacity(issued.len());
         for d in &issued {
-            let mut corrects = Vec::with_capacity(d.document.references.len());
+            let mut numbers = Vec::with_capacity(d.document.references.len());
             for (position, referenced) in d.document.references.iter().enumerate() {
                 sqlx::query("INSERT INTO document_references (document_id, position, referenced_document_id) VALUES ($1, $2, $3)")
                     .bind(d.id)
@@ -308,24 +300,9 @@ impl BillingTx {
                         .bind(*referenced)
                         .fetch_one(self.tx.conn())
                         .await?;
-                corrects.push(display_number(&series, number));
+                numbers.push(display_number(&series, number));
             }
-            changes.push(document_change(d, &corrects));
-        }
-        self.tx.record_many(changes).await?;
-        let kids: Vec<(&str, i64)> = issued
-            .iter()
-            .filter_map(|d| d.kid.as_ref().map(|k| (k.as_str(), d.id)))
-            .collect();
-        for batch in kids.chunks(500) {
-            let mut query = SqlBuilder::new("INSERT INTO kid_registry (kid, document_id)");
-            query.values(batch, |b, (kid, id)| {
-                b.bind(*kid).bind(*id);
-            });
-            query
-                .build(self.tx.backend())
-                .execute(self.tx.conn())
-                .await?;
+            corrects.push(numbers);
         }
         let lines: Vec<(i64, &str, usize, &DocumentLine)> = issued
             .iter()
@@ -386,7 +363,100 @@ impl BillingTx {
                 .execute(self.tx.conn())
                 .await?;
         }
+        self.unnumbered.push(Unnumbered {
+            series: series.to_owned(),
+            kid,
+            documents: issued.clone(),
+            corrects,
+        });
         Ok(issued)
+    }
+
+    /// Number the documents issued in this transaction, in the order they were issued: per
+    /// series a block of numbers (and of KID values) taken as the last step before commit, the
+    /// documents updated, the KIDs registered, and each document journaled with its number.
+    pub(crate) async fn number_documents(&mut self) -> Result<Vec<IssuedDocument>, StoreError> {
+        let mut numbered = Vec::new();
+        for Unnumbered {
+            series,
+            kid,
+            mut documents,
+            corrects,
+        } in std::mem::take(&mut self.unnumbered)
+        {
+            let count = documents.len() as i64;
+            sqlx::query("INSERT INTO number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING")
+                .bind(&series)
+                .execute(self.tx.conn())
+                .await?;
+            let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + $1 WHERE series = $2 RETURNING next_number - $3")
+                .bind(count)
+                .bind(&series)
+                .bind(count)
+                .fetch_one(self.tx.conn())
+                .await?;
+            let first_kid_value: i64 = match kid {
+                None => 0,
+                Some(_) => sqlx::query_scalar(
+                    "UPDATE kid_counter SET next_value = next_value + $1 WHERE id = 1 RETURNING next_value - $2",
+                )
+                .bind(count)
+                .bind(count)
+                .fetch_one(self.tx.conn())
+                .await?,
+            };
+            for (i, d) in documents.iter_mut().enumerate() {
+                d.number = first_number + i as i64;
+                d.kid = kid
+                    .map(|algorithm| kid_for_document_number(first_kid_value + i as i64, algorithm))
+                    .transpose()
+                    .map_err(StoreError::Rejected)?;
+            }
+            for batch in documents.chunks(500) {
+                let mut update = SqlBuilder::new(
+                    "UPDATE documents SET number = v.column2, kid = v.column3 FROM (",
+                );
+                update.values(batch.iter(), |row, d| {
+                    row.bind(d.id)
+                        .bind(d.number)
+                        .bind(d.kid.as_ref().map(|k| k.as_str().to_owned()));
+                });
+                update.push(") AS v WHERE documents.id = v.column1");
+                let updated = update
+                    .build(self.tx.backend())
+                    .execute(self.tx.conn())
+                    .await?;
+                if updated.rows_affected() != batch.len() as u64 {
+                    return Err(StoreError::Unsupported(format!(
+                        "numbering {series}: {} of {} documents updated",
+                        updated.rows_affected(),
+                        batch.len()
+                    )));
+                }
+            }
+            let kids: Vec<(&str, i64)> = documents
+                .iter()
+                .filter_map(|d| d.kid.as_ref().map(|k| (k.as_str(), d.id)))
+                .collect();
+            for batch in kids.chunks(500) {
+                let mut query = SqlBuilder::new("INSERT INTO kid_registry (kid, document_id)");
+                query.values(batch, |b, (kid, id)| {
+                    b.bind(*kid).bind(*id);
+                });
+                query
+                    .build(self.tx.backend())
+                    .execute(self.tx.conn())
+                    .await?;
+            }
+            let changes = documents
+                .iter()
+                .zip(&corrects)
+                .map(|(d, corrects)| document_change(d, corrects))
+                .collect();
+            self.tx.record_many(changes).await?;
+            numbered.extend(documents);
+        }
+        Ok(numbered)
     }
 
     /// Every line issued so far for a contract-period, read inside this transaction (so that

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use crate::db::DbRow;
 use jiff::Timestamp;
 use nordlys_core::ParseError;
+use nordlys_core::document::IssuedDocument;
 use nordlys_core::model::PriceArea;
 // Dynamic SQL here joins constant fragments of this file only, never input.
 use sqlx::Row;
@@ -376,6 +377,8 @@ impl Store {
             .await?,
             run_id,
             now_us: now.as_microsecond(),
+            provisional: 0,
+            unnumbered: Vec::new(),
         })
     }
 }
@@ -414,6 +417,9 @@ pub struct BillingTx {
     pub(crate) tx: JournaledTx,
     pub(crate) run_id: i64,
     pub(crate) now_us: i64,
+    /// Provisional document numbers given in this transaction (see `issue_many`).
+    pub(crate) provisional: i64,
+    pub(crate) unnumbered: Vec<crate::documents::Unnumbered>,
 }
 
 impl BillingTx {
@@ -609,9 +615,12 @@ impl BillingTx {
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Number the documents issued in this transaction (the short last step, see
+    /// `issue_many`) and commit; returns the documents numbered, in the order issued.
+    pub async fn commit(mut self) -> Result<Vec<IssuedDocument>, StoreError> {
+        let numbered = self.number_documents().await?;
         self.tx.commit().await?;
-        Ok(())
+        Ok(numbered)
     }
 }
 

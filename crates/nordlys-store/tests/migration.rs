@@ -92,11 +92,10 @@ async fn documents_issued_before_0006_keep_their_numbers_kids_and_references() {
         gross: Decimal::ZERO,
         references: Vec::new(),
     };
-    let issued = tx
-        .issue(document, "F", Some(KidAlgorithm::Mod10))
+    tx.issue(document, "F", Some(KidAlgorithm::Mod10))
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    let issued = tx.commit().await.unwrap().pop().unwrap();
     assert_eq!(issued.display_number(), "F-2");
     let kid = issued.kid.unwrap();
     assert_ne!(kid.as_str(), "0000000018");

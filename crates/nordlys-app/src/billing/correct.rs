@@ -246,7 +246,9 @@ impl CorrectionRun<'_> {
             )
             .await?;
             if let Some(tx) = tx {
-                tx.commit().await?;
+                for numbered in tx.commit().await? {
+                    report.note_number(&numbered);
+                }
                 if corrected {
                     tracing::info!(account = %account_id, period = %period_code, "corrected");
                 }
@@ -424,7 +426,7 @@ async fn correct_account(
         let kind = document.kind;
         let issued = tx.issue(document, series, kid_for(kind, policy)).await?;
         last = Some(issued.id);
-        report.count(&issued);
+        report.count_document(&issued.document);
     }
     for (record, _, _) in &changed {
         if !tx.mark_settled_now(record, last).await? {

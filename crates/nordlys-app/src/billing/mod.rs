@@ -106,8 +106,8 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    fn count(&mut self, issued: &IssuedDocument) {
-        self.count_document(&issued.document);
+    /// Note the number of a document as issued (numbered at commit).
+    fn note_number(&mut self, issued: &IssuedDocument) {
         match self
             .numbers
             .iter_mut()

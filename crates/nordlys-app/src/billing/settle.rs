@@ -290,7 +290,7 @@ impl SettleRun<'_> {
                 let mut records = Vec::new();
                 let mut resolved = Vec::new();
                 for (document, contracts) in issued.iter().zip(contracts) {
-                    report.count(document);
+                    report.count_document(&document.document);
                     for contract in contracts {
                         records.push(settlement_record(
                             ctx,
@@ -317,7 +317,9 @@ impl SettleRun<'_> {
                     )
                     .await?;
                 }
-                tx.commit().await?;
+                for numbered in tx.commit().await? {
+                    report.note_number(&numbered);
+                }
                 store.heartbeat_run(run_id, clock.now()).await?;
             }
         }
