@@ -56,6 +56,14 @@ pub enum BenchWhat {
         /// Metering points (one account each) to build and settle.
         #[arg(long, default_value_t = 100_000)]
         metering_points: u64,
+        /// A PostgreSQL server (postgres://user@host:port/db) to run on, in a new database made
+        /// for the run, instead of a new SQLite file.
+        #[arg(long = "db", value_name = "URL")]
+        postgres: Option<String>,
+        /// Settle with this many `nordlys worker` processes (PostgreSQL); a list (1,2) runs
+        /// each on a copy of the same input and prints the speed-up.
+        #[arg(long, value_delimiter = ',')]
+        workers: Vec<usize>,
         /// Where to put the database (default: a new temporary folder).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -69,6 +77,10 @@ pub enum BenchWhat {
         /// Meter-value rows to import (default: 857 metering points × one year of quarter-hours).
         #[arg(long, default_value_t = 30_029_280)]
         rows: u64,
+        /// A PostgreSQL server (postgres://user@host:port/db) to import into, in a new database
+        /// made for the run, instead of a new SQLite file.
+        #[arg(long = "db", value_name = "URL")]
+        postgres: Option<String>,
         /// Metering points the rows are spread over (rows / points readings each, from 2025-01-01).
         #[arg(long, default_value_t = 857)]
         metering_points: u64,
@@ -130,15 +142,18 @@ pub async fn run(what: BenchWhat) -> Result<()> {
         }
         BenchWhat::Settle {
             metering_points,
+            postgres,
+            workers,
             dir,
             keep,
-        } => crate::bench_settle::run(metering_points, dir, keep).await,
+        } => crate::bench_settle::run(metering_points, postgres, workers, dir, keep).await,
         BenchWhat::Import {
             rows,
             metering_points,
+            postgres,
             dir,
             keep,
-        } => bench_import(rows, metering_points, dir, keep).await,
+        } => bench_import(rows, metering_points, postgres, dir, keep).await,
     }
 }
 
@@ -181,7 +196,28 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-async fn bench_import(rows: u64, points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
+/// A new database for a benchmark: on the PostgreSQL server `postgres` (a database of its own,
+/// named in the output), else the SQLite file `path`.
+pub async fn bench_database(postgres: Option<&str>, path: &std::path::Path) -> Result<String> {
+    Ok(match postgres {
+        Some(server) => {
+            if !server.starts_with("postgres") {
+                bail!("--db {server:?}: give a postgres://user@host:port/db URL (SQLite is the default)");
+            }
+            nordlys_store::Store::open(server).await?.close().await;
+            nordlys_store::testing::create_postgres_database(server).await
+        }
+        None => path.display().to_string(),
+    })
+}
+
+async fn bench_import(
+    rows: u64,
+    points: u64,
+    postgres: Option<String>,
+    dir: Option<PathBuf>,
+    keep: bool,
+) -> Result<()> {
     if points == 0 || rows < points {
         bail!("--rows must be at least --metering-points, and both at least 1");
     }
@@ -221,7 +257,9 @@ async fn bench_import(rows: u64, points: u64, dir: Option<PathBuf>, keep: bool) 
         generated.elapsed().as_secs_f64()
     );
 
-    let store = Store::open(&db_path.display().to_string()).await?;
+    let location = bench_database(postgres.as_deref(), &db_path).await?;
+    println!("database: {} ({location})", if postgres.is_some() { "PostgreSQL" } else { "SQLite" });
+    let store = Store::open(&location).await?;
     let clock = SystemClock;
     let file = std::fs::File::open(&points_csv)?;
     import_metering_points(
@@ -246,8 +284,8 @@ async fn bench_import(rows: u64, points: u64, dir: Option<PathBuf>, keep: bool) 
     let seconds = started.elapsed().as_secs_f64();
     let summary = store.summary().await?;
     store.compact().await?;
+    let db_bytes = store.database_size_bytes().await?.max(0) as u64;
     store.close().await;
-    let db_bytes = std::fs::metadata(&db_path)?.len();
     let point_years = points as f64 * per_point as f64 / 35_040.0;
     println!(
         "imported {} rows in {seconds:.2} s: {:.0} rows/s ({:.0} MB/s of CSV)",
@@ -256,7 +294,7 @@ async fn bench_import(rows: u64, points: u64, dir: Option<PathBuf>, keep: bool) 
         csv_bytes as f64 / seconds / 1e6
     );
     println!(
-        "database file {:.1} MB after VACUUM: {:.1} KB per metering-point-year at 15 minutes (readings alone {:.1} KB; {:.2} bytes per reading)",
+        "database {:.1} MB after VACUUM: {:.1} KB per metering-point-year at 15 minutes (readings alone {:.1} KB; {:.2} bytes per reading)",
         db_bytes as f64 / 1e6,
         db_bytes as f64 / point_years / 1e3,
         summary.meter_value_chunk_bytes as f64 / point_years / 1e3,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use jiff::civil::Date;
-use nordlys_app::billing::{BillingPolicy, settle};
+use nordlys_app::billing::{BillingPolicy, plan_settlement, settle};
 use nordlys_app::{FixedClock, NoProgress};
 use nordlys_core::ids::{Gln, Gsrn};
 use nordlys_core::model::{
@@ -36,9 +36,18 @@ const PRODUCTS: &[(&str, &str)] = &[
     ),
 ];
 
-pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
+pub async fn run(
+    points: u64,
+    postgres: Option<String>,
+    workers: Vec<usize>,
+    dir: Option<PathBuf>,
+    keep: bool,
+) -> Result<()> {
     if points == 0 {
         bail!("--metering-points must be at least 1");
+    }
+    if workers.contains(&0) {
+        bail!("--workers: each count must be at least 1");
     }
     let temp = std::env::temp_dir().join(format!("nordlys-bench-settle-{}", std::process::id()));
     let dir = dir.unwrap_or_else(|| temp.clone());
@@ -54,13 +63,23 @@ pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
         "input:   {points} metering points (households, NO1, PT15M) × January 2025 = {} readings; 2 contracts each (spot supply + Elvia grid with statutory charges)",
         points * 2976
     );
-    let store = Store::open(&db_path.display().to_string()).await?;
+    let location = crate::bench::bench_database(postgres.as_deref(), &db_path).await?;
+    println!(
+        "database: {} ({location})",
+        if postgres.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
+    let store = Store::open(&location).await?;
     let generated = Instant::now();
     generate(&store, points, period).await?;
     println!(
         "generated and stored the input in {:.1} s",
         generated.elapsed().as_secs_f64()
     );
+    if !workers.is_empty() {
+        store.close().await;
+        return settle_with_workers(&location, postgres.as_deref(), &workers, points, period, &dir)
+            .await;
+    }
 
     let clock = FixedClock("2025-02-03T06:00:00Z".parse()?);
     let started = Instant::now();
@@ -105,6 +124,96 @@ pub async fn run(points: u64, dir: Option<PathBuf>, keep: bool) -> Result<()> {
         for stale in ["settle.db", "settle.db-wal", "settle.db-shm"] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
+    }
+    Ok(())
+}
+
+/// Settle copies of the generated input at `location` with each count of worker processes,
+/// timed from planning to the run's end, and print the speed-up over the first count.
+async fn settle_with_workers(
+    location: &str,
+    postgres: Option<&str>,
+    workers: &[usize],
+    points: u64,
+    period: LocalPeriod,
+    dir: &std::path::Path,
+) -> Result<()> {
+    // Copies first: each count settles the same input.
+    let mut locations = vec![location.to_owned()];
+    for i in 1..workers.len() {
+        locations.push(match postgres {
+            Some(_) => nordlys_store::testing::copy_database(location, dir).await,
+            None => {
+                let copy = dir.join(format!("settle-{i}.db"));
+                std::fs::copy(location, &copy)?;
+                copy.display().to_string()
+            }
+        });
+    }
+    let exe = std::env::current_exe()?;
+    let mut first_seconds = None;
+    for (count, location) in workers.iter().zip(&locations) {
+        let store = Store::open(location).await?;
+        let clock = FixedClock("2025-02-03T06:00:00Z".parse()?);
+        let started = Instant::now();
+        let planned = plan_settlement(
+            &store,
+            period,
+            &BillingPolicy::default(),
+            &Statutory::default(),
+            &clock,
+            500,
+        )
+        .await?;
+        let mut children = Vec::new();
+        for _ in 0..*count {
+            children.push(
+                tokio::process::Command::new(&exe)
+                    .arg("--db")
+                    .arg(location)
+                    .args(["worker", "--run", &planned.run_id.to_string()])
+                    .stdout(std::process::Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()?,
+            );
+        }
+        for child in &mut children {
+            let status = child.wait().await?;
+            if !status.success() {
+                bail!("a worker process ended with {status}");
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let run = store
+            .run(planned.run_id)
+            .await?
+            .context("the run is not stored")?;
+        if run.finished_at.is_none() {
+            bail!("run {} did not finish", run.id);
+        }
+        let documents = store.run_documents(planned.run_id).await?;
+        store.close().await;
+        let total: rust_decimal::Decimal = documents
+            .by_series
+            .iter()
+            .map(|s| s.gross.parse::<rust_decimal::Decimal>().unwrap_or_default())
+            .sum();
+        let speed_up = match first_seconds {
+            None => {
+                first_seconds = Some(seconds);
+                String::new()
+            }
+            Some(first) => format!("; speed-up over {} workers {:.2}×", workers[0], first / seconds),
+        };
+        println!(
+            "{count} workers: {} batches, {} invoices in {seconds:.2} s: {:.0} metering points/s; invoice total {total:.2} NOK incl. VAT{speed_up}",
+            planned.batches,
+            documents.invoices,
+            points as f64 / seconds,
+        );
+    }
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak memory of this process {peak:.0} MiB (each worker is a process of its own)");
     }
     Ok(())
 }

@@ -362,6 +362,17 @@ impl Store {
         })
     }
 
+    /// Bytes the database takes on disk (SQLite: its pages; PostgreSQL: `pg_database_size`).
+    pub async fn database_size_bytes(&self) -> Result<i64, StoreError> {
+        let query = match self.backend {
+            Backend::Sqlite => {
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            }
+            Backend::Postgres => "SELECT pg_database_size(current_database())",
+        };
+        Ok(sqlx::query_scalar(query).fetch_one(&self.pool).await?)
+    }
+
     /// Rewrite the database compactly (after a large import) so its size reflects its
     /// contents (SQLite: checkpoint and `VACUUM`; PostgreSQL: `VACUUM ANALYZE`).
     pub async fn compact(&self) -> Result<(), StoreError> {
