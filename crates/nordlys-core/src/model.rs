@@ -1,5 +1,6 @@
 //! Master data and market data: customers, accounts (payers), metering points, contracts,
-//! meter readings with quality and versions, spot prices and exchange rates.
+//! meter readings with quality and versions (one by one, or a UTC day of them:
+//! [`DayReadings`]), spot prices and exchange rates.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -10,6 +11,9 @@ use crate::ParseError;
 use crate::ids::{CprNumber, CvrNumber, Gln, Gsrn, NationalId, OrgNumber};
 use crate::quantity::{Currency, EnergyWh, code_enum};
 use crate::time::Resolution;
+
+mod day_readings;
+pub use day_readings::{DayReadings, MAX_SLOTS_PER_UTC_DAY};
 
 code_enum!(
     /// The national market a metering point belongs to: Elhub (Norway) or DataHub (Denmark).
