@@ -12,14 +12,13 @@ use nordlys_app::billing::{BillingPolicy, settle};
 use nordlys_app::{FixedClock, NoProgress};
 use nordlys_core::ids::{Gln, Gsrn};
 use nordlys_core::model::{
-    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, ExchangeRate,
-    InvoiceChannel, Language, Market, MeteringPoint, PriceArea, Quality, SpotPrice, UsageKind,
-    Utility,
+    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, DayReadings,
+    ExchangeRate, InvoiceChannel, Language, Market, MeteringPoint, PriceArea, Quality, SpotPrice,
+    UsageKind, Utility,
 };
-use nordlys_core::quantity::Currency;
+use nordlys_core::quantity::{Currency, EnergyWh};
 use nordlys_core::time::{LocalPeriod, Resolution, start_of_local_day};
 use nordlys_rating::Statutory;
-use nordlys_store::chunk::DayChunk;
 use nordlys_store::{ImportCounts, Store};
 use rust_decimal::Decimal;
 
@@ -227,9 +226,9 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
             .begin_import("bench", "nordlys bench settle (readings)", now)
             .await?;
         for (id, gsrn) in batch {
-            let mut chunks = Vec::with_capacity((last_day - first_day + 1) as usize);
+            let mut days = Vec::with_capacity((last_day - first_day + 1) as usize);
             for day in first_day..=last_day {
-                let mut chunk = DayChunk::empty(Resolution::Pt15m);
+                let mut readings = DayReadings::new(day, Resolution::Pt15m);
                 for slot in 0..96 {
                     seed ^= seed << 13;
                     seed ^= seed >> 7;
@@ -240,11 +239,12 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
                     } else {
                         400
                     };
-                    chunk.set(slot, base + (seed % 600) as i64, Quality::Measured);
+                    let energy = EnergyWh(base + (seed % 600) as i64);
+                    readings.set(slot, energy, Quality::Measured);
                 }
-                chunks.push((day, chunk));
+                days.push(readings);
             }
-            tx.merge_day_chunks(*id, gsrn, chunks).await?;
+            tx.merge_day_chunks(*id, gsrn, days).await?;
         }
         tx.commit(ImportCounts::default()).await?;
     }

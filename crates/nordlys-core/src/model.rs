@@ -70,27 +70,6 @@ code_enum!(
     Quality, "quality", { Measured => "measured", Estimated => "estimated", Missing => "missing", Corrected => "corrected" }
 );
 
-impl Quality {
-    /// Dense code for compact storage (0..=3).
-    pub fn to_code(self) -> u8 {
-        match self {
-            Quality::Measured => 0,
-            Quality::Estimated => 1,
-            Quality::Missing => 2,
-            Quality::Corrected => 3,
-        }
-    }
-    pub fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0 => Quality::Measured,
-            1 => Quality::Estimated,
-            2 => Quality::Missing,
-            3 => Quality::Corrected,
-            _ => return None,
-        })
-    }
-}
-
 code_enum!(
     /// What a metering point measures. Non-metered services (broadband, TV…) have no metering point.
     Utility, "utility", { Electricity => "electricity", Gas => "gas", DistrictHeating => "district_heating" }
