@@ -202,7 +202,9 @@ pub async fn bench_database(postgres: Option<&str>, path: &std::path::Path) -> R
     Ok(match postgres {
         Some(server) => {
             if !server.starts_with("postgres") {
-                bail!("--db {server:?}: give a postgres://user@host:port/db URL (SQLite is the default)");
+                bail!(
+                    "--db {server:?}: give a postgres://user@host:port/db URL (SQLite is the default)"
+                );
             }
             nordlys_store::Store::open(server).await?.close().await;
             nordlys_store::testing::create_postgres_database(server).await
@@ -258,7 +260,14 @@ async fn bench_import(
     );
 
     let location = bench_database(postgres.as_deref(), &db_path).await?;
-    println!("database: {} ({location})", if postgres.is_some() { "PostgreSQL" } else { "SQLite" });
+    println!(
+        "database: {} ({location})",
+        if postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
     let store = Store::open(&location).await?;
     let clock = SystemClock;
     let file = std::fs::File::open(&points_csv)?;

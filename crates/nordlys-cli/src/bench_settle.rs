@@ -12,14 +12,13 @@ use nordlys_app::billing::{BillingPolicy, plan_settlement, settle};
 use nordlys_app::{FixedClock, NoProgress};
 use nordlys_core::ids::{Gln, Gsrn};
 use nordlys_core::model::{
-    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, ExchangeRate,
-    InvoiceChannel, Language, Market, MeteringPoint, PriceArea, Quality, SpotPrice, UsageKind,
-    Utility,
+    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, DayReadings,
+    ExchangeRate, InvoiceChannel, Language, Market, MeteringPoint, PriceArea, Quality, SpotPrice,
+    UsageKind, Utility,
 };
-use nordlys_core::quantity::Currency;
+use nordlys_core::quantity::{Currency, EnergyWh};
 use nordlys_core::time::{LocalPeriod, Resolution, start_of_local_day};
 use nordlys_rating::Statutory;
-use nordlys_store::chunk::DayChunk;
 use nordlys_store::{ImportCounts, Store};
 use rust_decimal::Decimal;
 
@@ -66,7 +65,11 @@ pub async fn run(
     let location = crate::bench::bench_database(postgres.as_deref(), &db_path).await?;
     println!(
         "database: {} ({location})",
-        if postgres.is_some() { "PostgreSQL" } else { "SQLite" }
+        if postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
     let store = Store::open(&location).await?;
     let generated = Instant::now();
@@ -77,8 +80,15 @@ pub async fn run(
     );
     if !workers.is_empty() {
         store.close().await;
-        return settle_with_workers(&location, postgres.as_deref(), &workers, points, period, &dir)
-            .await;
+        return settle_with_workers(
+            &location,
+            postgres.as_deref(),
+            &workers,
+            points,
+            period,
+            &dir,
+        )
+        .await;
     }
 
     let clock = FixedClock("2025-02-03T06:00:00Z".parse()?);
@@ -203,7 +213,11 @@ async fn settle_with_workers(
                 first_seconds = Some(seconds);
                 String::new()
             }
-            Some(first) => format!("; speed-up over {} workers {:.2}×", workers[0], first / seconds),
+            Some(first) => format!(
+                "; speed-up over {} workers {:.2}×",
+                workers[0],
+                first / seconds
+            ),
         };
         println!(
             "{count} workers: {} batches, {} invoices in {seconds:.2} s: {:.0} metering points/s; invoice total {total:.2} NOK incl. VAT{speed_up}",
@@ -336,9 +350,9 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
             .begin_import("bench", "nordlys bench settle (readings)", now)
             .await?;
         for (id, gsrn) in batch {
-            let mut chunks = Vec::with_capacity((last_day - first_day + 1) as usize);
+            let mut days = Vec::with_capacity((last_day - first_day + 1) as usize);
             for day in first_day..=last_day {
-                let mut chunk = DayChunk::empty(Resolution::Pt15m);
+                let mut readings = DayReadings::new(day, Resolution::Pt15m);
                 for slot in 0..96 {
                     seed ^= seed << 13;
                     seed ^= seed >> 7;
@@ -349,11 +363,12 @@ async fn generate(store: &Store, points: u64, period: LocalPeriod) -> Result<()>
                     } else {
                         400
                     };
-                    chunk.set(slot, base + (seed % 600) as i64, Quality::Measured);
+                    let energy = EnergyWh(base + (seed % 600) as i64);
+                    readings.set(slot, energy, Quality::Measured);
                 }
-                chunks.push((day, chunk));
+                days.push(readings);
             }
-            tx.merge_day_chunks(*id, gsrn, chunks).await?;
+            tx.merge_day_chunks(*id, gsrn, days).await?;
         }
         tx.commit(ImportCounts::default()).await?;
     }

@@ -1,5 +1,6 @@
 //! Master data and market data: customers, accounts (payers), metering points, contracts,
-//! meter readings with quality and versions, spot prices and exchange rates.
+//! meter readings with quality and versions (one by one, or a UTC day of them:
+//! [`DayReadings`]), spot prices and exchange rates.
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -10,6 +11,9 @@ use crate::ParseError;
 use crate::ids::{CprNumber, CvrNumber, Gln, Gsrn, NationalId, OrgNumber};
 use crate::quantity::{Currency, EnergyWh, code_enum};
 use crate::time::Resolution;
+
+mod day_readings;
+pub use day_readings::{DayReadings, MAX_SLOTS_PER_UTC_DAY};
 
 code_enum!(
     /// The national market a metering point belongs to: Elhub (Norway) or DataHub (Denmark).
@@ -65,27 +69,6 @@ code_enum!(
     /// Quality of a meter value as delivered by the datahub.
     Quality, "quality", { Measured => "measured", Estimated => "estimated", Missing => "missing", Corrected => "corrected" }
 );
-
-impl Quality {
-    /// Dense code for compact storage (0..=3).
-    pub fn to_code(self) -> u8 {
-        match self {
-            Quality::Measured => 0,
-            Quality::Estimated => 1,
-            Quality::Missing => 2,
-            Quality::Corrected => 3,
-        }
-    }
-    pub fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0 => Quality::Measured,
-            1 => Quality::Estimated,
-            2 => Quality::Missing,
-            3 => Quality::Corrected,
-            _ => return None,
-        })
-    }
-}
 
 code_enum!(
     /// What a metering point measures. Non-metered services (broadband, TV…) have no metering point.

@@ -1,16 +1,17 @@
-//! What settlement reads: contracts with their metering points, day chunks of a period, exchange rates.
+//! What settlement reads: contracts with their metering points, the readings of a period day by
+//! day, exchange rates.
 
 use std::collections::HashMap;
 
 use crate::db::DbRow;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use nordlys_core::model::{ContractRole, Market, PriceArea, UsageKind};
+use nordlys_core::model::{ContractRole, DayReadings, Market, PriceArea, UsageKind};
 use nordlys_core::time::Resolution;
 // Dynamic SQL here joins constant fragments of this file only, never input.
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::chunk::DayChunk;
+use crate::chunk;
 use crate::db::SqlBuilder;
 use crate::{Store, StoreError};
 
@@ -120,14 +121,17 @@ impl Store {
         Ok(contracts)
     }
 
-    /// Latest day chunks of each point in `point_ids` for UTC days `[first_day, last_day]`.
+    /// The latest readings of each point in `point_ids` for UTC days `[first_day, last_day]`,
+    /// day by day in order (days without any stored readings are left out).
     pub async fn day_chunks(
         &self,
         point_ids: &[i64],
         first_day: i64,
         last_day: i64,
-    ) -> Result<HashMap<i64, Vec<(i64, DayChunk)>>, StoreError> {
-        let mut out: HashMap<i64, Vec<(i64, DayChunk)>> = HashMap::with_capacity(point_ids.len());
+    ) -> Result<HashMap<i64, Vec<DayReadings>>, StoreError> {
+        // One allocation per point for a period's days (a day is held inline).
+        let days_per_point = (last_day - first_day + 1).clamp(1, 400) as usize;
+        let mut out: HashMap<i64, Vec<DayReadings>> = HashMap::with_capacity(point_ids.len());
         for ids in point_ids.chunks(500) {
             let mut query = SqlBuilder::new(
                 "SELECT metering_point, utc_day, data FROM meter_value_chunks WHERE utc_day BETWEEN ",
@@ -143,11 +147,13 @@ impl Store {
             for row in rows {
                 let point: i64 = row.get(0);
                 let day: i64 = row.get(1);
-                let chunk = DayChunk::decode(row.get::<&[u8], _>(2))?;
-                let days = out.entry(point).or_default();
+                let readings = chunk::decode(day, row.get::<&[u8], _>(2))?;
+                let days = out
+                    .entry(point)
+                    .or_insert_with(|| Vec::with_capacity(days_per_point));
                 match days.last_mut() {
-                    Some(last) if last.0 == day => last.1 = chunk,
-                    _ => days.push((day, chunk)),
+                    Some(last) if last.utc_day() == day => *last = readings,
+                    _ => days.push(readings),
                 }
             }
         }

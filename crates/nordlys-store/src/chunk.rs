@@ -1,146 +1,113 @@
-//! The compact storage unit for meter values: one metering point's readings for one UTC day
-//! (96 quarter-hours or 24 hours), with quality per interval, encoded in about 1.3 bytes
-//! per reading. Rows in the database are chunks, never single readings.
+//! The compact encoding of one metering point's readings for one UTC day (the `data` of a
+//! `meter_value_chunks` row), about 1.3 bytes per reading. Private to the store: callers hand
+//! over and get back [`DayReadings`]; the quality codes and the "absent" code live only here.
+//! Rows in the database are chunks, never single readings.
 //!
 //! Encoding (version 1): `[1, resolution]`, then quality as run-length pairs
 //! `(code, varint run)` until all slots are covered, then the values of present slots as
-//! zig-zag varint deltas from the previous present value (the first from 0).
+//! zig-zag varint deltas from the previous present value (the first from 0). Quality codes:
+//! measured 0, estimated 1, missing 2, corrected 3, no reading 4.
 
-use nordlys_core::model::Quality;
+use nordlys_core::model::{DayReadings, MAX_SLOTS_PER_UTC_DAY, Quality};
+use nordlys_core::quantity::EnergyWh;
 use nordlys_core::time::Resolution;
 
-/// Quality code of a slot that has no reading at all (not even a "missing" one).
-pub const ABSENT: u8 = 0xFF;
 const FORMAT_VERSION: u8 = 1;
-const RLE_ABSENT: u8 = 4;
-
-/// One metering point's readings for one UTC day.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayChunk {
-    pub resolution: Resolution,
-    /// Energy in Wh per slot; meaningless where `quality` is [`ABSENT`].
-    pub energy_wh: Vec<i64>,
-    /// [`Quality::to_code`] per slot, or [`ABSENT`].
-    pub quality: Vec<u8>,
-}
+/// Quality code of a slot that has no reading at all (not even a "missing" one).
+const ABSENT: u8 = 4;
 
 /// A stored chunk that cannot be decoded: the database was damaged or written by a newer Nordlys.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored meter-value chunk is unreadable: {0}")]
 pub struct CorruptChunk(pub &'static str);
 
-impl DayChunk {
-    pub fn empty(resolution: Resolution) -> Self {
-        let n = resolution.intervals_per_utc_day();
-        DayChunk {
-            resolution,
-            energy_wh: vec![0; n],
-            quality: vec![ABSENT; n],
-        }
+/// The stored code of a quality (never [`ABSENT`]).
+fn quality_code(quality: Quality) -> u8 {
+    match quality {
+        Quality::Measured => 0,
+        Quality::Estimated => 1,
+        Quality::Missing => 2,
+        Quality::Corrected => 3,
     }
+}
 
-    pub fn slots(&self) -> usize {
-        self.quality.len()
-    }
+/// The quality of a stored code; `Ok(None)` for [`ABSENT`].
+fn quality_of_code(code: u8) -> Result<Option<Quality>, CorruptChunk> {
+    Ok(Some(match code {
+        0 => Quality::Measured,
+        1 => Quality::Estimated,
+        2 => Quality::Missing,
+        3 => Quality::Corrected,
+        ABSENT => return Ok(None),
+        _ => return Err(CorruptChunk("unknown quality code")),
+    }))
+}
 
-    pub fn set(&mut self, slot: usize, energy_wh: i64, quality: Quality) {
-        self.energy_wh[slot] = energy_wh;
-        self.quality[slot] = quality.to_code();
+/// The stored bytes of `day`.
+pub(crate) fn encode(day: &DayReadings) -> Vec<u8> {
+    let slots = day.slots();
+    let mut out = Vec::with_capacity(8 + slots * 2);
+    out.push(FORMAT_VERSION);
+    out.push(match day.resolution() {
+        Resolution::Pt15m => 0,
+        Resolution::Pt60m => 1,
+    });
+    let mut codes = [ABSENT; MAX_SLOTS_PER_UTC_DAY];
+    for (code, reading) in codes.iter_mut().zip(day.readings()) {
+        *code = reading.map_or(ABSENT, |(_, quality)| quality_code(quality));
     }
+    let codes = &codes[..slots];
+    let mut slot = 0;
+    while slot < slots {
+        let code = codes[slot];
+        let run = codes[slot..].iter().take_while(|&&c| c == code).count();
+        out.push(code);
+        write_varint(&mut out, run as u64);
+        slot += run;
+    }
+    let mut previous = 0i64;
+    for (energy, _) in day.readings().flatten() {
+        write_varint(&mut out, zigzag(energy.0.wrapping_sub(previous)));
+        previous = energy.0;
+    }
+    out
+}
 
-    pub fn is_present(&self, slot: usize) -> bool {
-        self.quality[slot] != ABSENT
+/// The readings of UTC day `utc_day` stored as `bytes`.
+pub(crate) fn decode(utc_day: i64, bytes: &[u8]) -> Result<DayReadings, CorruptChunk> {
+    let mut cursor = Cursor { bytes, at: 0 };
+    if cursor.byte()? != FORMAT_VERSION {
+        return Err(CorruptChunk("unknown format version"));
     }
-
-    /// Slots that hold a reading (of any quality).
-    pub fn present_slots(&self) -> usize {
-        self.quality.iter().filter(|&&q| q != ABSENT).count()
+    let resolution = match cursor.byte()? {
+        0 => Resolution::Pt15m,
+        1 => Resolution::Pt60m,
+        _ => return Err(CorruptChunk("unknown resolution")),
+    };
+    let mut day = DayReadings::new(utc_day, resolution);
+    let slots = day.slots();
+    let mut qualities: [Option<Quality>; MAX_SLOTS_PER_UTC_DAY] = [None; MAX_SLOTS_PER_UTC_DAY];
+    let mut slot = 0;
+    while slot < slots {
+        let code = cursor.byte()?;
+        let run = cursor.varint()? as usize;
+        if run == 0 || slot + run > slots {
+            return Err(CorruptChunk("quality runs do not cover the day"));
+        }
+        qualities[slot..slot + run].fill(quality_of_code(code)?);
+        slot += run;
     }
-
-    /// Overlay `newer` on `self`: every present slot of `newer` replaces ours.
-    /// Returns how many slots changed (0: nothing did).
-    pub fn overlay(&mut self, newer: &DayChunk) -> usize {
-        let mut changed = 0;
-        for slot in 0..self.slots() {
-            if newer.quality[slot] != ABSENT
-                && (self.quality[slot] != newer.quality[slot]
-                    || self.energy_wh[slot] != newer.energy_wh[slot])
-            {
-                self.quality[slot] = newer.quality[slot];
-                self.energy_wh[slot] = newer.energy_wh[slot];
-                changed += 1;
-            }
+    let mut previous = 0i64;
+    for (slot, quality) in qualities[..slots].iter().enumerate() {
+        if let Some(quality) = *quality {
+            previous = previous.wrapping_add(unzigzag(cursor.varint()?));
+            day.set(slot, EnergyWh(previous), quality);
         }
-        changed
     }
-
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + self.slots() * 2);
-        out.push(FORMAT_VERSION);
-        out.push(match self.resolution {
-            Resolution::Pt15m => 0,
-            Resolution::Pt60m => 1,
-        });
-        let mut slot = 0;
-        while slot < self.slots() {
-            let code = self.quality[slot];
-            let run = self.quality[slot..]
-                .iter()
-                .take_while(|&&q| q == code)
-                .count();
-            out.push(if code == ABSENT { RLE_ABSENT } else { code });
-            write_varint(&mut out, run as u64);
-            slot += run;
-        }
-        let mut previous = 0i64;
-        for slot in 0..self.slots() {
-            if self.quality[slot] != ABSENT {
-                let value = self.energy_wh[slot];
-                write_varint(&mut out, zigzag(value.wrapping_sub(previous)));
-                previous = value;
-            }
-        }
-        out
+    if cursor.at != bytes.len() {
+        return Err(CorruptChunk("trailing bytes"));
     }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, CorruptChunk> {
-        let mut cursor = Cursor { bytes, at: 0 };
-        if cursor.byte()? != FORMAT_VERSION {
-            return Err(CorruptChunk("unknown format version"));
-        }
-        let resolution = match cursor.byte()? {
-            0 => Resolution::Pt15m,
-            1 => Resolution::Pt60m,
-            _ => return Err(CorruptChunk("unknown resolution")),
-        };
-        let mut chunk = DayChunk::empty(resolution);
-        let mut slot = 0;
-        while slot < chunk.slots() {
-            let code = cursor.byte()?;
-            let run = cursor.varint()? as usize;
-            if run == 0 || slot + run > chunk.slots() {
-                return Err(CorruptChunk("quality runs do not cover the day"));
-            }
-            let code = match code {
-                RLE_ABSENT => ABSENT,
-                c if Quality::from_code(c).is_some() => c,
-                _ => return Err(CorruptChunk("unknown quality code")),
-            };
-            chunk.quality[slot..slot + run].fill(code);
-            slot += run;
-        }
-        let mut previous = 0i64;
-        for slot in 0..chunk.slots() {
-            if chunk.quality[slot] != ABSENT {
-                previous = previous.wrapping_add(unzigzag(cursor.varint()?));
-                chunk.energy_wh[slot] = previous;
-            }
-        }
-        if cursor.at != bytes.len() {
-            return Err(CorruptChunk("trailing bytes"));
-        }
-        Ok(chunk)
-    }
+    Ok(day)
 }
 
 fn zigzag(v: i64) -> u64 {
@@ -188,49 +155,51 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const UTC_DAY: i64 = 20_089; // 2025-01-01
+
     #[test]
     fn a_typical_household_day_is_small() {
-        let mut chunk = DayChunk::empty(Resolution::Pt15m);
+        let mut day = DayReadings::new(UTC_DAY, Resolution::Pt15m);
         for slot in 0..96 {
             let wh = 150 + (slot as i64 % 24) * 10 + if slot % 7 == 0 { 300 } else { 0 };
-            chunk.set(slot, wh, Quality::Measured);
+            day.set(slot, EnergyWh(wh), Quality::Measured);
         }
-        let bytes = chunk.encode();
+        let bytes = encode(&day);
         assert!(bytes.len() < 160, "{} bytes", bytes.len());
-        assert_eq!(DayChunk::decode(&bytes).unwrap(), chunk);
+        assert_eq!(decode(UTC_DAY, &bytes).unwrap(), day);
     }
 
     #[test]
-    fn overlay_reports_change_only_when_values_differ() {
-        let mut stored = DayChunk::empty(Resolution::Pt60m);
-        stored.set(3, 1000, Quality::Estimated);
-        let mut same = DayChunk::empty(Resolution::Pt60m);
-        same.set(3, 1000, Quality::Estimated);
-        assert_eq!(stored.overlay(&same), 0);
-        let mut corrected = DayChunk::empty(Resolution::Pt60m);
-        corrected.set(3, 1200, Quality::Corrected);
-        corrected.set(5, 700, Quality::Measured);
-        assert_eq!(
-            stored.overlay(&corrected),
-            2,
-            "slot 3 changed, slot 5 added"
-        );
-        assert_eq!(stored.present_slots(), 2);
-        assert_eq!(
-            (stored.energy_wh[3], stored.quality[3]),
-            (1200, Quality::Corrected.to_code())
-        );
-        assert!(!stored.is_present(4));
+    fn the_format_on_disk_is_version_1_as_written_by_every_release() {
+        // Hourly; 1000 Wh and 1100 Wh measured, two slots without a reading, a missing
+        // reading, 900 Wh estimated, then nothing for the rest of the day.
+        let mut day = DayReadings::new(UTC_DAY, Resolution::Pt60m);
+        day.set(0, EnergyWh(1000), Quality::Measured);
+        day.set(1, EnergyWh(1100), Quality::Measured);
+        day.set(4, EnergyWh(0), Quality::Missing);
+        day.set(5, EnergyWh(900), Quality::Estimated);
+        let stored = [
+            1, 1, // version, PT60M
+            0, 2, 4, 2, 2, 1, 1, 1, 4, 18, // quality runs (code, length)
+            0xD0, 0x0F, 0xC8, 0x01, 0x97, 0x11, 0x88,
+            0x0E, // zig-zag deltas +1000 +100 -1100 +900
+        ];
+        assert_eq!(encode(&day), stored);
+        assert_eq!(decode(UTC_DAY, &stored).unwrap(), day);
     }
 
     #[test]
     fn corrupt_bytes_are_an_error_not_a_panic() {
-        assert!(DayChunk::decode(&[]).is_err());
-        assert!(DayChunk::decode(&[1, 0, 0, 200]).is_err());
-        assert!(DayChunk::decode(&[9, 0]).is_err());
-        let mut good = DayChunk::empty(Resolution::Pt60m).encode();
+        assert!(decode(UTC_DAY, &[]).is_err());
+        assert!(decode(UTC_DAY, &[1, 0, 0, 200]).is_err());
+        assert!(decode(UTC_DAY, &[9, 0]).is_err());
+        assert_eq!(
+            decode(UTC_DAY, &[1, 1, 5, 24]),
+            Err(CorruptChunk("unknown quality code"))
+        );
+        let mut good = encode(&DayReadings::new(UTC_DAY, Resolution::Pt60m));
         good.push(0);
-        assert_eq!(DayChunk::decode(&good), Err(CorruptChunk("trailing bytes")));
+        assert_eq!(decode(UTC_DAY, &good), Err(CorruptChunk("trailing bytes")));
     }
 
     proptest! {
@@ -240,13 +209,14 @@ mod tests {
             slots in proptest::collection::vec(any::<Option<(i64, u8)>>(), 96),
         ) {
             let resolution = if hourly { Resolution::Pt60m } else { Resolution::Pt15m };
-            let mut chunk = DayChunk::empty(resolution);
-            for (slot, value) in slots.iter().take(chunk.slots()).enumerate() {
+            let mut day = DayReadings::new(UTC_DAY, resolution);
+            for (slot, value) in slots.iter().take(day.slots()).enumerate() {
                 if let Some((wh, q)) = value {
-                    chunk.set(slot, *wh, Quality::from_code(q % 4).unwrap());
+                    let quality = quality_of_code(q % 4).unwrap().unwrap();
+                    day.set(slot, EnergyWh(*wh), quality);
                 }
             }
-            prop_assert_eq!(DayChunk::decode(&chunk.encode()).unwrap(), chunk);
+            prop_assert_eq!(decode(UTC_DAY, &encode(&day)).unwrap(), day);
         }
     }
 }

@@ -71,10 +71,16 @@ fn translate(backend: Backend, text: Cow<'static, str>) -> AssertSqlSafe<Cow<'st
 }
 
 /// A statement with its parameters bound as it is written: `bind` appends `$N`.
+///
+/// For SQLite the placeholders are rendered as anonymous `?` (they are in order): SQLite looks
+/// a numbered parameter's name up in a list, once per parameter, which makes binding a
+/// statement of thousands of `$N` parameters quadratic (measured: a third of a copy's time).
 pub(crate) struct SqlBuilder {
     text: String,
     args: AnyArguments,
     bound: usize,
+    /// Byte ranges of the placeholders in `text`, in order.
+    placeholders: Vec<(usize, usize)>,
 }
 
 impl SqlBuilder {
@@ -83,6 +89,7 @@ impl SqlBuilder {
             text: head.to_owned(),
             args: AnyArguments::default(),
             bound: 0,
+            placeholders: Vec::new(),
         }
     }
 
@@ -97,8 +104,10 @@ impl SqlBuilder {
         T: Encode<'t, Any> + Type<Any>,
     {
         self.bound += 1;
+        let start = self.text.len();
         self.text.push('$');
         self.text.push_str(&self.bound.to_string());
+        self.placeholders.push((start, self.text.len()));
         // Encoding into an owned buffer of primitive values cannot fail for the types bound here.
         self.args
             .add(value)
@@ -143,7 +152,21 @@ impl SqlBuilder {
     }
 
     pub(crate) fn build(self, backend: Backend) -> sqlx::query::Query<'static, Any, AnyArguments> {
-        sqlx::query_with(sql_owned(backend, self.text), self.args)
+        let text = match backend {
+            Backend::Postgres => self.text,
+            Backend::Sqlite => {
+                let mut out = String::with_capacity(self.text.len());
+                let mut at = 0;
+                for (start, end) in &self.placeholders {
+                    out.push_str(&self.text[at..*start]);
+                    out.push('?');
+                    at = *end;
+                }
+                out.push_str(&self.text[at..]);
+                out
+            }
+        };
+        sqlx::query_with(sql_owned(backend, text), self.args)
     }
 }
 
@@ -201,6 +224,10 @@ mod tests {
         assert_eq!(
             b.text,
             "INSERT INTO t (a, b) VALUES ($1, $2::numeric), ($3, $4::numeric) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            sqlx::Execute::sql(b.build(Backend::Sqlite)).as_str(),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING"
         );
     }
 }

@@ -7,7 +7,7 @@
 //! SQL dialect both run.
 
 mod billing_inputs;
-pub mod chunk;
+mod chunk;
 mod db;
 mod document_reads;
 mod documents;
@@ -35,6 +35,7 @@ pub use db::Backend;
 use db::{DbPool, sql};
 
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
+pub use chunk::CorruptChunk;
 pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
@@ -64,7 +65,7 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
-    Corrupt(#[from] chunk::CorruptChunk),
+    Corrupt(#[from] CorruptChunk),
     #[error("stored value is unreadable: {0}")]
     CorruptValue(ParseError),
     #[error("{0}")]

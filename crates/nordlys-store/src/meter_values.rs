@@ -5,14 +5,13 @@
 
 use jiff::Timestamp;
 use nordlys_core::ParseError;
-use nordlys_core::model::{Quality, Reading};
-use nordlys_core::quantity::EnergyWh;
+use nordlys_core::model::{DayReadings, Reading};
 use nordlys_core::time::{utc_day_number, utc_day_start};
 use sqlx::Row;
 
 use serde_json::json;
 
-use crate::chunk::DayChunk;
+use crate::chunk::{self, CorruptChunk};
 use crate::db::SqlBuilder;
 use crate::journal::ChangedRange;
 use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx};
@@ -71,26 +70,44 @@ pub type StoredReading = Reading;
 const INSERT_BATCH_ROWS: usize = 500;
 
 struct LatestChunk {
-    day: i64,
     version: i64,
     import_id: i64,
-    chunk: DayChunk,
+    readings: DayReadings,
+}
+
+/// Overlay `newer` on `stored`: every reading of `newer` replaces ours.
+/// Returns how many slots changed (0: nothing did).
+fn overlay(stored: &mut DayReadings, newer: &DayReadings) -> usize {
+    let mut changed = 0;
+    for slot in 0..stored.slots() {
+        if let Some((energy, quality)) = newer.get(slot)
+            && stored.get(slot) != Some((energy, quality))
+        {
+            stored.set(slot, energy, quality);
+            changed += 1;
+        }
+    }
+    changed
 }
 
 impl StoreTx {
-    /// Merge `incoming` day chunks of one metering point into the store (see module docs).
+    /// Merge `incoming` days of one metering point's readings into the store, one day chunk
+    /// each (see module docs).
     pub async fn merge_day_chunks(
         &mut self,
         point_id: i64,
         gsrn: &str,
-        mut incoming: Vec<(i64, DayChunk)>,
+        mut incoming: Vec<DayReadings>,
     ) -> Result<MergeCounts, StoreError> {
         let mut counts = MergeCounts::default();
         if incoming.is_empty() {
             return Ok(counts);
         }
-        incoming.sort_unstable_by_key(|(day, _)| *day);
-        let (first_day, last_day) = (incoming[0].0, incoming[incoming.len() - 1].0);
+        incoming.sort_unstable_by_key(DayReadings::utc_day);
+        let (first_day, last_day) = (
+            incoming[0].utc_day(),
+            incoming[incoming.len() - 1].utc_day(),
+        );
         self.journal
             .lock_series(&format!("meter_values/{point_id}"))
             .await?;
@@ -107,13 +124,12 @@ impl StoreTx {
         for row in rows {
             let day: i64 = row.get(0);
             let entry = LatestChunk {
-                day,
                 version: row.get(1),
                 import_id: row.get(2),
-                chunk: DayChunk::decode(row.get::<&[u8], _>(3))?,
+                readings: chunk::decode(day, row.get::<&[u8], _>(3))?,
             };
             match latest.last_mut() {
-                Some(last) if last.day == day => *last = entry,
+                Some(last) if last.readings.utc_day() == day => *last = entry,
                 _ => latest.push(entry),
             }
         }
@@ -127,26 +143,28 @@ impl StoreTx {
                 .include(day, day, days, readings as u64, new);
         };
         let mut stored = latest.into_iter().peekable();
-        for (day, chunk) in incoming {
-            while stored.next_if(|s| s.day < day).is_some() {}
-            match stored.next_if(|s| s.day == day) {
+        for readings in incoming {
+            let day = readings.utc_day();
+            while stored.next_if(|s| s.readings.utc_day() < day).is_some() {}
+            match stored.next_if(|s| s.readings.utc_day() == day) {
                 None => {
                     counts.days_new += 1;
-                    note(day, 1, chunk.present_slots(), true);
-                    inserts.push((day, 1, chunk.encode()));
+                    note(day, 1, readings.present_slots(), true);
+                    inserts.push((day, 1, chunk::encode(&readings)));
                 }
                 Some(mut existing) => {
-                    if existing.chunk.resolution != chunk.resolution {
+                    if existing.readings.resolution() != readings.resolution() {
                         return Err(StoreError::Rejected(ParseError::new(
                             "start",
                             utc_day_start(day).to_string(),
                             format!(
                                 "metering point {gsrn} already has {} readings for this UTC day; these are {}",
-                                existing.chunk.resolution, chunk.resolution
+                                existing.readings.resolution(),
+                                readings.resolution()
                             ),
                         )));
                     }
-                    let readings_changed = existing.chunk.overlay(&chunk);
+                    let readings_changed = overlay(&mut existing.readings, &readings);
                     if readings_changed == 0 {
                         counts.days_unchanged += 1;
                     } else if existing.import_id == self.import_id {
@@ -156,7 +174,7 @@ impl StoreTx {
                         sqlx::query(
                             "UPDATE meter_value_chunks SET data = $1 WHERE metering_point = $2 AND utc_day = $3 AND version = $4",
                         )
-                        .bind(existing.chunk.encode())
+                        .bind(chunk::encode(&existing.readings))
                         .bind(point_id)
                         .bind(day)
                         .bind(existing.version)
@@ -165,7 +183,11 @@ impl StoreTx {
                     } else {
                         counts.days_versioned += 1;
                         note(day, 1, readings_changed, false);
-                        inserts.push((day, existing.version + 1, existing.chunk.encode()));
+                        inserts.push((
+                            day,
+                            existing.version + 1,
+                            chunk::encode(&existing.readings),
+                        ));
                     }
                 }
             }
@@ -248,22 +270,53 @@ impl Store {
         }
         let (from_s, to_s) = (from.as_second(), to.as_second());
         for (day, data) in latest {
-            let chunk = DayChunk::decode(&data)?;
-            let step = chunk.resolution.seconds();
+            let day_readings = chunk::decode(day, &data)?;
+            let step = day_readings.resolution().seconds();
             let day_start = day * 86_400;
-            for slot in 0..chunk.slots() {
+            for (slot, reading) in day_readings.readings().enumerate() {
                 let start = day_start + slot as i64 * step;
-                if chunk.is_present(slot) && start >= from_s && start < to_s {
+                if let Some((energy, quality)) = reading
+                    && start >= from_s
+                    && start < to_s
+                {
                     readings.push(Reading {
                         start: Timestamp::from_second(start)
-                            .map_err(|_| crate::chunk::CorruptChunk("day out of range"))?,
-                        energy: EnergyWh(chunk.energy_wh[slot]),
-                        quality: Quality::from_code(chunk.quality[slot])
-                            .ok_or(crate::chunk::CorruptChunk("quality"))?,
+                            .map_err(|_| CorruptChunk("day out of range"))?,
+                        energy,
+                        quality,
                     });
                 }
             }
         }
         Ok(readings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nordlys_core::model::Quality;
+    use nordlys_core::quantity::EnergyWh;
+    use nordlys_core::time::Resolution;
+
+    #[test]
+    fn overlay_reports_change_only_when_values_differ() {
+        let day = 20_089;
+        let mut stored = DayReadings::new(day, Resolution::Pt60m);
+        stored.set(3, EnergyWh(1000), Quality::Estimated);
+        let mut same = DayReadings::new(day, Resolution::Pt60m);
+        same.set(3, EnergyWh(1000), Quality::Estimated);
+        assert_eq!(overlay(&mut stored, &same), 0);
+        let mut corrected = DayReadings::new(day, Resolution::Pt60m);
+        corrected.set(3, EnergyWh(1200), Quality::Corrected);
+        corrected.set(5, EnergyWh(700), Quality::Measured);
+        assert_eq!(
+            overlay(&mut stored, &corrected),
+            2,
+            "slot 3 changed, slot 5 added"
+        );
+        assert_eq!(stored.present_slots(), 2);
+        assert_eq!(stored.get(3), Some((EnergyWh(1200), Quality::Corrected)));
+        assert!(!stored.is_present(4));
     }
 }

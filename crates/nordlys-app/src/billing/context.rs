@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use nordlys_core::document::DocumentLine;
-use nordlys_core::model::{ContractRole, Market};
+use nordlys_core::model::{ContractRole, DayReadings, Market};
 use nordlys_core::quantity::Currency;
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::{
     ContractSpan, MeterInput, Product, RateError, RatingContext, RatingPlan, Scratch, Statutory,
     UsageQuantity,
 };
-use nordlys_store::chunk::DayChunk;
 use nordlys_store::{BillableContract, Store, StoreError};
 
 use super::BillingError;
@@ -95,7 +94,7 @@ impl PeriodContext {
         &mut self,
         store: &Store,
         contract: &BillableContract,
-        series: Option<&[(i64, DayChunk)]>,
+        series: Option<&[DayReadings]>,
         accept_estimated: bool,
         scratch: &mut Scratch,
     ) -> Result<Result<Vec<DocumentLine>, NotReadyReason>, StoreError> {
@@ -239,12 +238,13 @@ impl PeriodContext {
 }
 
 impl PeriodContext {
-    /// Rate `contract` with its metering point's chunks from `chunks`, or say why it is not ready.
+    /// Rate `contract` with its metering point's readings from `chunks` (by point id, day by day),
+    /// or say why it is not ready.
     pub(super) async fn rate_or_not_ready(
         &mut self,
         store: &Store,
         contract: &BillableContract,
-        chunks: &HashMap<i64, Vec<(i64, DayChunk)>>,
+        chunks: &HashMap<i64, Vec<DayReadings>>,
         accept_estimated: bool,
         scratch: &mut Scratch,
     ) -> Result<Result<Vec<DocumentLine>, NotReady>, StoreError> {

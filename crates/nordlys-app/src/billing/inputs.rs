@@ -7,13 +7,12 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use nordlys_core::model::{PriceArea, Quality, SpotPrice};
+use nordlys_core::model::{DayReadings, PriceArea, Quality, SpotPrice};
 use nordlys_core::quantity::Currency;
 use nordlys_core::time::{
     LocalPeriod, Resolution, format_local, start_of_local_day, utc_day_number,
 };
 use nordlys_rating::{ContractSpan, RatingPlan, spot_price_from_mwh};
-use nordlys_store::chunk::{ABSENT, DayChunk};
 use nordlys_store::{BillablePoint, Store, StoreError};
 use rust_decimal::Decimal;
 
@@ -161,7 +160,7 @@ impl PeriodInputs {
 /// every interval of the contract's span must have a reading whose quality the policy accepts.
 pub fn dense_series(
     plan: &RatingPlan,
-    chunks: &[(i64, DayChunk)],
+    days: &[DayReadings],
     point: &BillablePoint,
     span: ContractSpan,
     accept_estimated: bool,
@@ -189,16 +188,17 @@ pub fn dense_series(
     let mut energy = vec![0i64; plan.intervals()];
     let mut ok = 0usize;
     let (mut missing, mut estimated) = (0usize, 0usize);
-    for (day, chunk) in chunks {
-        if chunk.resolution != point.resolution {
+    for day in days {
+        if day.resolution() != point.resolution {
             return Err(NotReadyReason::ReadingsResolution {
-                utc_day: nordlys_core::time::utc_day_start(*day).to_string(),
-                found: chunk.resolution,
+                utc_day: nordlys_core::time::utc_day_start(day.utc_day()).to_string(),
+                found: day.resolution(),
                 expected: point.resolution,
             });
         }
-        for slot in 0..chunk.slots() {
-            let t = day * 86_400 + slot as i64 * step;
+        let day_start = day.utc_day() * 86_400;
+        for (slot, reading) in day.readings().enumerate() {
+            let t = day_start + slot as i64 * step;
             if t < period_start {
                 continue;
             }
@@ -206,12 +206,12 @@ pub fn dense_series(
             if index < lo || index >= hi {
                 continue;
             }
-            match chunk.quality[slot] {
-                ABSENT => {}
-                q if q == Quality::Missing.to_code() => missing += 1,
-                q if q == Quality::Estimated.to_code() && !accept_estimated => estimated += 1,
-                _ => {
-                    energy[index] = chunk.energy_wh[slot];
+            match reading {
+                None => {}
+                Some((_, Quality::Missing)) => missing += 1,
+                Some((_, Quality::Estimated)) if !accept_estimated => estimated += 1,
+                Some((reading_energy, _)) => {
+                    energy[index] = reading_energy.0;
                     ok += 1;
                 }
             }
@@ -226,12 +226,13 @@ pub fn dense_series(
         let t = period_start + i as i64 * step;
         let day = t.div_euclid(86_400);
         let slot = ((t - day * 86_400) / step) as usize;
-        chunks.iter().find(|(d, _)| *d == day).is_none_or(|(_, c)| {
-            let q = c.quality[slot];
-            q == ABSENT
-                || q == Quality::Missing.to_code()
-                || (q == Quality::Estimated.to_code() && !accept_estimated)
-        })
+        days.iter()
+            .find(|d| d.utc_day() == day)
+            .is_none_or(|d| match d.get(slot) {
+                None | Some((_, Quality::Missing)) => true,
+                Some((_, Quality::Estimated)) => !accept_estimated,
+                Some(_) => false,
+            })
     });
     let first_gap = first_gap.map(|i| {
         format_local(

@@ -3,9 +3,9 @@
 
 use jiff::civil::Date;
 use nordlys_core::ids::Gsrn;
-use nordlys_core::model::Quality;
+use nordlys_core::model::{DayReadings, Quality};
+use nordlys_core::quantity::EnergyWh;
 use nordlys_core::time::start_of_local_day;
-use nordlys_store::chunk::DayChunk;
 use nordlys_store::{ImportCounts, Store, StoreError};
 
 use crate::Clock;
@@ -31,20 +31,21 @@ pub async fn deliver_demo_corrections(
             start_of_local_day(*day, &tz),
             start_of_local_day(day.tomorrow().unwrap_or(*day), &tz),
         );
-        let mut chunks: Vec<(i64, DayChunk)> = Vec::new();
+        let mut days: Vec<DayReadings> = Vec::new();
         for reading in store.meter_values(point.id, start, end, None).await? {
             let t = reading.start.as_second();
             let utc_day = t.div_euclid(86_400);
-            if chunks.last().is_none_or(|(d, _)| *d != utc_day) {
-                chunks.push((utc_day, DayChunk::empty(point.resolution)));
+            if days.last().is_none_or(|d| d.utc_day() != utc_day) {
+                days.push(DayReadings::new(utc_day, point.resolution));
             }
             let slot = ((t - utc_day * 86_400) / point.resolution.seconds()) as usize;
-            if let Some((_, chunk)) = chunks.last_mut() {
-                chunk.set(slot, reading.energy.0 * 108 / 100, Quality::Corrected);
+            if let Some(day) = days.last_mut() {
+                let energy = EnergyWh(reading.energy.0 * 108 / 100);
+                day.set(slot, energy, Quality::Corrected);
                 changed += 1;
             }
         }
-        tx.merge_day_chunks(point.id, gsrn.as_str(), chunks).await?;
+        tx.merge_day_chunks(point.id, gsrn.as_str(), days).await?;
     }
     tx.commit(ImportCounts {
         rows: changed,

@@ -10,10 +10,9 @@ use std::collections::HashMap;
 use jiff::civil::{Date, Weekday};
 use jiff::{Timestamp, ToSpan};
 use nordlys_core::ids::Gsrn;
-use nordlys_core::model::{ExchangeRate, Market, PriceArea, Quality, SpotPrice};
-use nordlys_core::quantity::Currency;
+use nordlys_core::model::{DayReadings, ExchangeRate, Market, PriceArea, Quality, SpotPrice};
+use nordlys_core::quantity::{Currency, EnergyWh};
 use nordlys_core::time::start_of_local_day;
-use nordlys_store::chunk::DayChunk;
 use nordlys_store::{PointRef, StoreError, StoreTx};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -100,15 +99,15 @@ pub(super) async fn write_meter_values(
         let has_ev = !business && rng.random_range(0..100) < 35;
         let missing_day = (n % 211 == 13).then(|| to.checked_sub(3.days()).unwrap_or(to));
         let corrected_day = (n % 173 == 11).then(|| from.checked_add(9.days()).unwrap_or(from));
-        let mut chunks: Vec<(i64, DayChunk)> = Vec::new();
+        let mut days: Vec<DayReadings> = Vec::new();
         let mut t = start.as_second();
         while t < end.as_second() {
             let ts = Timestamp::from_second(t).unwrap_or(start);
             let local = tz.to_datetime(ts);
             let date = local.date();
             let day = t.div_euclid(86_400);
-            if chunks.last().is_none_or(|(d, _)| *d != day) {
-                chunks.push((day, DayChunk::empty(point.resolution)));
+            if days.last().is_none_or(|d| d.utc_day() != day) {
+                days.push(DayReadings::new(day, point.resolution));
             }
             if Some(date) != missing_day {
                 let kw = load_kw(
@@ -127,8 +126,8 @@ pub(super) async fn write_meter_values(
                     Quality::Measured
                 };
                 let slot = ((t - day * 86_400) / step) as usize;
-                if let Some((_, chunk)) = chunks.last_mut() {
-                    chunk.set(slot, wh, quality);
+                if let Some(readings) = days.last_mut() {
+                    readings.set(slot, EnergyWh(wh), quality);
                 }
                 summary.readings += 1;
             }
@@ -147,7 +146,7 @@ pub(super) async fn write_meter_values(
         tx.merge_day_chunks(
             point_id(refs, &point.metering_point_id)?,
             point.metering_point_id.as_str(),
-            chunks,
+            days,
         )
         .await?;
         progress.advance(1);

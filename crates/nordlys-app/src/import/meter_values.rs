@@ -10,10 +10,9 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use nordlys_core::ParseError;
-use nordlys_core::model::Quality;
+use nordlys_core::model::{DayReadings, Quality};
 use nordlys_core::quantity::EnergyWh;
 use nordlys_core::time::parse_instant;
-use nordlys_store::chunk::DayChunk;
 use nordlys_store::{ImportCounts, PointRef, Store, StoreError};
 use tokio::sync::mpsc;
 
@@ -48,9 +47,8 @@ const PROGRESS_EVERY_ROWS: u64 = 65_536;
 
 struct PendingChunk {
     point: usize,
-    day: i64,
     first_line: u64,
-    chunk: DayChunk,
+    readings: DayReadings,
     /// Per slot, the line that gave it, as an offset from `first_line` ([`FAR_LINE`] if it
     /// does not fit), to name both lines of an interval given twice.
     line_offsets: Vec<u32>,
@@ -71,9 +69,11 @@ struct EarlierRows {
 
 impl PendingChunk {
     fn present_bits(&self) -> u128 {
-        (0..self.chunk.slots())
-            .filter(|&slot| self.chunk.is_present(slot))
-            .fold(0, |bits, slot| bits | (1u128 << slot))
+        self.readings
+            .readings()
+            .enumerate()
+            .filter(|(_, reading)| reading.is_some())
+            .fold(0, |bits, (slot, _)| bits | (1u128 << slot))
     }
 }
 
@@ -196,13 +196,12 @@ impl Parser {
             .entry((point_index, day))
             .or_insert_with(|| PendingChunk {
                 point: point_index,
-                day,
                 first_line: line,
-                chunk: DayChunk::empty(resolution),
+                readings: DayReadings::new(day, resolution),
                 line_offsets: vec![FAR_LINE; resolution.intervals_per_utc_day()],
                 earlier: handed_on.get(&(point_index, day)).copied(),
             });
-        let earlier_line = if pending.chunk.is_present(slot) {
+        let earlier_line = if pending.readings.is_present(slot) {
             Some(match pending.line_offsets[slot] {
                 FAR_LINE => "earlier in the file".to_owned(),
                 offset => format!("on line {}", pending.first_line + u64::from(offset)),
@@ -228,7 +227,7 @@ impl Parser {
                 ),
             ));
         }
-        pending.chunk.set(slot, energy.0, quality);
+        pending.readings.set(slot, energy, quality);
         pending.line_offsets[slot] = u32::try_from(line - pending.first_line).unwrap_or(FAR_LINE);
         Ok(())
     }
@@ -240,7 +239,7 @@ impl Parser {
             let present = pending.present_bits();
             let earlier = self
                 .handed_on
-                .entry((pending.point, pending.day))
+                .entry((pending.point, pending.readings.utc_day()))
                 .or_insert(EarlierRows {
                     present: 0,
                     first_line: pending.first_line,
@@ -248,7 +247,7 @@ impl Parser {
             earlier.present |= present;
             earlier.first_line = earlier.first_line.min(pending.first_line);
         }
-        batch.sort_unstable_by_key(|c| (c.point, c.day));
+        batch.sort_unstable_by_key(|c| (c.point, c.readings.utc_day()));
         batch
     }
 }
@@ -355,11 +354,11 @@ pub async fn import_meter_values(
         let mut batch = batch.into_iter().peekable();
         while let Some(first) = batch.next() {
             let point = first.point;
-            let mut days = vec![(first.day, first.chunk)];
+            let mut days = vec![first.readings];
             let mut first_line = first.first_line;
             while let Some(next) = batch.next_if(|c| c.point == point) {
                 first_line = first_line.min(next.first_line);
-                days.push((next.day, next.chunk));
+                days.push(next.readings);
             }
             let (point_id, gsrn) = &points_for_writer[point];
             match tx.merge_day_chunks(*point_id, gsrn, days).await {
