@@ -7,6 +7,7 @@
 //! SQL dialect both run.
 
 mod billing_inputs;
+mod catalog;
 pub mod chunk;
 mod db;
 mod document_reads;
@@ -34,12 +35,11 @@ pub use db::Backend;
 use db::{DbPool, sql};
 
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
+pub use catalog::TableFingerprint;
 pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
-pub use journal::{
-    Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION, TableFingerprint,
-};
+pub use journal::{Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 pub use products::StoredProduct;
