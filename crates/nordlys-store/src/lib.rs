@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use nordlys_core::ParseError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{ConnectOptions, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 
 pub use db::Backend;
 use db::{DbPool, sql};
@@ -122,6 +122,9 @@ pub struct Store {
     backend: Backend,
 }
 
+/// How long opening a database waits for a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The migrations of each backend, embedded in the binary.
 fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     match backend {
@@ -130,8 +133,8 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     }
 }
 
-/// `location` without a password, for messages.
-fn redacted(location: &str) -> String {
+/// `location` (a database URL or path) without its password, for messages.
+pub fn redacted(location: &str) -> String {
     match location.split_once("://") {
         Some((scheme, rest)) => match rest.split_once('@') {
             Some((credentials, host)) => {
@@ -154,6 +157,15 @@ impl Store {
         let backend =
             if location.starts_with("postgres://") || location.starts_with("postgresql://") {
                 Backend::Postgres
+            } else if let Some((scheme, _)) = location.split_once("://")
+                && scheme != "sqlite"
+                && !scheme.contains(['/', '\\'])
+            {
+                return Err(StoreError::Unsupported(format!(
+                    "{}: Nordlys does not know databases of the kind {scheme}://; it runs on \
+                     PostgreSQL (postgres://user@host:port/db) and SQLite (a file path)",
+                    redacted(location)
+                )));
             } else {
                 Backend::Sqlite
             };
@@ -184,9 +196,25 @@ impl Store {
             .map_err(open_error)?
             // Whole-period reads of a large utility take seconds by design: not a warning.
             .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(5));
+        if backend == Backend::Postgres {
+            // The pool takes a refused connection for a server still starting and retries it
+            // until its acquire timeout, which turns "nothing listens there" into a bare "pool
+            // timed out" a minute later: one direct connection first says what went wrong.
+            let no_answer = || {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                ))
+            };
+            let probe = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+                .await
+                .map_err(|_| open_error(no_answer()))?
+                .map_err(open_error)?;
+            let _ = probe.close().await;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
