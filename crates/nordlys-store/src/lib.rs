@@ -9,6 +9,7 @@
 mod billing_inputs;
 mod catalog;
 pub mod chunk;
+mod copy;
 mod db;
 mod document_reads;
 mod documents;
@@ -36,6 +37,7 @@ use db::{DbPool, sql};
 
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
 pub use catalog::TableFingerprint;
+pub use copy::{CopiedTable, CopyError, CopyReport, CopyStep};
 pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
@@ -66,6 +68,8 @@ pub enum StoreError {
     CorruptValue(ParseError),
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Copy(#[from] CopyError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
