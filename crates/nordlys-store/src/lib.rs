@@ -6,6 +6,7 @@
 //! are [`jiff::Timestamp`], money is decimal, ids are domain types); see `db.rs` for the one
 //! SQL dialect both run.
 
+mod backup;
 mod billing_inputs;
 mod catalog;
 pub mod chunk;
@@ -35,6 +36,7 @@ use sqlx::{ConnectOptions, Connection, Row};
 pub use db::Backend;
 use db::{DbPool, sql};
 
+pub use backup::{BackupCheck, BackupError, BackupReport};
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
 pub use catalog::TableFingerprint;
 pub use copy::{CopiedTable, CopyError, CopyReport, CopyStep};
@@ -70,6 +72,8 @@ pub enum StoreError {
     Unsupported(String),
     #[error(transparent)]
     Copy(#[from] CopyError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
