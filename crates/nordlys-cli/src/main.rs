@@ -27,6 +27,7 @@ mod bench;
 mod bench_settle;
 mod bill_cmd;
 mod changes_cmd;
+mod db_cmd;
 mod demo_cmd;
 mod invoices_cmd;
 mod output;
@@ -128,6 +129,11 @@ enum Command {
     Rate(rate_cmd::RateArgs),
     /// Print the change journal as JSON lines in commit order (`--follow` for new ones).
     Changes(changes_cmd::ChangesArgs),
+    /// Copy the database into a new one (SQLite to PostgreSQL), or back it up.
+    Db {
+        #[command(subcommand)]
+        what: db_cmd::DbWhat,
+    },
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
         #[command(subcommand)]
@@ -353,6 +359,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Invoices { what } => invoices_cmd::invoices(&cli.db, what).await?,
         Command::Rate(args) => rate_cmd::rate(args)?,
         Command::Changes(args) => changes_cmd::changes(&cli.db, args).await?,
+        Command::Db { what } => db_cmd::db(&cli.db, what).await?,
     }
     Ok(())
 }
