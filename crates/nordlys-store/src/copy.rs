@@ -491,7 +491,11 @@ fn describe_mismatch(
                 s.rows, t.rows
             )
         }
-        (Some(s), Some(_)) => format!("{table} (the same {} rows, different contents)", s.rows),
+        (Some(s), Some(_)) => format!(
+            "{table} (the same {} row{}, different contents)",
+            s.rows,
+            if s.rows == 1 { "" } else { "s" }
+        ),
         _ => format!("{table} (not in both)"),
     }
 }
