@@ -3,6 +3,7 @@
 //! consistent backup of a SQLite database. Both verify what they wrote, table by table.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
@@ -73,9 +74,9 @@ async fn copy(db: &str, to: &str) -> Result<()> {
         target.backend().name(),
         redacted(to)
     );
-    let bar = progress::for_stderr();
+    let current: Mutex<Option<Arc<dyn Progress>>> = Mutex::new(None);
     let report = source
-        .copy_to(&target, &|step| show(bar.as_ref(), step))
+        .copy_to(&target, &|step| show(&current, step))
         .await
         .with_context(|| format!("copying into {}", redacted(to)))?;
     print_copy_report(&report, to);
@@ -84,14 +85,29 @@ async fn copy(db: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-fn show(bar: &dyn Progress, step: CopyStep<'_>) {
+/// Show `step` on stderr: a progress display of its own for each table (a finished bar does
+/// not start again).
+fn show(current: &Mutex<Option<Arc<dyn Progress>>>, step: CopyStep<'_>) {
+    let Ok(mut current) = current.lock() else {
+        return;
+    };
     match step {
         CopyStep::Table { table, rows } => {
             tracing::info!(table, rows, "copying");
+            let bar = progress::for_stderr();
             bar.start(&format!("copying {table}"), Some(rows));
+            *current = Some(bar);
         }
-        CopyStep::Rows(rows) => bar.advance(rows),
-        CopyStep::TableDone => bar.finish(),
+        CopyStep::Rows(rows) => {
+            if let Some(bar) = current.as_ref() {
+                bar.advance(rows);
+            }
+        }
+        CopyStep::TableDone => {
+            if let Some(bar) = current.take() {
+                bar.finish();
+            }
+        }
         CopyStep::Verifying => eprintln!("Verifying: row counts and fingerprints of every table"),
     }
 }
