@@ -56,10 +56,6 @@ pub enum BenchWhat {
         /// Metering points (one account each) to build and settle.
         #[arg(long, default_value_t = 100_000)]
         metering_points: u64,
-        /// A PostgreSQL server (postgres://user@host:port/db) to run on, in a new database made
-        /// for the run, instead of a new SQLite file.
-        #[arg(long = "db", value_name = "URL")]
-        postgres: Option<String>,
         /// Settle with this many `nordlys worker` processes (PostgreSQL); a list (1,2) runs
         /// each on a copy of the same input and prints the speed-up.
         #[arg(long, value_delimiter = ',')]
@@ -77,10 +73,6 @@ pub enum BenchWhat {
         /// Meter-value rows to import (default: 857 metering points × one year of quarter-hours).
         #[arg(long, default_value_t = 30_029_280)]
         rows: u64,
-        /// A PostgreSQL server (postgres://user@host:port/db) to import into, in a new database
-        /// made for the run, instead of a new SQLite file.
-        #[arg(long = "db", value_name = "URL")]
-        postgres: Option<String>,
         /// Metering points the rows are spread over (rows / points readings each, from 2025-01-01).
         #[arg(long, default_value_t = 857)]
         metering_points: u64,
@@ -93,7 +85,11 @@ pub enum BenchWhat {
     },
 }
 
-pub async fn run(what: BenchWhat) -> Result<()> {
+/// Run a benchmark. `db` is the global `--db`: a `postgres://` URL runs `settle` and `import`
+/// on that server, in a new database made for the run; anything else uses a new SQLite file.
+pub async fn run(what: BenchWhat, db: &str) -> Result<()> {
+    let postgres = (db.starts_with("postgres://") || db.starts_with("postgresql://"))
+        .then(|| db.to_owned());
     match what {
         BenchWhat::Rate {
             tariffs,
@@ -142,7 +138,6 @@ pub async fn run(what: BenchWhat) -> Result<()> {
         }
         BenchWhat::Settle {
             metering_points,
-            postgres,
             workers,
             dir,
             keep,
@@ -150,7 +145,6 @@ pub async fn run(what: BenchWhat) -> Result<()> {
         BenchWhat::Import {
             rows,
             metering_points,
-            postgres,
             dir,
             keep,
         } => bench_import(rows, metering_points, postgres, dir, keep).await,

@@ -27,6 +27,7 @@ mod bench;
 mod bench_settle;
 mod bill_cmd;
 mod changes_cmd;
+mod db_cmd;
 mod demo_cmd;
 mod invoices_cmd;
 mod output;
@@ -138,6 +139,11 @@ enum Command {
     Runs {
         #[command(subcommand)]
         command: runs_cmd::RunsCommand,
+    },
+    /// Copy the database into a new one (SQLite to PostgreSQL), or back it up.
+    Db {
+        #[command(subcommand)]
+        what: db_cmd::DbWhat,
     },
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
@@ -357,7 +363,7 @@ async fn run(cli: Cli) -> Result<()> {
             );
             store.close().await;
         }
-        Command::Bench { what } => bench::run(what).await?,
+        Command::Bench { what } => bench::run(what, &cli.db).await?,
         Command::Products { what } => products_cmd::products(what)?,
         Command::Bill(args) => bill_cmd::bill(&cli.db, args, &clock).await?,
         Command::Invoices { what } => invoices_cmd::invoices(&cli.db, what).await?,
@@ -365,6 +371,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Changes(args) => changes_cmd::changes(&cli.db, args).await?,
         Command::Worker(args) => worker_cmd::worker(&cli.db, args).await?,
         Command::Runs { command } => runs_cmd::runs(&cli.db, command).await?,
+        Command::Db { what } => db_cmd::db(&cli.db, what).await?,
     }
     Ok(())
 }

@@ -6,8 +6,11 @@
 //! are [`jiff::Timestamp`], money is decimal, ids are domain types); see `db.rs` for the one
 //! SQL dialect both run.
 
+mod backup;
 mod billing_inputs;
+mod catalog;
 mod chunk;
+mod copy;
 mod db;
 mod document_reads;
 mod documents;
@@ -29,19 +32,20 @@ use std::time::Duration;
 
 use nordlys_core::ParseError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{ConnectOptions, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 
 pub use db::Backend;
 use db::{DbPool, sql};
 
+pub use backup::{BackupCheck, BackupError, BackupReport};
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
+pub use catalog::TableFingerprint;
 pub use chunk::CorruptChunk;
+pub use copy::{CopiedTable, CopyError, CopyReport, CopyStep};
 pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
-pub use journal::{
-    Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION, TableFingerprint,
-};
+pub use journal::{Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
 pub use products::StoredProduct;
@@ -76,6 +80,10 @@ pub enum StoreError {
         "the claim of batch {batch_no} of run {run_id} was lost (its lease ran out); another worker bills it"
     )]
     ClaimLost { run_id: i64, batch_no: i64 },
+    #[error(transparent)]
+    Copy(#[from] CopyError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -160,6 +168,9 @@ pub struct Store {
     backend: Backend,
 }
 
+/// How long opening a database waits for a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The migrations of each backend, embedded in the binary.
 fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     match backend {
@@ -168,8 +179,8 @@ fn migrator(backend: Backend) -> sqlx::migrate::Migrator {
     }
 }
 
-/// `location` without a password, for messages.
-fn redacted(location: &str) -> String {
+/// `location` (a database URL or path) without its password, for messages.
+pub fn redacted(location: &str) -> String {
     match location.split_once("://") {
         Some((scheme, rest)) => match rest.split_once('@') {
             Some((credentials, host)) => {
@@ -192,6 +203,15 @@ impl Store {
         let backend =
             if location.starts_with("postgres://") || location.starts_with("postgresql://") {
                 Backend::Postgres
+            } else if let Some((scheme, _)) = location.split_once("://")
+                && scheme != "sqlite"
+                && !scheme.contains(['/', '\\'])
+            {
+                return Err(StoreError::Unsupported(format!(
+                    "{}: Nordlys does not know databases of the kind {scheme}://; it runs on \
+                     PostgreSQL (postgres://user@host:port/db) and SQLite (a file path)",
+                    redacted(location)
+                )));
             } else {
                 Backend::Sqlite
             };
@@ -223,16 +243,24 @@ impl Store {
             // Whole-period reads of a large utility take seconds by design: not a warning.
             .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(5));
         if backend == Backend::Postgres {
-            // Once directly, so that a wrong address or a server that is down is said at once
-            // (the pool would retry until its acquire timeout).
-            let probe = sqlx::ConnectOptions::connect(&options)
+            // The pool takes a refused connection for a server still starting and retries it
+            // until its acquire timeout, which turns "nothing listens there" into a bare "pool
+            // timed out" a minute later: one direct connection first says what went wrong.
+            let no_answer = || {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                ))
+            };
+            let probe = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
                 .await
+                .map_err(|_| open_error(no_answer()))?
                 .map_err(open_error)?;
-            let _ = sqlx::Connection::close(probe).await;
+            let _ = probe.close().await;
         }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(CONNECT_TIMEOUT)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

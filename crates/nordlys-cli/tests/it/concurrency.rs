@@ -49,7 +49,7 @@ fn settled_utility() -> Workdir {
 }
 
 /// A GSRN with a valid GS1 check digit.
-fn gsrn(i: usize) -> String {
+pub(super) fn gsrn(i: usize) -> String {
     let body = format!("70705750000{i:06}");
     let sum: u32 = body
         .bytes()

@@ -2,6 +2,7 @@
 
 mod changes;
 mod concurrency;
+mod db;
 mod imports;
 mod rate;
 mod workers;
