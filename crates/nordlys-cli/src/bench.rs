@@ -88,8 +88,8 @@ pub enum BenchWhat {
 /// Run a benchmark. `db` is the global `--db`: a `postgres://` URL runs `settle` and `import`
 /// on that server, in a new database made for the run; anything else uses a new SQLite file.
 pub async fn run(what: BenchWhat, db: &str) -> Result<()> {
-    let postgres = (db.starts_with("postgres://") || db.starts_with("postgresql://"))
-        .then(|| db.to_owned());
+    let postgres =
+        (db.starts_with("postgres://") || db.starts_with("postgresql://")).then(|| db.to_owned());
     match what {
         BenchWhat::Rate {
             tariffs,
