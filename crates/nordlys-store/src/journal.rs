@@ -239,8 +239,9 @@ pub(crate) struct JournaledTx {
     backend: Backend,
     tx_id: i64,
     now_us: i64,
-    /// Records to append at commit, in the order they were recorded.
-    pending: Vec<Change>,
+    /// Records to append at commit, in the order they were recorded (payloads already as JSON
+    /// text: a large import holds one per changed row until it commits).
+    pending: Vec<PendingChange>,
     /// Series locked in this transaction (PostgreSQL advisory locks), so each is taken once.
     locked: std::collections::HashSet<String>,
 }
@@ -274,13 +275,14 @@ impl JournaledTx {
 
     /// Record `change`; it is appended to the journal when the transaction commits.
     pub(crate) async fn record(&mut self, change: Change) -> Result<(), StoreError> {
-        self.pending.push(change);
+        self.pending.push(PendingChange::from(change));
         Ok(())
     }
 
     /// Record `changes` in order (see [`JournaledTx::record`]).
     pub(crate) async fn record_many(&mut self, changes: Vec<Change>) -> Result<(), StoreError> {
-        self.pending.extend(changes);
+        self.pending
+            .extend(changes.into_iter().map(PendingChange::from));
         Ok(())
     }
 
@@ -312,7 +314,6 @@ impl JournaledTx {
         .fetch_one(&mut *self.tx)
         .await?;
         let first_seq = last_seq - changes.len() as i64 + 1;
-        let json = |v: &Option<Value>| v.as_ref().map(|v| v.to_string());
         for (batch_no, batch) in changes.chunks(PER_STATEMENT).enumerate() {
             let batch_first = first_seq + (batch_no * PER_STATEMENT) as i64;
             let mut query = SqlBuilder::new(
@@ -327,8 +328,8 @@ impl JournaledTx {
                     .bind(change.key.clone())
                     .bind(change.op.code())
                     .bind(SCHEMA_VERSION)
-                    .bind(json(&change.before))
-                    .bind(json(&change.after))
+                    .bind(change.before.as_deref())
+                    .bind(change.after.as_deref())
                     .bind(self.now_us)
                     .bind(s.metering_point)
                     .bind(s.price_area.clone())
@@ -364,6 +365,29 @@ impl JournaledTx {
         self.append_pending().await?;
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A change waiting in its transaction to be appended, its payloads serialised.
+struct PendingChange {
+    domain: Domain,
+    key: String,
+    op: ChangeOp,
+    before: Option<String>,
+    after: Option<String>,
+    scope: ChangeScope,
+}
+
+impl From<Change> for PendingChange {
+    fn from(change: Change) -> Self {
+        PendingChange {
+            domain: change.domain,
+            key: change.key,
+            op: change.op,
+            before: change.before.map(|v| v.to_string()),
+            after: change.after.map(|v| v.to_string()),
+            scope: change.scope,
+        }
     }
 }
 
