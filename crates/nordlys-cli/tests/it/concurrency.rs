@@ -162,7 +162,7 @@ fn killed_correction_workers_still_correct_every_account_once() {
             "{planned}"
         );
         let (kills, elapsed) =
-            super::workers::bill_with_killed_workers(&w, &run_id, 3, &mut random);
+            super::workers::bill_with_killed_workers(&w, &run_id, 4, &mut random);
         eprintln!(
             "trial {trial}: {kills} correction workers killed; run finished in {:.1} s",
             elapsed.as_secs_f64()
