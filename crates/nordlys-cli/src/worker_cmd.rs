@@ -48,6 +48,11 @@ pub async fn worker(db: &str, args: WorkerArgs) -> Result<()> {
     }
     let statutory = Arc::new(statutory(args.statutory.as_ref())?);
     let store = open(db).await?;
+    if let Some(run) = args.run
+        && store.run(run).await?.is_none()
+    {
+        bail!("--run {run}: no run has this id (`nordlys runs list` shows them)");
+    }
     let options = WorkerOptions {
         name: args.name.unwrap_or_else(default_name),
         lease: Duration::from_secs(args.lease),

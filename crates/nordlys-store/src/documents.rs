@@ -376,41 +376,68 @@ impl BillingTx {
     /// series a block of numbers (and of KID values) taken as the last step before commit, the
     /// documents updated, the KIDs registered, and each document journaled with its number.
     pub(crate) async fn number_documents(&mut self) -> Result<Vec<IssuedDocument>, StoreError> {
+        let groups = std::mem::take(&mut self.unnumbered);
+        // Every transaction takes its counters in one order — the series by name, then the KID
+        // counter (then, at commit, the journal head) — so that concurrent workers wait for
+        // each other but never deadlock.
+        let mut counts: std::collections::BTreeMap<&str, i64> = Default::default();
+        for group in &groups {
+            *counts.entry(group.series.as_str()).or_default() += group.documents.len() as i64;
+        }
+        let mut next_number: HashMap<String, i64> = HashMap::with_capacity(counts.len());
+        for (series, count) in counts {
+            sqlx::query("INSERT INTO number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING")
+                .bind(series)
+                .execute(self.tx.conn())
+                .await?;
+            let first: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + $1 WHERE series = $2 RETURNING next_number - $3")
+                .bind(count)
+                .bind(series)
+                .bind(count)
+                .fetch_one(self.tx.conn())
+                .await?;
+            next_number.insert(series.to_owned(), first);
+        }
+        let kid_count: i64 = groups
+            .iter()
+            .filter(|g| g.kid.is_some())
+            .map(|g| g.documents.len() as i64)
+            .sum();
+        let mut next_kid_value: i64 = if kid_count == 0 {
+            0
+        } else {
+            sqlx::query_scalar(
+                "UPDATE kid_counter SET next_value = next_value + $1 WHERE id = 1 RETURNING next_value - $2",
+            )
+            .bind(kid_count)
+            .bind(kid_count)
+            .fetch_one(self.tx.conn())
+            .await?
+        };
         let mut numbered = Vec::new();
         for Unnumbered {
             series,
             kid,
             mut documents,
             corrects,
-        } in std::mem::take(&mut self.unnumbered)
+        } in groups
         {
-            let count = documents.len() as i64;
-            sqlx::query("INSERT INTO number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING")
-                .bind(&series)
-                .execute(self.tx.conn())
-                .await?;
-            let first_number: i64 = sqlx::query_scalar("UPDATE number_series SET next_number = next_number + $1 WHERE series = $2 RETURNING next_number - $3")
-                .bind(count)
-                .bind(&series)
-                .bind(count)
-                .fetch_one(self.tx.conn())
-                .await?;
-            let first_kid_value: i64 = match kid {
-                None => 0,
-                Some(_) => sqlx::query_scalar(
-                    "UPDATE kid_counter SET next_value = next_value + $1 WHERE id = 1 RETURNING next_value - $2",
-                )
-                .bind(count)
-                .bind(count)
-                .fetch_one(self.tx.conn())
-                .await?,
-            };
-            for (i, d) in documents.iter_mut().enumerate() {
-                d.number = first_number + i as i64;
-                d.kid = kid
-                    .map(|algorithm| kid_for_document_number(first_kid_value + i as i64, algorithm))
-                    .transpose()
-                    .map_err(StoreError::Rejected)?;
+            let next = next_number.get_mut(&series).ok_or_else(|| {
+                StoreError::Unsupported(format!("series {series} was not allocated"))
+            })?;
+            for d in documents.iter_mut() {
+                d.number = *next;
+                *next += 1;
+                d.kid = match kid {
+                    None => None,
+                    Some(algorithm) => {
+                        next_kid_value += 1;
+                        Some(
+                            kid_for_document_number(next_kid_value - 1, algorithm)
+                                .map_err(StoreError::Rejected)?,
+                        )
+                    }
+                };
             }
             for batch in documents.chunks(500) {
                 let mut update = SqlBuilder::new(

@@ -24,8 +24,10 @@
 //!
 //! On SQLite every `JournaledTx` also begins with `BEGIN IMMEDIATE` (one writer at a time, and
 //! no write transaction reads a snapshot older than the last commit). On PostgreSQL a
-//! transaction that reads to decide what to write locks what it reads (`FOR UPDATE`, or a
-//! transaction-scoped advisory lock per series through [`JournaledTx::lock_series`]).
+//! transaction that reads to decide what to write locks what it reads: `FOR UPDATE`, the
+//! parent row of a series with many members ([`JournaledTx::lock_row`]: a metering point for its
+//! readings, a contract for its usage), or a transaction-scoped advisory lock for a series of few
+//! ([`JournaledTx::lock_series`]: an area, a currency pair, a product).
 //!
 //! # Payloads (schema_version 1)
 //! `before` / `after` are JSON objects in an external schema: decimals as strings, instants RFC
@@ -286,8 +288,12 @@ impl JournaledTx {
         Ok(())
     }
 
-    /// Serialise writers of one series (a metering point's readings, an area's prices) on
-    /// PostgreSQL until this transaction ends; a no-op on SQLite, which has one writer.
+    /// Serialise writers of one series with few members (an area's spot prices, a currency
+    /// pair's rates, a product's versions) on PostgreSQL until this transaction ends, with a
+    /// transaction-scoped advisory lock; a no-op on SQLite, which has one writer. Advisory locks
+    /// take slots of PostgreSQL's shared lock table (`max_locks_per_transaction` per
+    /// connection), so a series with a member per row of a large import locks its parent row
+    /// instead ([`JournaledTx::lock_row`]).
     pub(crate) async fn lock_series(&mut self, series: &str) -> Result<(), StoreError> {
         if self.backend == Backend::Sqlite || self.locked.contains(series) {
             return Ok(());
@@ -297,6 +303,37 @@ impl JournaledTx {
             .execute(&mut *self.tx)
             .await?;
         self.locked.insert(series.to_owned());
+        Ok(())
+    }
+
+    /// Serialise writers of the rows that hang off one row (a metering point's readings, a
+    /// contract's usage) on PostgreSQL until this transaction ends: that row is locked
+    /// `FOR UPDATE` (a row lock is kept on the row itself, so an import may hold any number);
+    /// a no-op on SQLite, which has one writer.
+    pub(crate) async fn lock_row<K>(
+        &mut self,
+        table: &'static str,
+        key_column: &'static str,
+        key: K,
+    ) -> Result<(), StoreError>
+    where
+        K: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + std::fmt::Display + Send,
+    {
+        if self.backend == Backend::Sqlite {
+            return Ok(());
+        }
+        let name = format!("{table}/{key}");
+        if self.locked.contains(&name) {
+            return Ok(());
+        }
+        // Table and column names are constants of the calling modules, never input.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 FROM {table} WHERE {key_column} = $1 FOR UPDATE"
+        )))
+        .bind(key)
+        .execute(&mut *self.tx)
+        .await?;
+        self.locked.insert(name);
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::db::sql;
 use crate::journal::ChangedRange;
-use crate::versions::{VersionWrite, VersionedRow, upsert_version};
+use crate::versions::{SeriesLock, VersionWrite, VersionedRow, upsert_version};
 use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
 /// The journal records of one transaction's spot-price changes, one per area.
@@ -145,6 +145,7 @@ impl StoreTx {
                 key_values: &[&date, base, quote],
                 value_column: "rate",
                 value: &text,
+                lock: SeriesLock::Advisory(format!("exchange_rates/{base}/{quote}")),
             },
         )
         .await?;

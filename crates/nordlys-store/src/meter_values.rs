@@ -109,7 +109,7 @@ impl StoreTx {
             incoming[incoming.len() - 1].utc_day(),
         );
         self.journal
-            .lock_series(&format!("meter_values/{point_id}"))
+            .lock_row("metering_points", "id", point_id)
             .await?;
         let rows = sqlx::query(
             "SELECT utc_day, version, import_id, data FROM meter_value_chunks

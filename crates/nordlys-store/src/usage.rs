@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::db::sql;
-use crate::versions::{VersionWrite, VersionedRow, upsert_version};
+use crate::versions::{SeriesLock, VersionWrite, VersionedRow, upsert_version};
 use crate::{Change, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
 /// The UTC days a local Nordic date (UTC+1 or UTC+2) overlaps: the day before and the day itself.
@@ -55,6 +55,11 @@ impl StoreTx {
                 key_values: &[contract_id, &date_text, component],
                 value_column: "quantity",
                 value: &text,
+                lock: SeriesLock::ParentRow {
+                    table: "contracts",
+                    key_column: "contract_id",
+                    key: contract_id,
+                },
             },
         )
         .await?;

@@ -16,6 +16,19 @@ pub(crate) struct VersionedRow<'a> {
     pub(crate) key_values: &'a [&'a str],
     pub(crate) value_column: &'static str,
     pub(crate) value: &'a str,
+    /// What concurrent writers of this row wait on (see [`SeriesLock`]).
+    pub(crate) lock: SeriesLock<'a>,
+}
+
+/// How writers of a versioned row are serialised on PostgreSQL: a few series share an advisory
+/// lock (a currency pair), rows with a parent of their own lock it (a contract's usage).
+pub(crate) enum SeriesLock<'a> {
+    Advisory(String),
+    ParentRow {
+        table: &'static str,
+        key_column: &'static str,
+        key: &'a str,
+    },
 }
 
 /// What writing a versioned row did.
@@ -28,7 +41,7 @@ pub(crate) enum VersionWrite {
 
 /// Write `row` as a new version unless its latest version already holds the value (a decimal,
 /// compared and stored exactly: text on SQLite, `numeric` on PostgreSQL). Concurrent writers
-/// of the same key are serialised by a lock on the key (see [`JournaledTx::lock_series`]).
+/// of the same key are serialised by `row.lock`.
 pub(crate) async fn upsert_version(
     tx: &mut JournaledTx,
     row: VersionedRow<'_>,
@@ -39,9 +52,16 @@ pub(crate) async fn upsert_version(
         key_values,
         value_column,
         value,
+        lock,
     } = row;
-    tx.lock_series(&format!("{table}/{}", key_values.join("/")))
-        .await?;
+    match lock {
+        SeriesLock::Advisory(series) => tx.lock_series(&series).await?,
+        SeriesLock::ParentRow {
+            table,
+            key_column,
+            key,
+        } => tx.lock_row(table, key_column, key.to_owned()).await?,
+    }
     let key_match = |first: usize| -> String {
         key_columns
             .iter()

@@ -186,6 +186,14 @@ fn killed_workers_still_bill_every_account_exactly_once() {
 }
 
 #[test]
+fn a_worker_for_an_unknown_run_says_so() {
+    let w = Workdir::new();
+    let (code, stderr) = w.fails(&["worker", "--run", "999"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--run 999: no run has this id"), "{stderr}");
+}
+
+#[test]
 fn bill_with_workers_bills_like_one_process() {
     let reference = single_process_reference();
     let w = Workdir::new();

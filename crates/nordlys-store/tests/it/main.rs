@@ -2,4 +2,5 @@
 //! `NORDLYS_TEST_POSTGRES_URL` names a server (see `nordlys_store::testing`).
 
 mod copy;
+mod locks;
 mod migration;
