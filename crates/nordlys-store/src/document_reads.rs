@@ -160,4 +160,32 @@ impl Store {
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
+
+    /// The documents document `document_id` corrects, in the order their lines were billed:
+    /// (id, number, issue date).
+    pub async fn referenced_documents(
+        &self,
+        document_id: i64,
+    ) -> Result<Vec<(i64, DocumentNumber, jiff::civil::Date)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.series, r.number, r.issue_date FROM document_references x
+             JOIN documents r ON r.id = x.referenced_document_id
+             WHERE x.document_id = $1 ORDER BY x.position",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.get(0),
+                    DocumentNumber {
+                        series: row.get(1),
+                        number: row.get(2),
+                    },
+                    stored(row, 3, "issue_date")?,
+                ))
+            })
+            .collect()
+    }
 }
