@@ -2,6 +2,8 @@
 //! needs ([`model`]), and its renderings. Pure: the caller (the app) assembles an
 //! [`InvoiceDocument`] from the store; this crate turns it into bytes.
 
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod model;
 
 pub use model::{
