@@ -5,8 +5,10 @@
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod model;
+pub mod ubl;
 
 pub use model::{
     BankAccount, Branding, Buyer, Colour, CorrectedDocument, DailyUsage, DeliveryPoint,
     DocumentPurpose, ElectronicAddress, InvoiceDocument, LocalisedText, PartyIdentity, Seller,
 };
+pub use ubl::{DocumentProblem, DocumentProblems, UblProfile, render_ubl};
