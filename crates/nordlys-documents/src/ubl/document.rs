@@ -263,11 +263,10 @@ fn write_delivery(xml: &mut Xml, document: &InvoiceDocument) {
     xml.open("cac:Delivery");
     xml.open("cac:DeliveryLocation");
     xml.text("cbc:ID", gsrn.as_str());
-    let country = if gsrn.as_str().starts_with(Market::No.gsrn_prefix()) {
-        Market::No
-    } else {
-        document.buyer.country()
-    };
+    let country = [Market::No, Market::Dk]
+        .into_iter()
+        .find(|market| gsrn.as_str().starts_with(market.gsrn_prefix()))
+        .unwrap_or(document.seller.country());
     write_address(xml, "cac:Address", address, country);
     xml.close();
     xml.close();

@@ -202,3 +202,24 @@ fn all_fixtures_render() {
         "30 metering points: each line names its own"
     );
 }
+
+#[test]
+fn the_en16931_profile_is_the_peppol_document_without_the_peppol_ids() {
+    let document = FixtureKind::Business.build();
+    let peppol = String::from_utf8(render_ubl(&document, UblProfile::Peppol).expect("rendered"))
+        .expect("UTF-8");
+    let plain = String::from_utf8(render_ubl(&document, UblProfile::En16931).expect("rendered"))
+        .expect("UTF-8");
+    let differing: Vec<_> = peppol
+        .lines()
+        .filter(|line| !plain.lines().any(|other| other == *line))
+        .collect();
+    assert_eq!(
+        differing,
+        [
+            "  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>",
+            "  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>",
+        ]
+    );
+    assert_eq!(plain.lines().count(), peppol.lines().count() - 1);
+}
