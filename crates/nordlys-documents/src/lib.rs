@@ -2,9 +2,13 @@
 //! needs ([`model`]), and its renderings. Pure: the caller (the app) assembles an
 //! [`InvoiceDocument`] from the store; this crate turns it into bytes.
 
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod model;
+pub mod ubl;
 
 pub use model::{
     BankAccount, Branding, Buyer, Colour, CorrectedDocument, DailyUsage, DeliveryPoint,
     DocumentPurpose, ElectronicAddress, InvoiceDocument, LocalisedText, PartyIdentity, Seller,
 };
+pub use ubl::{DocumentProblem, DocumentProblems, UblProfile, render_ubl};
