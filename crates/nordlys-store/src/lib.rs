@@ -14,6 +14,7 @@ mod copy;
 mod db;
 mod document_reads;
 mod documents;
+mod explanations;
 mod journal;
 mod market_data;
 mod master;
