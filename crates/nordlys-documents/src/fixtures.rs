@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use nordlys_core::document::{
     DocumentKind, DocumentLine, IssuedDocument, NewDocument, document_totals, round_money,
 };
+use nordlys_core::document::{Explanation, LineKind, LineUnit, VatCategory};
 use nordlys_core::ids::{CvrNumber, Gsrn, NationalId, OrgNumber};
 use nordlys_core::kid::{KidAlgorithm, kid_for_document_number};
 use nordlys_core::model::{Address, CustomerIdentity, Language, Utility};
@@ -152,24 +153,27 @@ fn line(
     let (category, percent) = vat.category();
     DocumentLine {
         contract_id: contract.to_owned(),
-        kind: kind.to_owned(),
+        kind: LineKind::parse(kind).expect("a fixture's line kind"),
         source: source.to_owned(),
         code: code.to_owned(),
         description: description.to_owned(),
         from: JANUARY.0,
         to: JANUARY.1,
         quantity,
-        unit: unit.to_owned(),
+        unit: LineUnit::from_code(unit),
         unit_price,
         net: round_money(quantity * unit_price),
-        vat_category: category.to_owned(),
+        vat_category: VatCategory::parse(category).expect("a fixture's VAT category"),
         vat_percent: percent,
         explanation: Vec::new(),
     }
 }
 
 fn explained(mut line: DocumentLine, explanation: &[&str]) -> DocumentLine {
-    line.explanation = explanation.iter().map(|text| (*text).to_owned()).collect();
+    line.explanation = explanation
+        .iter()
+        .map(|text| Explanation::Note((*text).into()))
+        .collect();
     line
 }
 

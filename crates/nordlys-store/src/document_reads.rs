@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use crate::db::DbRow;
 use nordlys_core::ParseError;
-use nordlys_core::document::VatBreakdown;
+use nordlys_core::document::{VatBreakdown, VatCategory};
 use sqlx::Row;
 
 use crate::db::SqlBuilder;
@@ -124,7 +124,7 @@ impl Store {
                 .push(") ORDER BY document_id");
             for row in query.build(self.backend).fetch_all(&self.pool).await? {
                 let vat = VatBreakdown {
-                    category: row.get(1),
+                    category: VatCategory::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
                     percent: stored(&row, 2, "percent")?,
                     taxable: stored(&row, 3, "taxable")?,
                     vat: stored(&row, 4, "vat")?,
@@ -133,9 +133,9 @@ impl Store {
             }
         }
         for details in out.values_mut() {
-            details
-                .vat
-                .sort_by(|a, b| (&a.category, a.percent).cmp(&(&b.category, b.percent)));
+            details.vat.sort_by(|a, b| {
+                (a.category.code(), a.percent).cmp(&(b.category.code(), b.percent))
+            });
         }
         Ok(out)
     }

@@ -15,6 +15,7 @@ mod db;
 mod delivery;
 mod document_reads;
 mod documents;
+mod explanations;
 mod journal;
 mod market_data;
 mod master;

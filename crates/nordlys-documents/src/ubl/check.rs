@@ -121,10 +121,10 @@ fn line_problems(document: &InvoiceDocument, problems: &mut Vec<DocumentProblem>
             number: index + 1,
             code: line.code.clone(),
         };
-        match VatCategoryCode::parse(&line.vat_category) {
+        match VatCategoryCode::parse(line.vat_category.code()) {
             None => problems.push(DocumentProblem::UnsupportedVatCategory {
                 line: at(),
-                category: line.vat_category.clone(),
+                category: line.vat_category.code().to_owned(),
             }),
             Some(category) => {
                 if let Some(rule) = category.rate_rule(line.vat_percent.is_zero()).or_else(|| {
@@ -143,12 +143,6 @@ fn line_problems(document: &InvoiceDocument, problems: &mut Vec<DocumentProblem>
                     categories_seen.push(category.code());
                 }
             }
-        }
-        if super::codes::unit_code(&line.unit).is_none() {
-            problems.push(DocumentProblem::UnknownUnit {
-                line: at(),
-                unit: line.unit.clone(),
-            });
         }
         if line.description.trim().is_empty() && line.code.trim().is_empty() {
             problems.push(DocumentProblem::ItemNameMissing { line: at() });

@@ -2,30 +2,13 @@
 //! codes (BR-CL-23), the VAT categories Nordlys issues (UNCL 5305 S, Z, E), document type codes
 //! (UNTDID 1001: 380 invoice, 381 credit note) and payment means (UNCL 4461).
 
-use nordlys_core::document::DocumentKind;
+use nordlys_core::document::{DocumentKind, LineUnit};
 use nordlys_core::model::Market;
 
-/// The UN/ECE Recommendation 20 code of a line's unit, `None` for a unit Nordlys does not know.
-///
-/// Core's `DocumentLine::unit` is still text (the rating's unit codes); this is the one place
-/// that maps it, so when the unit is typed with its own UN/ECE code this becomes one call.
-pub fn unit_code(unit: &str) -> Option<&'static str> {
-    Some(match unit {
-        "kWh" => "KWH",
-        "MWh" => "MWH",
-        "kW" => "KWT",
-        "kVAr" | "kvar" => "KVR",
-        "month" => "MON",
-        "day" => "DAY",
-        "year" => "ANN",
-        "hour" => "HUR",
-        "minute" => "MIN",
-        // "one" (C62): a count of items, e.g. a fee charged once.
-        "piece" => "C62",
-        "GB" => "E34",
-        "m3" => "MTQ",
-        _ => return None,
-    })
+/// The UN/ECE Recommendation 20 code of a line's unit (BT-130): core's typed unit gives it
+/// (`ZZ`, mutually defined, for a usage service's unit without a code of its own).
+pub fn unit_code(unit: &LineUnit) -> &'static str {
+    unit.un_ece_code()
 }
 
 /// A VAT category Nordlys puts on lines, by its UNCL 5305 code.
@@ -103,9 +86,9 @@ mod tests {
             ("hour", "HUR"),
             ("piece", "C62"),
         ] {
-            assert_eq!(unit_code(unit), Some(code), "{unit}");
+            assert_eq!(unit_code(&LineUnit::from_code(unit)), code, "{unit}");
         }
-        assert_eq!(unit_code("furlong"), None);
+        assert_eq!(unit_code(&LineUnit::from_code("furlong")), "ZZ");
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub(crate) fn write_document(
         xml.amount("cbc:TaxableAmount", currency, group.taxable * sign);
         xml.amount("cbc:TaxAmount", currency, group.vat * sign);
         xml.open("cac:TaxCategory");
-        let category = VatCategoryCode::parse(&group.category);
+        let category = VatCategoryCode::parse(group.category.code());
         xml.text("cbc:ID", category.map_or("S", |c| c.code()));
         xml.decimal("cbc:Percent", None, group.percent);
         if category == Some(VatCategoryCode::Exempt) {

@@ -98,11 +98,11 @@ pub(crate) fn write_lines(xml: &mut Xml, document: &InvoiceDocument, currency: &
                 if n > 0 {
                     note.push_str("; ");
                 }
-                note.push_str(part);
+                note.push_str(&part.to_string());
             }
             xml.text("cbc:Note", &note);
         }
-        let unit = unit_code(&line.unit).unwrap_or("C62");
+        let unit = unit_code(&line.unit);
         xml.decimal(quantity_tag, Some(("unitCode", unit)), shown.quantity);
         xml.amount("cbc:LineExtensionAmount", currency, shown.net);
         xml.open("cac:InvoicePeriod");
@@ -117,7 +117,7 @@ pub(crate) fn write_lines(xml: &mut Xml, document: &InvoiceDocument, currency: &
             xml.close();
         }
         xml.open("cac:ClassifiedTaxCategory");
-        let category = VatCategoryCode::parse(&line.vat_category).map_or("S", |c| c.code());
+        let category = VatCategoryCode::parse(line.vat_category.code()).map_or("S", |c| c.code());
         xml.text("cbc:ID", category);
         xml.decimal("cbc:Percent", None, line.vat_percent);
         write_vat_scheme(xml);
@@ -179,17 +179,17 @@ mod tests {
     fn line(quantity: &str, unit_price: &str, net: &str) -> DocumentLine {
         DocumentLine {
             contract_id: "c".into(),
-            kind: "subsidy".into(),
+            kind: nordlys_core::document::LineKind::Subsidy,
             source: "statutory".into(),
             code: "stromstotte".into(),
             description: "Strømstøtte".into(),
             from: Date::constant(2026, 1, 1),
             to: Date::constant(2026, 2, 1),
             quantity: quantity.parse().unwrap(),
-            unit: "kWh".into(),
+            unit: nordlys_core::document::LineUnit::Kwh,
             unit_price: unit_price.parse().unwrap(),
             net: net.parse().unwrap(),
-            vat_category: "S".into(),
+            vat_category: nordlys_core::document::VatCategory::Standard,
             vat_percent: Decimal::from(25),
             explanation: vec![],
         }

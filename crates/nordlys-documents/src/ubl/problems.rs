@@ -61,8 +61,6 @@ pub enum DocumentProblem {
         "exempt (E) lines need the reason of the exemption, and the document gives none (BR-E-10)"
     )]
     ExemptionReasonMissing,
-    #[error("{line}: unit {unit:?} has no UN/ECE Recommendation 20 code (BR-CL-23)")]
-    UnknownUnit { line: LineRef, unit: String },
     #[error("{line}: the line has neither a description nor a code to name its item (BR-25)")]
     ItemNameMissing { line: LineRef },
     #[error("{line}: its period {from} to {to} (exclusive) is empty")]
