@@ -4,3 +4,4 @@
 mod copy;
 mod locks;
 mod migration;
+mod peppol;
