@@ -57,6 +57,7 @@ pub enum PeppolCommand {
     /// Look up again the cached online answers older than --max-age-days, oldest first,
     /// printing each; exits 1 if any lookup failed (those keep their old answer and stay due).
     Refresh {
+        /// Answers checked longer ago than this many days are looked up again.
         #[arg(long, default_value_t = DEFAULT_MAX_AGE_DAYS)]
         max_age_days: i64,
         /// At most this many participants in one run.
