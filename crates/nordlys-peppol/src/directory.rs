@@ -5,9 +5,10 @@
 //! - participants CSV (`/export/participants-csv`): a header `Participant ID` and one
 //!   participant per row (`iso6523-actorid-upis::0192:923609016`); no names, no document types;
 //! - business-cards CSV (`/export/businesscards-csv`): `;`-separated with the header
-//!   `Participant ID;Names (per-row);Country code;…;Document types`; the first name (the
-//!   export writes one per line of the field, as `name (language)` when it has a language) and the
-//!   country code are kept, the document types (one per line, `scheme::value`) decide BIS 3.0;
+//!   `Participant ID;Names (per-row);Country code;…;Document types`; the first line of the
+//!   names field is kept as the name, as written (the export joins each name with its language
+//!   code; that form is not checked here), and the country code; the document types (one per
+//!   line, `scheme::value`) decide BIS 3.0;
 //! - business-cards XML (`/export/businesscards`, namespace
 //!   `urn:peppol:schema:pd:businesscard-generic:2025:03`): `<businesscard>` with
 //!   `<participant scheme value/>`, `<entity countrycode>` with `<name name language/>`, and
