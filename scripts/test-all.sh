@@ -23,6 +23,15 @@ echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # Each test run: its status is kept past tee, the summary printed, and then a failure fails the script.
+echo "== poppler-utils (the PDF tests render, read and unpack the PDFs they make)"
+if ! command -v pdftoppm >/dev/null || ! command -v pdfdetach >/dev/null; then
+	sudo=()
+	if ((EUID != 0)); then sudo=(sudo); fi
+	apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+	"${apt[@]}" install -y --no-install-recommends poppler-utils ||
+		{ "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends poppler-utils; }
+fi
+
 echo "== cargo test"
 # No service, even if the caller's shell names one.
 status=0
