@@ -106,7 +106,13 @@ pub struct Line {
     pub description: String,
     #[serde(with = "exact_text")]
     pub quantity: Decimal,
+    /// Our unit: `kWh`, `kW`, `month`, `day`, `hour`, `piece`, or a usage service's own.
     pub unit: String,
+    /// The unit's UN/ECE Recommendation 20 code, as an EHF/UBL document carries it (`KWH`,
+    /// `KWT`, `MON`, `DAY`, `HUR`, `C62` for a piece, `ZZ` for a unit of no such code).
+    /// Absent in the output of earlier versions, where it reads as empty.
+    #[serde(default)]
+    pub unit_code: String,
     /// Exact; an average where the price varied within the line (spot, subsidy).
     #[serde(with = "exact_text")]
     pub unit_price: Decimal,
@@ -281,7 +287,7 @@ fn document(
             .vat
             .into_iter()
             .map(|v| VatAmount {
-                category: v.category,
+                category: v.category.code().to_owned(),
                 rate: v.percent,
                 taxable: v.taxable,
                 vat: v.vat,
@@ -296,19 +302,20 @@ fn wire_line(line: DocumentLine, metering_point: Option<String>) -> Line {
     Line {
         description: line.description,
         quantity: line.quantity,
-        unit: line.unit,
+        unit_code: line.unit.un_ece_code().to_owned(),
+        unit: line.unit.code().to_owned(),
         unit_price: line.unit_price,
         net: line.net,
         vat_rate: line.vat_percent,
-        vat_category: line.vat_category,
+        vat_category: line.vat_category.code().to_owned(),
         product: line.source,
         component: line.code,
-        line_kind: line.kind,
+        line_kind: line.kind.code().to_owned(),
         contract: line.contract_id,
         metering_point,
         from: line.from,
         to: line.to,
-        explanation: line.explanation,
+        explanation: line.explanation.iter().map(|e| e.to_string()).collect(),
     }
 }
 
@@ -437,6 +444,7 @@ mod tests {
             description: "Energiledd – Dag".into(),
             quantity: decimal("491.326"),
             unit: "kWh".into(),
+            unit_code: "KWH".into(),
             unit_price: decimal("0.28770000001"),
             net: decimal("141.35"),
             vat_rate: decimal("25"),
@@ -468,6 +476,7 @@ mod tests {
             description: "Energiledd – Dag".into(),
             quantity: decimal("-491.326"),
             unit: "kWh".into(),
+            unit_code: "KWH".into(),
             unit_price: decimal("0.2877"),
             net: decimal("-141.35"),
             vat_rate: decimal("25"),
@@ -540,6 +549,7 @@ mod tests {
       "description": "Energiledd – Dag",
       "quantity": "-491.326",
       "unit": "kWh",
+      "unit_code": "KWH",
       "unit_price": "0.2877",
       "net": "-141.35",
       "vat_rate": "25",

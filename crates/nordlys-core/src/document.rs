@@ -5,12 +5,20 @@
 //! customer owes (positive for charges, negative for subsidies), a credit note's lines are the
 //! negation of what it reverses. The sum of every document's lines for a contract-period is
 //! therefore what the customer owes for it. Renderers (EHF, PDF) show credit notes positive.
+//!
+//! A line's vocabulary is typed (`line`: kind, VAT category, unit with its UN/ECE code;
+//! `explanation`: why the line is what it is), so that renderers need no string parsing.
 
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use crate::kid::Kid;
 use crate::quantity::{Currency, code_enum};
+
+mod explanation;
+mod line;
+pub use explanation::{Explanation, HourPeak};
+pub use line::{LineKind, LineUnit, VatCategory};
 
 code_enum!(
     /// Invoice or credit note.
@@ -26,8 +34,7 @@ code_enum!(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentLine {
     pub contract_id: String,
-    /// Line kind: fixed, energy, spot, capacity, demand, tax, subsidy, subscription, fee, usage.
-    pub kind: String,
+    pub kind: LineKind,
     /// Product or statutory table the line came from.
     pub source: String,
     pub code: String,
@@ -35,15 +42,14 @@ pub struct DocumentLine {
     pub from: Date,
     pub to: Date,
     pub quantity: Decimal,
-    pub unit: String,
+    pub unit: LineUnit,
     pub unit_price: Decimal,
     /// Rounded to 2 decimals.
     pub net: Decimal,
-    /// VAT category code (S, Z, E …).
-    pub vat_category: String,
+    pub vat_category: VatCategory,
     pub vat_percent: Decimal,
-    /// Why the line is what it is (peaks, time-of-use split, tax periods), one entry per line of text.
-    pub explanation: Vec<String>,
+    /// Why the line is what it is (peaks, time-of-use split, tax periods, what it corrects).
+    pub explanation: Vec<Explanation>,
 }
 
 impl DocumentLine {
@@ -54,7 +60,7 @@ impl DocumentLine {
     pub fn identity(&self) -> LineIdentity<'_> {
         LineIdentity {
             contract_id: &self.contract_id,
-            kind: &self.kind,
+            kind: self.kind,
             source: &self.source,
             code: &self.code,
             description: &self.description,
@@ -62,7 +68,7 @@ impl DocumentLine {
             to: self.to,
             unit: &self.unit,
             unit_price: self.unit_price.normalize(),
-            vat_category: &self.vat_category,
+            vat_category: self.vat_category,
             vat_percent: self.vat_percent.normalize(),
         }
     }
@@ -81,15 +87,15 @@ impl DocumentLine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LineIdentity<'a> {
     pub contract_id: &'a str,
-    pub kind: &'a str,
+    pub kind: LineKind,
     pub source: &'a str,
     pub code: &'a str,
     pub description: &'a str,
     pub from: Date,
     pub to: Date,
-    pub unit: &'a str,
+    pub unit: &'a LineUnit,
     pub unit_price: Decimal,
-    pub vat_category: &'a str,
+    pub vat_category: VatCategory,
     pub vat_percent: Decimal,
 }
 
@@ -105,7 +111,7 @@ pub struct BilledLine {
 /// VAT for one category and rate on a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VatBreakdown {
-    pub category: String,
+    pub category: VatCategory,
     pub percent: Decimal,
     pub taxable: Decimal,
     pub vat: Decimal,
@@ -174,14 +180,15 @@ pub fn document_totals(lines: &[DocumentLine]) -> (Decimal, Vec<VatBreakdown>, D
         {
             Some(g) => g.taxable += line.net,
             None => groups.push(VatBreakdown {
-                category: line.vat_category.clone(),
+                category: line.vat_category,
                 percent: line.vat_percent,
                 taxable: line.net,
                 vat: Decimal::ZERO,
             }),
         }
     }
-    groups.sort_by(|a, b| (&a.category, a.percent).cmp(&(&b.category, b.percent)));
+    // By category code, then rate: the order documents have always listed their VAT in.
+    groups.sort_by(|a, b| (a.category.code(), a.percent).cmp(&(b.category.code(), b.percent)));
     let mut vat_total = Decimal::ZERO;
     for g in &mut groups {
         g.vat = round_money(g.taxable * g.percent / Decimal::ONE_HUNDRED);
@@ -194,20 +201,20 @@ pub fn document_totals(lines: &[DocumentLine]) -> (Decimal, Vec<VatBreakdown>, D
 mod tests {
     use super::*;
 
-    fn line(net: &str, category: &str, percent: i64) -> DocumentLine {
+    fn line(net: &str, category: VatCategory, percent: i64) -> DocumentLine {
         DocumentLine {
             contract_id: "c".into(),
-            kind: "energy".into(),
+            kind: LineKind::Energy,
             source: "p".into(),
             code: "e".into(),
             description: String::new(),
             from: Date::constant(2025, 1, 1),
             to: Date::constant(2025, 2, 1),
             quantity: Decimal::ONE,
-            unit: "kWh".into(),
+            unit: LineUnit::Kwh,
             unit_price: Decimal::ONE,
             net: net.parse().unwrap(),
-            vat_category: category.into(),
+            vat_category: category,
             vat_percent: Decimal::from(percent),
             explanation: vec![],
         }
@@ -217,16 +224,26 @@ mod tests {
     fn vat_is_computed_on_the_sum_of_rounded_nets() {
         // Per line 0.01 × 25 % would round to 0.00 three times; on the sum 0.03 × 25 % = 0.0075 → 0.01.
         let lines = [
-            line("0.01", "S", 25),
-            line("0.01", "S", 25),
-            line("0.01", "S", 25),
-            line("100.00", "Z", 0),
+            line("0.01", VatCategory::Standard, 25),
+            line("0.01", VatCategory::Standard, 25),
+            line("0.01", VatCategory::Standard, 25),
+            line("100.00", VatCategory::Zero, 0),
+            line("10.00", VatCategory::Exempt, 0),
         ];
         let (net, vat, vat_total, gross) = document_totals(&lines);
-        assert_eq!(net, "100.03".parse().unwrap());
-        assert_eq!(vat.len(), 2);
+        assert_eq!(net, "110.03".parse().unwrap());
+        let categories: Vec<VatCategory> = vat.iter().map(|v| v.category).collect();
+        assert_eq!(
+            categories,
+            [
+                VatCategory::Exempt,
+                VatCategory::Standard,
+                VatCategory::Zero
+            ],
+            "listed by code"
+        );
         assert_eq!(vat_total, "0.01".parse().unwrap());
-        assert_eq!(gross, "100.04".parse().unwrap());
+        assert_eq!(gross, "110.04".parse().unwrap());
     }
 
     #[test]

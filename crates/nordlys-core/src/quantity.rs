@@ -88,10 +88,10 @@ impl fmt::Display for EnergyWh {
 }
 
 macro_rules! code_enum {
-    ($(#[$meta:meta])* $name:ident, $field:literal, { $($variant:ident => $code:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $field:literal, { $($(#[$variant_meta:meta])* $variant:ident => $code:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

@@ -32,6 +32,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(&path, &pdf.bytes)?;
         println!("{path}: {} pages", pdf.pages);
     }
+    // The shared fixtures of every kind, with their real EHF attached.
+    for (kind, document) in nordlys_documents::fixtures::all() {
+        let profile = nordlys_documents::UblProfile::for_buyer(&document.buyer);
+        let xml = nordlys_documents::render_ubl(&document, profile)?;
+        let pdf = renderer.render(&document, Some(&xml))?;
+        let path = format!("{folder}/fixture-{}.pdf", kind.name());
+        std::fs::write(&path, &pdf.bytes)?;
+        println!("{path}: {} pages", pdf.pages);
+    }
     let run: Vec<_> = documents.iter().map(|(_, d)| d).collect();
     let path = format!("{folder}/print-run.pdf");
     std::fs::write(&path, renderer.render_print_run(&run)?)?;

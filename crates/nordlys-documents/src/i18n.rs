@@ -221,6 +221,23 @@ mod tests {
                     ("average", "A"),
                     ("scheme", "S"),
                     ("count", "3"),
+                    ("days", "10"),
+                    ("days_in_month", "31"),
+                    ("month", "M"),
+                    ("amperes", "25"),
+                    ("demand", "D"),
+                    ("hour", "H"),
+                    ("hours", "H"),
+                    ("period", "P"),
+                    ("total", "T"),
+                    ("price", "P"),
+                    ("factor", "F"),
+                    ("markup", "M"),
+                    ("rate", "R"),
+                    ("threshold", "T"),
+                    ("covered", "C"),
+                    ("capped", "C"),
+                    ("rule", "R"),
                 ];
                 let text = localiser.text(language, id, &args).unwrap();
                 assert!(!text.trim().is_empty(), "{id} is empty");

@@ -29,6 +29,10 @@ pub struct InvoiceDocument {
     /// Why a correction was issued (e.g. "meter values corrected by the grid owner"), in the
     /// buyer's language; `None` for a first invoice.
     pub correction_reason: Option<String>,
+    /// Why lines of VAT category E (exempt) carry no VAT, as the law gives it (EN 16931 BT-120,
+    /// rule BR-E-10), e.g. "Unntatt fra merverdiavgift, jf. merverdiavgiftsloven § 3-6"; required
+    /// when a line is exempt, else `None`.
+    pub vat_exemption_reason: Option<String>,
     /// The metering points and services the lines settle; every line's `contract_id` is in
     /// exactly one of them.
     pub delivery_points: Vec<DeliveryPoint>,

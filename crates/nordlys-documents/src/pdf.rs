@@ -8,6 +8,7 @@
 //! share one renderer (typst's caches are shared and thread-safe).
 
 mod chart;
+mod explain;
 mod print;
 mod view;
 mod world;

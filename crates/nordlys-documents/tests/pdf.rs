@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use nordlys_core::model::Language;
 use nordlys_documents::i18n::format;
-use nordlys_documents::{InvoiceDocument, PdfError, PdfRenderer};
+use nordlys_documents::{InvoiceDocument, PdfError, PdfRenderer, UblProfile, render_ubl};
 
 fn renderer() -> &'static PdfRenderer {
     static RENDERER: OnceLock<PdfRenderer> = OnceLock::new();
@@ -247,6 +247,86 @@ fn a_household_invoice_shows_what_a_payer_checks_in_each_language() {
                 nordlys_core::quantity::Currency::Nok,
                 language,
             ),
+        );
+    }
+}
+
+#[test]
+fn the_capacity_step_shows_its_three_peaks_with_dates_and_the_step_they_give() {
+    require_poppler!();
+    let rendered = render(&fixtures::household(Language::Nb), None);
+    let details = rendered.text(Some((2, rendered.pages)));
+    for expected in [
+        "Kapasitetsledd: de tre høyeste timene",
+        "08.01.2025",
+        "18:00–19:00",
+        "7,20",
+        "15.01.2025",
+        "07:00–08:00",
+        "22.01.2025",
+        "Snitt av de tre timene: 6,80 kW",
+        "Gir trinn 5–10 kW",
+    ] {
+        assert_contains(&details, expected);
+    }
+    let english = render(&fixtures::household(Language::En), None).text(None);
+    assert_contains(&english, "8 Jan 2025");
+    assert_contains(&english, "Average of the three hours: 6.80 kW");
+}
+
+#[test]
+fn every_fixture_kind_renders_with_its_ehf_which_comes_out_valid() {
+    require_poppler!();
+    let dir = tempfile::tempdir().unwrap();
+    let mut extracted = Vec::new();
+    for (kind, document) in nordlys_documents::fixtures::all() {
+        let profile = UblProfile::for_buyer(&document.buyer);
+        let xml = render_ubl(&document, profile).unwrap();
+        let rendered = render(&document, Some(&xml));
+        assert_pages_render_with_ink(&rendered);
+        let text = rendered.text(None);
+        assert_contains(&text, &document.document.display_number());
+        assert!(
+            !text.contains(nordlys_documents::fixtures::HOUSEHOLD_NATIONAL_ID),
+            "{}: a personal id is printed",
+            kind.name()
+        );
+        let saved = dir.path().join(format!("{}.xml", kind.name()));
+        let pdf = rendered.pdf.to_str().unwrap();
+        rendered.run(
+            "pdfdetach",
+            &["-save", "1", "-o", saved.to_str().unwrap(), pdf],
+        );
+        assert_eq!(std::fs::read(&saved).unwrap(), xml, "{}", kind.name());
+        extracted.push((saved, profile));
+    }
+    let validator =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/peppol/validate");
+    if !validator.exists() {
+        eprintln!("not validated: ../shared/tools/peppol/validate is absent");
+        return;
+    }
+    // One run per rule set: households (no Peppol endpoint) against EN 16931 alone.
+    for peppol in [true, false] {
+        let files: Vec<&PathBuf> = extracted
+            .iter()
+            .filter(|(_, profile)| (*profile == UblProfile::Peppol) == peppol)
+            .map(|(file, _)| file)
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        let mut command = Command::new(&validator);
+        command.arg("--quiet");
+        if !peppol {
+            command.args(["--only", "cen"]);
+        }
+        let output = command.args(&files).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
         );
     }
 }

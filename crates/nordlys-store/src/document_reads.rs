@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use crate::db::DbRow;
 use nordlys_core::ParseError;
-use nordlys_core::document::VatBreakdown;
+use nordlys_core::document::{VatBreakdown, VatCategory};
 use sqlx::Row;
 
 use crate::db::SqlBuilder;
@@ -124,7 +124,7 @@ impl Store {
                 .push(") ORDER BY document_id");
             for row in query.build(self.backend).fetch_all(&self.pool).await? {
                 let vat = VatBreakdown {
-                    category: row.get(1),
+                    category: VatCategory::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
                     percent: stored(&row, 2, "percent")?,
                     taxable: stored(&row, 3, "taxable")?,
                     vat: stored(&row, 4, "vat")?,
@@ -133,9 +133,9 @@ impl Store {
             }
         }
         for details in out.values_mut() {
-            details
-                .vat
-                .sort_by(|a, b| (&a.category, a.percent).cmp(&(&b.category, b.percent)));
+            details.vat.sort_by(|a, b| {
+                (a.category.code(), a.percent).cmp(&(b.category.code(), b.percent))
+            });
         }
         Ok(out)
     }
@@ -159,5 +159,33 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The documents document `document_id` corrects, in the order their lines were billed:
+    /// (id, number, issue date).
+    pub async fn referenced_documents(
+        &self,
+        document_id: i64,
+    ) -> Result<Vec<(i64, DocumentNumber, jiff::civil::Date)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.series, r.number, r.issue_date FROM document_references x
+             JOIN documents r ON r.id = x.referenced_document_id
+             WHERE x.document_id = $1 ORDER BY x.position",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.get(0),
+                    DocumentNumber {
+                        series: row.get(1),
+                        number: row.get(2),
+                    },
+                    stored(row, 3, "issue_date")?,
+                ))
+            })
+            .collect()
     }
 }

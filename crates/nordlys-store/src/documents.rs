@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use crate::db::DbRow;
 use jiff::civil::Date;
 use nordlys_core::document::{
-    BilledLine, DocumentKind, DocumentLine, IssuedDocument, NewDocument, VatBreakdown,
-    display_number,
+    BilledLine, DocumentKind, DocumentLine, IssuedDocument, LineKind, LineUnit, NewDocument,
+    VatBreakdown, VatCategory, display_number,
 };
 use nordlys_core::kid::{KidAlgorithm, kid_for_document_number};
 use nordlys_core::quantity::Currency;
@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use sqlx::Row;
 
 use crate::db::{SqlBuilder, sql, sql_owned};
+use crate::explanations;
 
 use serde_json::json;
 
@@ -114,7 +115,7 @@ impl Store {
         let rows = sqlx::query(sql(
             self.backend,
             "SELECT contract_id, kind, source, code, description, from_date, to_date, quantity::text, unit, unit_price::text, net::text, vat_category,
-                    vat_percent::text, explanation
+                    vat_percent::text, explanation, explanation_json
              FROM document_lines WHERE document_id = $1 ORDER BY line_no",
         ))
         .bind(document_id)
@@ -135,15 +136,16 @@ impl Store {
 }
 
 const BILLED_LINES: &str = "SELECT l.contract_id, l.kind, l.source, l.code, l.description, l.from_date, l.to_date, l.quantity::text, l.unit,
-            l.unit_price::text, l.net::text, l.vat_category, l.vat_percent::text, l.explanation, d.id, d.series, d.number
+            l.unit_price::text, l.net::text, l.vat_category, l.vat_percent::text, l.explanation, l.explanation_json,
+            d.id, d.series, d.number
      FROM document_lines l JOIN documents d ON d.id = l.document_id
      WHERE l.contract_id = $1 AND l.period = $2 ORDER BY d.id, l.line_no";
 
 fn billed_line_from_row(row: &DbRow) -> Result<BilledLine, StoreError> {
     Ok(BilledLine {
         line: line_from_row(row)?,
-        document_id: row.get(14),
-        document_number: nordlys_core::document::display_number(row.get(15), row.get(16)),
+        document_id: row.get(15),
+        document_number: nordlys_core::document::display_number(row.get(16), row.get(17)),
     })
 }
 
@@ -178,27 +180,25 @@ fn summary_from_row(row: &DbRow) -> Result<DocumentSummary, StoreError> {
     })
 }
 
+/// A line from the columns `contract_id` … `vat_percent`, `explanation`, `explanation_json`.
 fn line_from_row(row: &DbRow) -> Result<DocumentLine, StoreError> {
-    let explanation: String = row.get(13);
+    let legacy_explanation: String = row.get(13);
+    let explanation_json: Option<String> = row.get(14);
     Ok(DocumentLine {
         contract_id: row.get(0),
-        kind: row.get(1),
+        kind: LineKind::parse(row.get(1)).map_err(StoreError::CorruptValue)?,
         source: row.get(2),
         code: row.get(3),
         description: row.get(4),
         from: date(row, 5, "from_date")?,
         to: date(row, 6, "to_date")?,
         quantity: decimal(row, 7, "quantity")?,
-        unit: row.get(8),
+        unit: LineUnit::from_code(row.get(8)),
         unit_price: decimal(row, 9, "unit_price")?,
         net: decimal(row, 10, "net")?,
-        vat_category: row.get(11),
+        vat_category: VatCategory::parse(row.get(11)).map_err(StoreError::CorruptValue)?,
         vat_percent: decimal(row, 12, "vat_percent")?,
-        explanation: if explanation.is_empty() {
-            Vec::new()
-        } else {
-            explanation.split('\n').map(str::to_owned).collect()
-        },
+        explanation: explanations::decode(explanation_json.as_deref(), &legacy_explanation)?,
     })
 }
 
@@ -317,26 +317,29 @@ impl BillingTx {
         for batch in lines.chunks(200) {
             let mut query = SqlBuilder::new(
                 "INSERT INTO document_lines (document_id, line_no, contract_id, period, kind, source, code, description, from_date, to_date,
-                                             quantity, unit, unit_price, net, vat_category, vat_percent, explanation)",
+                                             quantity, unit, unit_price, net, vat_category, vat_percent, explanation,
+                                             explanation_json)",
             );
             query.values(batch.iter(), |b, (id, period, line_no, line)| {
                 b.bind(*id)
                     .bind(*line_no as i64)
                     .bind(line.contract_id.clone())
                     .bind(period.to_string())
-                    .bind(line.kind.clone())
+                    .bind(line.kind.code())
                     .bind(line.source.clone())
                     .bind(line.code.clone())
                     .bind(line.description.clone())
                     .bind(line.from.to_string())
                     .bind(line.to.to_string())
                     .bind_numeric(line.quantity.normalize().to_string())
-                    .bind(line.unit.clone())
+                    .bind(line.unit.code().to_owned())
                     .bind_numeric(line.unit_price.normalize().to_string())
                     .bind_numeric(line.net.to_string())
-                    .bind(line.vat_category.clone())
+                    .bind(line.vat_category.code())
                     .bind_numeric(line.vat_percent.normalize().to_string())
-                    .bind(line.explanation.join("\n"));
+                    // Only lines issued before migration 0009 have their explanation here.
+                    .bind("")
+                    .bind(explanations::encode(&line.explanation));
             });
             query
                 .build(self.tx.backend())
@@ -353,7 +356,7 @@ impl BillingTx {
             );
             query.values(batch.iter(), |b, (id, v)| {
                 b.bind(*id)
-                    .bind(v.category.clone())
+                    .bind(v.category.code())
                     .bind_numeric(v.percent.normalize().to_string())
                     .bind_numeric(v.taxable.to_string())
                     .bind_numeric(v.vat.to_string());
@@ -510,7 +513,7 @@ fn document_change(d: &IssuedDocument, corrects: &[String]) -> Change {
         .vat
         .iter()
         .map(|v| {
-            json!({"category": v.category, "rate": v.percent.normalize().to_string(),
+            json!({"category": v.category.code(), "rate": v.percent.normalize().to_string(),
                 "taxable": v.taxable.to_string(), "vat": v.vat.to_string()})
         })
         .collect();

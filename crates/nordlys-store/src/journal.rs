@@ -59,10 +59,14 @@ pub enum Domain {
     Settlement,
     Document,
     Task,
+    /// The issuer's profile (seller per market, branding, payment terms).
+    Issuer,
+    /// How a document reached (or did not reach) its buyer.
+    Delivery,
 }
 
 impl Domain {
-    pub const ALL: [Domain; 12] = [
+    pub const ALL: [Domain; 14] = [
         Domain::Customer,
         Domain::Account,
         Domain::MeteringPoint,
@@ -75,6 +79,8 @@ impl Domain {
         Domain::Settlement,
         Domain::Document,
         Domain::Task,
+        Domain::Issuer,
+        Domain::Delivery,
     ];
 
     pub fn code(self) -> &'static str {
@@ -91,6 +97,8 @@ impl Domain {
             Domain::Settlement => "settlement",
             Domain::Document => "document",
             Domain::Task => "task",
+            Domain::Issuer => "issuer",
+            Domain::Delivery => "delivery",
         }
     }
 

@@ -12,8 +12,10 @@ mod catalog;
 mod chunk;
 mod copy;
 mod db;
+mod delivery;
 mod document_reads;
 mod documents;
+mod explanations;
 mod journal;
 mod market_data;
 mod master;
@@ -42,6 +44,10 @@ pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
 pub use catalog::TableFingerprint;
 pub use chunk::CorruptChunk;
 pub use copy::{CopiedTable, CopyError, CopyReport, CopyStep};
+pub use delivery::{
+    AttemptResult, ClaimedDelivery, DeliveryChannel, DeliveryState, DeliveryStatus,
+    PlannedDelivery, Rendition, StoredIssuerProfile, sha256_hex,
+};
 pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
@@ -80,6 +86,14 @@ pub enum StoreError {
         "the claim of batch {batch_no} of run {run_id} was lost (its lease ran out); another worker bills it"
     )]
     ClaimLost { run_id: i64, batch_no: i64 },
+    /// A sender's claim of a delivery no longer stands (its lease ran out and another sender
+    /// took it over): nothing of its attempt is recorded.
+    #[error(
+        "the claim of the delivery of document {document_id} was lost (its lease ran out); another sender has it"
+    )]
+    DeliveryClaimLost { document_id: i64 },
+    #[error("{0} does not exist")]
+    NotFound(String),
     #[error(transparent)]
     Copy(#[from] CopyError),
     #[error(transparent)]

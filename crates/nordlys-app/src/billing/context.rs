@@ -272,18 +272,18 @@ pub(super) fn to_document_line(
 ) -> DocumentLine {
     DocumentLine {
         contract_id: contract_id.to_owned(),
-        kind: line.kind.code().to_owned(),
+        kind: line.kind,
         source: line.source.to_string(),
         code: line.code.to_string(),
         description: line.description.to_string(),
         from: line.from,
         to: line.to,
         quantity: line.quantity,
-        unit: line.unit.code().to_owned(),
+        unit: line.unit.clone(),
         unit_price: line.unit_price,
         net: line.net,
-        vat_category: line.vat_category.code().to_owned(),
+        vat_category: line.vat_category,
         vat_percent: line.vat_percent,
-        explanation: line.explanation.iter().map(|e| e.to_string()).collect(),
+        explanation: line.explanation.clone(),
     }
 }

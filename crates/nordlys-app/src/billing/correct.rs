@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use nordlys_core::document::{CorrectionMode, DocumentKind, DocumentLine, NewDocument};
+use nordlys_core::document::{
+    CorrectionMode, DocumentKind, DocumentLine, Explanation, NewDocument,
+};
 use nordlys_core::quantity::Currency;
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::{Scratch, Statutory};
@@ -358,8 +360,10 @@ async fn correct_account(
             }
         }
     }
-    let numbers: Vec<&str> = originals.iter().map(|(_, n)| n.as_str()).collect();
-    let note = format!("correction of {}", numbers.join(", "));
+    let numbers: Vec<String> = originals.iter().map(|(_, n)| n.clone()).collect();
+    let note = Explanation::Corrects {
+        documents: numbers.clone(),
+    };
     let references: Vec<i64> = originals.iter().map(|(id, _)| *id).collect();
     let document = |kind, lines| {
         new_document(
@@ -380,7 +384,9 @@ async fn correct_account(
                 .iter()
                 .flat_map(|(_, standing, _)| standing.credit_lines(&note))
                 .collect();
-            let reissue_note = format!("replaces {}", numbers.join(", "));
+            let reissue_note = Explanation::Replaces {
+                documents: numbers.clone(),
+            };
             let reissue: Vec<DocumentLine> = changed
                 .iter()
                 .flat_map(|(_, _, lines)| lines.iter().cloned())

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use nordlys_core::document::{BilledLine, DocumentLine, LineIdentity};
+use nordlys_core::document::{BilledLine, DocumentLine, Explanation, LineIdentity};
 use rust_decimal::Decimal;
 
 /// What stands billed for one contract-period: every billed line not cancelled by a later
@@ -68,7 +68,7 @@ impl Standing {
 
     /// The credit note's lines: every standing line reversed, in order, with `note` first in
     /// its explanation.
-    pub fn credit_lines(&self, note: &str) -> Vec<DocumentLine> {
+    pub fn credit_lines(&self, note: &Explanation) -> Vec<DocumentLine> {
         self.lines().map(|l| annotated(l.negated(), note)).collect()
     }
 
@@ -76,7 +76,11 @@ impl Standing {
     /// with the change in quantity and amount at the same unit price, or, where that would not
     /// be a true line, the standing lines reversed and the new ones billed — then the rating's
     /// lines that are new.
-    pub fn difference_lines(&self, rating: &[DocumentLine], note: &str) -> Vec<DocumentLine> {
+    pub fn difference_lines(
+        &self,
+        rating: &[DocumentLine],
+        note: &Explanation,
+    ) -> Vec<DocumentLine> {
         let standing = grouped(self.lines());
         let new = grouped(rating.iter());
         let mut out = Vec::new();
@@ -122,8 +126,8 @@ fn is_true_line(line: &DocumentLine) -> bool {
     (line.quantity * line.unit_price - line.net).abs() <= Decimal::new(2, 2)
 }
 
-fn annotated(mut line: DocumentLine, note: &str) -> DocumentLine {
-    line.explanation.insert(0, note.to_owned());
+fn annotated(mut line: DocumentLine, note: &Explanation) -> DocumentLine {
+    line.explanation.insert(0, note.clone());
     line
 }
 
@@ -172,21 +176,28 @@ fn totals<'a>(
 mod tests {
     use super::*;
     use jiff::civil::Date;
+    use nordlys_core::document::{LineKind, LineUnit, VatCategory};
+
+    fn corrects(number: &str) -> Explanation {
+        Explanation::Corrects {
+            documents: vec![number.to_owned()],
+        }
+    }
 
     fn line(description: &str, quantity: &str, unit_price: &str, net: &str) -> DocumentLine {
         DocumentLine {
             contract_id: "G1".into(),
-            kind: "energy".into(),
+            kind: LineKind::Energy,
             source: "elvia".into(),
             code: "energy".into(),
             description: description.into(),
             from: Date::constant(2025, 1, 1),
             to: Date::constant(2025, 2, 1),
             quantity: quantity.parse().unwrap(),
-            unit: "kWh".into(),
+            unit: LineUnit::Kwh,
             unit_price: unit_price.parse().unwrap(),
             net: net.parse().unwrap(),
-            vat_category: "S".into(),
+            vat_category: VatCategory::Standard,
             vat_percent: Decimal::from(25),
             explanation: vec![],
         }
@@ -217,7 +228,7 @@ mod tests {
         let standing =
             Standing::replay(billed("F-1", 1, &[line("Spot", "800", "0.8618", "689.45")]));
         let rating = [line("Spot", "800.304", "0.8618", "689.74")];
-        let diff = standing.difference_lines(&rating, "correction of F-1");
+        let diff = standing.difference_lines(&rating, &corrects("F-1"));
         let shown: Vec<(String, String)> = diff
             .iter()
             .map(|l| {
@@ -240,14 +251,15 @@ mod tests {
     fn a_credit_note_reverses_each_line_of_the_original_in_order() {
         // The demo's F-12: two energy lines of one product that differ only by description.
         let standing = Standing::replay(billed("F-12", 12, &day_and_base()));
-        let credit = standing.credit_lines("correction of F-12");
+        let credit = standing.credit_lines(&corrects("F-12"));
         assert_eq!(credit.len(), 2);
         assert_eq!(credit[0].description, "Energiledd – Dag");
         assert_eq!(credit[0].quantity, "-491.326".parse().unwrap());
         assert_eq!(credit[0].net, "-141.35".parse().unwrap());
         assert_eq!(credit[1].description, "Energiledd – grunnpris");
         assert_eq!(credit[1].net, "-146.49".parse().unwrap());
-        assert_eq!(credit[1].explanation, vec!["correction of F-12".to_owned()]);
+        assert_eq!(credit[1].explanation, vec![corrects("F-12")]);
+        assert_eq!(credit[1].explanation[0].to_string(), "correction of F-12");
         assert_eq!(standing.documents(), vec![(12, "F-12".to_owned())]);
     }
 
@@ -284,7 +296,7 @@ mod tests {
             line("Spot", "100", "0.95", "95.00"),
             line("New", "2", "3", "6.00"),
         ];
-        let diff = standing.difference_lines(&rating, "correction of F-12");
+        let diff = standing.difference_lines(&rating, &corrects("F-12"));
         let shown: Vec<(String, String, String, String)> = diff
             .iter()
             .map(|l| {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use nordlys_app::billing::{BillingPolicy, RunReport, correct, settle};
 use nordlys_app::{FixedClock, NoProgress, import};
-use nordlys_core::document::{CorrectionMode, DocumentKind};
+use nordlys_core::document::{CorrectionMode, DocumentKind, LineKind};
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::Statutory;
 use proptest::prelude::*;
@@ -169,7 +169,7 @@ async fn one_invoice_per_account_with_every_product_and_exactly_once() {
     let docs = db.store.documents(None, None, 10).await.unwrap();
     let household = docs.iter().find(|d| d.account_id == "A1").unwrap();
     let lines = db.store.document_lines(household.id).await.unwrap();
-    let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l.kind.code()).collect();
     for kind in ["spot", "fixed", "capacity", "energy", "tax", "subsidy"] {
         assert!(
             kinds.contains(&kind),
@@ -472,7 +472,7 @@ async fn final_settlement_stops_at_the_end_date() {
         .unwrap()
         .remove(0);
     let lines = db.store.document_lines(doc.id).await.unwrap();
-    let spot = lines.iter().find(|l| l.kind == "spot").unwrap();
+    let spot = lines.iter().find(|l| l.kind == LineKind::Spot).unwrap();
     let expected_kwh: i64 = (0..480).map(|h: i64| 800 + (h * 37) % 900).sum(); // 20 days × 24 h
     assert_eq!(
         spot.quantity,
@@ -794,7 +794,7 @@ async fn master_data_and_usage_changed_after_settlement_are_corrected_or_listed(
         .unwrap()
         .into_iter()
         .rev()
-        .find(|b| b.line.kind == "spot")
+        .find(|b| b.line.kind == LineKind::Spot)
         .unwrap();
     assert_eq!(
         spot.line.to,

@@ -62,10 +62,11 @@ const DOCUMENT_FIELDS: [&str; 19] = [
     "lines",
 ];
 
-const LINE_FIELDS: [&str; 15] = [
+const LINE_FIELDS: [&str; 16] = [
     "description",
     "quantity",
     "unit",
+    "unit_code",
     "unit_price",
     "net",
     "vat_rate",
@@ -117,6 +118,15 @@ fn assert_consistent_document(doc: &Value) {
             );
         }
         assert!(is_date(&line["from"]) && is_date(&line["to"]), "{line}");
+        let unit_code = match line["unit"].as_str().unwrap() {
+            "kWh" => "KWH",
+            "kW" => "KWT",
+            "month" => "MON",
+            "day" => "DAY",
+            "piece" => "C62",
+            other => panic!("the demo bills no unit {other}: {line}"),
+        };
+        assert_eq!(line["unit_code"], unit_code, "{line}");
         let gsrn = line["metering_point"].as_str().unwrap();
         assert!(
             gsrn.len() == 18 && gsrn.bytes().all(|b| b.is_ascii_digit()),

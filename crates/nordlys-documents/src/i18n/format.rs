@@ -106,6 +106,65 @@ pub fn date(day: Date, language: Language) -> String {
     }
 }
 
+const NORWEGIAN_MONTHS: [&str; 12] = [
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+];
+const DANISH_MONTHS: [&str; 12] = [
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+const ENGLISH_MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The month of `day` with its year: `januar 2025`, `January 2025`.
+pub fn month(day: Date, language: Language) -> String {
+    let names = match language {
+        Language::Nb => &NORWEGIAN_MONTHS,
+        Language::Da => &DANISH_MONTHS,
+        Language::En => &ENGLISH_MONTH_NAMES,
+    };
+    let index = usize::from(day.month().unsigned_abs()) - 1;
+    format!("{} {}", names[index], day.year())
+}
+
+/// A clock hour and the next: `18:00–19:00`.
+pub fn clock_hour(hour: i8) -> String {
+    format!("{:02}:00–{:02}:00", hour, (hour + 1) % 24)
+}
+
 /// A Norwegian organisation number in groups of three (`923 609 016`); other registry
 /// numbers as registered.
 pub fn organisation_number(number: &str) -> String {
@@ -172,6 +231,12 @@ mod tests {
         let day = Date::constant(2025, 1, 31);
         assert_eq!(date(day, Language::Nb), "31.01.2025");
         assert_eq!(date(day, Language::En), "31 Jan 2025");
+        assert_eq!(month(day, Language::Da), "januar 2025");
+        assert_eq!(
+            month(Date::constant(2025, 12, 1), Language::En),
+            "December 2025"
+        );
+        assert_eq!(clock_hour(23), "23:00–00:00");
         assert_eq!(organisation_number("923609016"), "923 609 016");
         assert_eq!(
             bank_account(&BankAccount::norwegian("12345678903").unwrap()),

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use nordlys_core::document::{DocumentKind, DocumentLine};
+use nordlys_core::document::{DocumentKind, DocumentLine, LineKind, LineUnit, VatCategory};
 use nordlys_core::model::{Address, Language};
 
 use super::PdfError;
@@ -101,7 +101,8 @@ pub(crate) struct SummaryView {
     pub rows: Vec<SummaryRow>,
     pub totals: Vec<[String; 2]>,
     pub gross: [String; 2],
-    pub note: String,
+    /// The currency, and why exempt lines carry no VAT.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,7 +119,8 @@ pub(crate) struct PointView {
     pub heading: String,
     pub facts: Vec<[String; 2]>,
     pub chart: Option<ChartView>,
-    pub peaks: Option<PeaksView>,
+    /// One table per capacity line with peaks (a period over two months has two).
+    pub peaks: Vec<PeaksView>,
     pub columns: [String; 6],
     pub lines: Vec<LineView>,
     pub subsidy_heading: String,
@@ -201,12 +203,13 @@ impl Writer<'_> {
         )
     }
 
-    fn unit(&self, unit: &str) -> Result<String, PdfError> {
+    fn unit(&self, unit: &LineUnit) -> Result<String, PdfError> {
         Ok(match unit {
-            "month" => self.text("unit-month", &[])?,
-            "day" => self.text("unit-day", &[])?,
-            "piece" => self.text("unit-piece", &[])?,
-            other => other.to_owned(),
+            LineUnit::Month => self.text("unit-month", &[])?,
+            LineUnit::Day => self.text("unit-day", &[])?,
+            LineUnit::Hour => self.text("unit-hour", &[])?,
+            LineUnit::Piece => self.text("unit-piece", &[])?,
+            LineUnit::Kwh | LineUnit::Kw | LineUnit::Other(_) => unit.code().to_owned(),
         })
     }
 }
@@ -437,19 +440,20 @@ pub(crate) fn document_view(
     let mut totals = vec![[w.text("net-total", &[])?, w.amount(shown(document.net))]];
     for vat in &document.vat {
         let base = w.amount(shown(vat.taxable));
-        let label = if vat.percent.is_zero() {
-            w.text(
-                "vat-exempt-line",
-                &[("category", &vat.category), ("base", &base)],
-            )?
-        } else {
-            w.text(
+        let label = match vat.category {
+            VatCategory::Zero => w.text("vat-zero-line", &[("base", &base)])?,
+            VatCategory::Exempt => w.text("vat-exempt-line", &[("base", &base)])?,
+            _ if vat.percent.is_zero() => w.text(
+                "vat-other-line",
+                &[("category", vat.category.code()), ("base", &base)],
+            )?,
+            _ => w.text(
                 "vat-line",
                 &[
                     ("percent", &format::percent(vat.percent, w.language)),
                     ("base", &base),
                 ],
-            )?
+            )?,
         };
         totals.push([label, w.amount(shown(vat.vat))]);
     }
@@ -471,7 +475,16 @@ pub(crate) fn document_view(
             w.text("gross-total", &[])?,
             format::money(shown(document.gross), currency, w.language),
         ],
-        note: w.text("amounts-in", &[("currency", currency.code())])?,
+        notes: std::iter::once(w.text("amounts-in", &[("currency", currency.code())])?)
+            .chain(
+                document
+                    .vat
+                    .iter()
+                    .any(|vat| vat.category == VatCategory::Exempt)
+                    .then(|| invoice.vat_exemption_reason.clone())
+                    .flatten(),
+            )
+            .collect(),
     };
 
     let footer = FooterView {
@@ -602,11 +615,17 @@ fn point_view(
 
     let mut line_views = Vec::with_capacity(lines.len());
     let mut subsidies = Vec::new();
+    let mut peaks = Vec::new();
     for line in lines {
         let unit = w.unit(&line.unit)?;
+        let mut notes = Vec::with_capacity(line.explanation.len());
+        for explanation in &line.explanation {
+            notes.extend(w.explanation(explanation)?);
+            peaks.extend(w.peaks(explanation)?);
+        }
         line_views.push(LineView {
             description: line.description.clone(),
-            notes: line.explanation.clone(),
+            notes,
             period: w.period(line.from, line.to)?,
             quantity: format!(
                 "{} {unit}",
@@ -616,7 +635,7 @@ fn point_view(
             vat: format!("{} %", format::percent(line.vat_percent, w.language)),
             amount: w.amount(shown(line.net)),
         });
-        if line.kind == "subsidy" {
+        if line.kind == LineKind::Subsidy {
             let amount = format::money(shown(line.net), currency, w.language);
             subsidies.push(format!(
                 "{} {}",
@@ -640,7 +659,7 @@ fn point_view(
         heading: w.text("details-heading", &[("label", &point.label)])?,
         facts,
         chart,
-        peaks: None,
+        peaks,
         columns: [
             w.text("column-description", &[])?,
             w.text("column-period", &[])?,

@@ -7,7 +7,8 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 
 use nordlys_core::document::{
-    DocumentKind, DocumentLine, IssuedDocument, NewDocument, document_totals,
+    DocumentKind, DocumentLine, Explanation, HourPeak, IssuedDocument, LineKind, LineUnit,
+    NewDocument, VatCategory, document_totals,
 };
 use nordlys_core::ids::{CprNumber, CvrNumber, Gsrn, NationalId, OrgNumber};
 use nordlys_core::kid::{KidAlgorithm, kid_for_document_number};
@@ -82,29 +83,29 @@ pub fn branding() -> Branding {
 
 pub struct LineSpec<'a> {
     pub contract: &'a str,
-    pub kind: &'a str,
+    pub kind: LineKind,
     pub description: &'a str,
     pub quantity: &'a str,
-    pub unit: &'a str,
+    pub unit: LineUnit,
     pub unit_price: &'a str,
     pub net: &'a str,
-    pub explanation: Vec<String>,
+    pub explanation: Vec<Explanation>,
 }
 
 pub fn line(spec: LineSpec<'_>) -> DocumentLine {
     DocumentLine {
         contract_id: spec.contract.into(),
-        kind: spec.kind.into(),
+        kind: spec.kind,
         source: "fixture".into(),
-        code: spec.kind.into(),
+        code: spec.kind.code().into(),
         description: spec.description.into(),
         from: Date::constant(2025, 1, 1),
         to: Date::constant(2025, 2, 1),
         quantity: d(spec.quantity),
-        unit: spec.unit.into(),
+        unit: spec.unit,
         unit_price: d(spec.unit_price),
         net: d(spec.net),
-        vat_category: "S".into(),
+        vat_category: VatCategory::Standard,
         vat_percent: Decimal::from(25),
         explanation: spec.explanation,
     }
@@ -112,10 +113,10 @@ pub fn line(spec: LineSpec<'_>) -> DocumentLine {
 
 fn simple(
     contract: &str,
-    kind: &str,
+    kind: LineKind,
     description: &str,
     quantity: &str,
-    unit: &str,
+    unit: LineUnit,
     price: &str,
     net: &str,
 ) -> DocumentLine {
@@ -191,25 +192,101 @@ pub fn electricity_point(contract: &str) -> DeliveryPoint {
 /// The household's lines: net 1 200,00, VAT 300,00, gross 1 500,00.
 pub fn household_lines(contract: &str) -> Vec<DocumentLine> {
     vec![
-        simple(contract, "spot", "Strøm, spotpris", "800", "kWh", "0.625", "500.00"),
-        simple(contract, "energy", "Påslag", "800", "kWh", "0.025", "20.00"),
-        simple(contract, "fixed", "Fastbeløp", "1", "month", "49", "49.00"),
-        simple(contract, "energy", "Nettleie energiledd", "800", "kWh", "0.1875", "150.00"),
+        simple(
+            contract,
+            LineKind::Spot,
+            "Strøm, spotpris",
+            "800",
+            LineUnit::Kwh,
+            "0.625",
+            "500.00",
+        ),
+        simple(
+            contract,
+            LineKind::Energy,
+            "Påslag",
+            "800",
+            LineUnit::Kwh,
+            "0.025",
+            "20.00",
+        ),
+        simple(
+            contract,
+            LineKind::Fixed,
+            "Fastbeløp",
+            "1",
+            LineUnit::Month,
+            "49",
+            "49.00",
+        ),
+        simple(
+            contract,
+            LineKind::Energy,
+            "Nettleie energiledd",
+            "800",
+            LineUnit::Kwh,
+            "0.1875",
+            "150.00",
+        ),
         line(LineSpec {
             contract,
-            kind: "capacity",
+            kind: LineKind::Capacity,
             description: "Nettleie kapasitetsledd 5–10 kW",
             quantity: "1",
-            unit: "month",
+            unit: LineUnit::Month,
             unit_price: "415",
             net: "415.00",
-            explanation: vec![
-                "peaks: 2025-01-08 18:00-19:00 7.2 kWh, 2025-01-15 07:00-08:00 6.9 kWh, 2025-01-22 17:00-18:00 6.3 kWh; average 6.8 kW; step 5-10 kW".into(),
-            ],
+            explanation: vec![Explanation::Peaks {
+                peaks: vec![
+                    HourPeak {
+                        date: Date::constant(2025, 1, 8),
+                        hour: 18,
+                        energy_wh: 7_200,
+                    },
+                    HourPeak {
+                        date: Date::constant(2025, 1, 15),
+                        hour: 7,
+                        energy_wh: 6_900,
+                    },
+                    HourPeak {
+                        date: Date::constant(2025, 1, 22),
+                        hour: 17,
+                        energy_wh: 6_300,
+                    },
+                ],
+                average_w: 6_800,
+                step_from: Decimal::from(5),
+                step_to: Some(Decimal::from(10)),
+                threshold_inclusive: true,
+            }],
         }),
-        simple(contract, "tax", "Elavgift", "800", "kWh", "0.125", "100.00"),
-        simple(contract, "tax", "Enova-avgift", "800", "kWh", "0.01", "8.00"),
-        simple(contract, "subsidy", "Strømstøtte", "100", "kWh", "-0.42", "-42.00"),
+        simple(
+            contract,
+            LineKind::Tax,
+            "Elavgift",
+            "800",
+            LineUnit::Kwh,
+            "0.125",
+            "100.00",
+        ),
+        simple(
+            contract,
+            LineKind::Tax,
+            "Enova-avgift",
+            "800",
+            LineUnit::Kwh,
+            "0.01",
+            "8.00",
+        ),
+        simple(
+            contract,
+            LineKind::Subsidy,
+            "Strømstøtte",
+            "100",
+            LineUnit::Kwh,
+            "-0.42",
+            "-42.00",
+        ),
     ]
 }
 
@@ -236,6 +313,7 @@ pub fn household(language: Language) -> InvoiceDocument {
         buyer: household_buyer(),
         corrects: Vec::new(),
         correction_reason: None,
+        vat_exemption_reason: None,
         delivery_points: vec![electricity_point("C-1")],
         branding: branding(),
     }
@@ -285,6 +363,7 @@ pub fn credit_note(language: Language) -> InvoiceDocument {
             number: "F-12".into(),
             issue_date: Date::constant(2025, 1, 31),
         }],
+        vat_exemption_reason: None,
         correction_reason: Some(match language {
             Language::Da => "Netselskabet har rettet måleraflæsningerne".into(),
             Language::Nb => "Nettselskapet har rettet måleverdiene".into(),
@@ -300,19 +379,19 @@ pub fn with_broadband(language: Language) -> InvoiceDocument {
     let mut lines = household_lines("C-1");
     lines.push(simple(
         "C-2",
-        "subscription",
+        LineKind::Subscription,
         "Fiber 500/500",
         "1",
-        "month",
+        LineUnit::Month,
         "479.20",
         "479.20",
     ));
     lines.push(simple(
         "C-2",
-        "fee",
+        LineKind::Fee,
         "Ruterleie",
         "1",
-        "month",
+        LineUnit::Month,
         "40.80",
         "40.80",
     ));
@@ -335,10 +414,10 @@ pub fn long_invoice(language: Language) -> InvoiceDocument {
         .map(|i| {
             simple(
                 "C-1",
-                "usage",
+                LineKind::Usage,
                 &format!("Ladepunkt {:03}, økter", i),
                 &format!("{}", 10 + i % 17),
-                "kWh",
+                LineUnit::Kwh,
                 "2.5",
                 // Quantity × 2.5, exact to the øre.
                 &format!("{}", Decimal::from(10 + i % 17) * d("2.5")),

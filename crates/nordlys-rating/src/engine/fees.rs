@@ -132,7 +132,7 @@ impl RatingPlan {
             &g.name,
             (active.from, active.to),
             q.quantity,
-            LineUnit::Other(Arc::from(unit.as_str())),
+            LineUnit::from_code(unit),
             *price_per_unit,
             q.quantity * price_per_unit,
             line_vat,

@@ -9,7 +9,8 @@ use jiff::civil::Date;
 use nordlys_core::ParseError;
 use nordlys_core::ids::{Gln, Gsrn};
 use nordlys_core::model::{
-    Address, Contract, ContractRole, Market, MeteringPoint, PriceArea, UsageKind, Utility,
+    Account, Address, Contract, ContractRole, Customer, CustomerIdentity, CustomerKind,
+    InvoiceChannel, Language, Market, MeteringPoint, PriceArea, UsageKind, Utility,
 };
 use nordlys_core::time::Resolution;
 use sqlx::Row;
@@ -109,6 +110,67 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(point_from_row).transpose()
+    }
+
+    /// One account, by id.
+    pub async fn account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query(
+            "SELECT account_id, customer_id, payer_customer_id, invoice_channel, language, email,
+                    invoice_street, invoice_postcode, invoice_city, invoice_municipality, invoice_county
+             FROM accounts WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let street: Option<String> = row.get(6);
+        Ok(Some(Account {
+            account_id: row.get(0),
+            customer_id: row.get(1),
+            payer_customer_id: row.get(2),
+            invoice_channel: InvoiceChannel::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
+            language: Language::parse(row.get(4)).map_err(StoreError::CorruptValue)?,
+            email: row.get(5),
+            invoice_address: street.map(|street| Address {
+                street,
+                postcode: row.get::<Option<String>, _>(7).unwrap_or_default(),
+                city: row.get::<Option<String>, _>(8).unwrap_or_default(),
+                municipality: row.get::<Option<String>, _>(9).unwrap_or_default(),
+                county: row.get::<Option<String>, _>(10).unwrap_or_default(),
+            }),
+        }))
+    }
+
+    /// One customer, by id.
+    pub async fn customer(&self, customer_id: &str) -> Result<Option<Customer>, StoreError> {
+        let row = sqlx::query(
+            "SELECT customer_id, kind, country, identity, name, email, phone, street, postcode, city,
+                    municipality, county
+             FROM customers WHERE customer_id = $1",
+        )
+        .bind(customer_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let text = |i: usize| -> String { row.get(i) };
+        let kind = CustomerKind::parse(&text(1)).map_err(StoreError::CorruptValue)?;
+        let country = Market::parse(&text(2)).map_err(StoreError::CorruptValue)?;
+        let identity = CustomerIdentity::parse(kind, country, &text(3))
+            .map_err(|e| corrupt("identity", "(not shown: personal data)", e))?;
+        Ok(Some(Customer {
+            customer_id: text(0),
+            identity,
+            name: text(4),
+            email: text(5),
+            phone: text(6),
+            address: Address {
+                street: text(7),
+                postcode: text(8),
+                city: text(9),
+                municipality: text(10),
+                county: text(11),
+            },
+        }))
     }
 
     /// Contracts of a metering point, oldest first.

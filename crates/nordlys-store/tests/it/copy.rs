@@ -23,7 +23,7 @@ async fn source_with_negative_zeros(path: &str) -> Store {
             "INSERT INTO number_series VALUES ('K', 2)",
             "INSERT INTO documents (kind, series, number, kid, account_id, period, issue_date, due_date, currency, net, vat, gross, run_id, issued_at_us)
              VALUES ('credit_note','K',1,NULL,'A1','2025-01','2025-02-10',NULL,'NOK','-0.00','-0.00','-0.00',1,0)",
-            "INSERT INTO document_lines VALUES (1,1,'S1','2025-01','energy','p','e','Energi','2025-01-01','2025-02-01','-0','kWh','0.25','-0.00','S','25','')",
+            "INSERT INTO document_lines VALUES (1,1,'S1','2025-01','energy','p','e','Energi','2025-01-01','2025-02-01','-0','kWh','0.25','-0.00','S','25','',NULL)",
             "INSERT INTO document_vat VALUES (1,'S','25','-0.00','-0.00')",
         ],
     )

@@ -2,5 +2,6 @@
 //! `NORDLYS_TEST_POSTGRES_URL` names a server (see `nordlys_store::testing`).
 
 mod copy;
+mod explanations;
 mod locks;
 mod migration;
