@@ -124,7 +124,7 @@ fn main() {
         .collect();
     println!("machine: {}", machine());
     println!(
-        "input: {count} documents of a monthly run (85 % households with a 31-day chart, 8 % businesses, 5 % electricity + broadband, 2 % credit notes), EHF XML attached, PDF/A-3a tagged"
+        "input: {count} documents of a monthly run (85 % households with a 31-day chart, 8 % businesses, 5 % electricity + broadband, 2 % credit notes), EHF XML attached, PDF/A-3a + PDF/UA-1"
     );
     // Warm the shared renderer (fonts, templates, messages) outside the timing.
     run(&documents[..4.min(count)], 1);

@@ -1,6 +1,6 @@
 //! PDF invoices a person reads: typst lays out the templates (`templates/*.typ`) from JSON
-//! built here ([`view`]), with embedded fonts and no network, into a tagged PDF/A-3a whose
-//! attachment is the EHF XML, so one file serves the archive and the machine. A print run is
+//! built here ([`view`]), with embedded fonts and no network, into a PDF/A-3a that is also
+//! PDF/UA-1 (tagged for screen readers), whose attachment is the EHF XML, so one file serves the archive and the machine. A print run is
 //! one PDF: a cover list, then per document an address page for a window envelope and the
 //! document's pages.
 //!
@@ -116,12 +116,16 @@ fn messages(diagnostics: &EcoVec<SourceDiagnostic>) -> Vec<String> {
         .collect()
 }
 
-/// The archival standard: PDF/A-3a (tagged, Unicode text) with embedded files allowed.
+/// The standards, which typst enforces: PDF/A-3a (archival, tagged, Unicode text, embedded
+/// files allowed) and PDF/UA-1 (accessible: title shown, headings from level 1, alt texts).
 fn pdf_options(ident: String) -> Result<PdfOptions, PdfError> {
-    let standards = PdfStandards::new(&[PdfStandard::A_3a]).map_err(|error| PdfError::Export {
-        document: ident.clone(),
-        messages: vec![error.message().to_string()],
-    })?;
+    let standards =
+        PdfStandards::new(&[PdfStandard::A_3a, PdfStandard::Ua_1]).map_err(|error| {
+            PdfError::Export {
+                document: ident.clone(),
+                messages: vec![error.message().to_string()],
+            }
+        })?;
     Ok(PdfOptions {
         ident: Smart::Custom(ident),
         creator: Smart::Custom(Some("Nordlys".to_owned())),
@@ -145,7 +149,7 @@ impl PdfRenderer {
         &self.localiser
     }
 
-    /// One document as a PDF/A-3a; `attachment` (the EHF XML) is embedded as `<number>.xml`,
+    /// One document as a PDF/A-3a and PDF/UA-1; `attachment` (the EHF XML) is embedded as `<number>.xml`,
     /// relationship Alternative, type `application/xml`.
     pub fn render_pdf(
         &self,

@@ -375,7 +375,7 @@ fn the_labels_are_in_the_buyers_language() {
 }
 
 #[test]
-fn the_ehf_xml_is_attached_byte_for_byte_and_the_file_is_pdf_a_3() {
+fn the_ehf_xml_is_attached_byte_for_byte_and_the_file_is_pdf_a_3a_and_ua_1() {
     require_poppler!();
     let xml = ehf_xml("F-1001");
     let rendered = render(&fixtures::household(Language::Nb), Some(&xml));
