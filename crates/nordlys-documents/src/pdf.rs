@@ -1,8 +1,8 @@
 //! PDF invoices a person reads: typst lays out the templates (`templates/*.typ`) from JSON
 //! built here ([`view`]), with embedded fonts and no network, into a PDF/A-3a that is also
-//! PDF/UA-1 (tagged for screen readers), whose attachment is the EHF XML, so one file serves the archive and the machine. A print run is
-//! one PDF: a cover list, then per document an address page for a window envelope and the
-//! document's pages.
+//! PDF/UA-1 (tagged for screen readers), whose attachment is the EHF XML, so one file serves
+//! the archive and the machine. A print run is one PDF: a cover list, then per document an
+//! address page for a window envelope and the document's pages.
 //!
 //! [`PdfRenderer`] parses fonts, templates and messages once and is `Send + Sync`: threads
 //! share one renderer (typst's caches are shared and thread-safe).
@@ -14,6 +14,7 @@ mod view;
 mod world;
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use typst::diag::{Severity, SourceDiagnostic};
 use typst::ecow::EcoVec;
@@ -25,9 +26,12 @@ use crate::i18n::{I18nError, Localiser};
 use crate::model::InvoiceDocument;
 use world::{Assets, JobWorld};
 
-/// How long typst's memoised layouts live: entries unused for this many renderings are
-/// dropped, so a run of 100,000 documents stays in bounded memory.
-const CACHE_MAX_AGE: usize = 8;
+/// typst memoises layouts and PDF parts in one global cache. It is trimmed after every
+/// `CACHE_EVICT_EVERY`th rendering (trimming after each cost a tenth of the time), dropping
+/// what was not used during the last `CACHE_MAX_AGE` trims: a run of 100,000 documents stays
+/// at about 130 MB while the template's unchanging parts stay cached.
+const CACHE_EVICT_EVERY: usize = 8;
+const CACHE_MAX_AGE: usize = 2;
 
 /// Why a document could not be rendered. Every variant names the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +94,7 @@ pub struct RenderedPdf {
 pub struct PdfRenderer {
     assets: Assets,
     localiser: Localiser,
+    renderings: AtomicUsize,
 }
 
 impl fmt::Debug for PdfRenderer {
@@ -141,6 +146,7 @@ impl PdfRenderer {
         Ok(PdfRenderer {
             assets: Assets::new(),
             localiser: Localiser::new()?,
+            renderings: AtomicUsize::new(0),
         })
     }
 
@@ -212,7 +218,11 @@ impl PdfRenderer {
         ident: String,
     ) -> Result<RenderedPdf, PdfError> {
         let compiled = typst::compile::<PagedDocument>(world).output;
-        typst::comemo::evict(CACHE_MAX_AGE);
+        if self.renderings.fetch_add(1, Ordering::Relaxed) % CACHE_EVICT_EVERY
+            == CACHE_EVICT_EVERY - 1
+        {
+            typst::comemo::evict(CACHE_MAX_AGE);
+        }
         let layout = compiled.map_err(|diagnostics| PdfError::Layout {
             document: name.to_owned(),
             messages: messages(&diagnostics),

@@ -124,6 +124,8 @@ pub(crate) struct PointView {
     /// One table per capacity line with peaks (a period over two months has two).
     pub peaks: Vec<PeaksView>,
     pub columns: [String; 6],
+    /// Whether some line's period differs from the point's (else the column is left out).
+    pub line_periods: bool,
     pub lines: Vec<LineView>,
     pub subsidy_heading: String,
     pub subsidies: Vec<String>,

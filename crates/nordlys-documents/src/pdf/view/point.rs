@@ -110,6 +110,7 @@ pub(super) fn point_view(
             w.text("column-vat", &[])?,
             w.text("column-amount", &[])?,
         ],
+        line_periods: line_views.iter().any(|line| line.period != period),
         lines: line_views,
         subsidy_heading: w.text("subsidy-heading", &[])?,
         subsidies,
