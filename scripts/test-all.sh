@@ -38,6 +38,15 @@ if ! command -v dnsmasq >/dev/null && [[ ! -x /usr/sbin/dnsmasq ]]; then
 fi
 
 # Each test run: its status is kept past tee, the summary printed, and then a failure fails the script.
+echo "== poppler-utils (the PDF tests render, read and unpack the PDFs they make)"
+if ! command -v pdftoppm >/dev/null || ! command -v pdfdetach >/dev/null; then
+	sudo=()
+	if ((EUID != 0)); then sudo=(sudo); fi
+	apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+	"${apt[@]}" install -y --no-install-recommends poppler-utils ||
+		{ "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends poppler-utils; }
+fi
+
 echo "== cargo test"
 # No service, even if the caller's shell names one.
 status=0

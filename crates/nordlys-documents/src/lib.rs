@@ -4,11 +4,14 @@
 
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod i18n;
 pub mod model;
+pub mod pdf;
 pub mod ubl;
 
 pub use model::{
     BankAccount, Branding, Buyer, Colour, CorrectedDocument, DailyUsage, DeliveryPoint,
     DocumentPurpose, ElectronicAddress, InvoiceDocument, LocalisedText, PartyIdentity, Seller,
 };
+pub use pdf::{PdfError, PdfRenderer, RenderedPdf};
 pub use ubl::{DocumentProblem, DocumentProblems, UblProfile, render_ubl};
