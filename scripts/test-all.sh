@@ -47,6 +47,10 @@ if ! command -v pdftoppm >/dev/null || ! command -v pdfdetach >/dev/null; then
 		{ "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends poppler-utils; }
 fi
 
+echo "== aiosmtpd (the e-mail tests send to a local SMTP server)"
+bash scripts/test-tools.sh
+export NORDLYS_TEST_PYTHON="$PWD/target/test-venv/bin/python"
+
 echo "== cargo test"
 # No service, even if the caller's shell names one.
 status=0

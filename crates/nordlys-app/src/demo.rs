@@ -72,6 +72,9 @@ struct DemoPoint {
     index: usize,
 }
 
+/// The demo utility's issuer profile (seller per market, branding): `examples/issuer.toml`.
+pub const DEMO_ISSUER_PROFILE: &str = include_str!("../../../examples/issuer.toml");
+
 /// Build the demo utility into `store`.
 pub async fn build_demo(
     store: &Store,
@@ -104,6 +107,7 @@ pub async fn build_demo(
         master_data::write_master_data(&mut tx, &mut build, config.metering_points, &mut counts)
             .await?;
     series::write_market_data(&mut tx, &mut build).await?;
+    tx.set_issuer_profile(DEMO_ISSUER_PROFILE).await?;
     tx.commit(counts).await?;
 
     // Meter values, one transaction, with progress per metering point.

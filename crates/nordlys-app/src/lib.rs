@@ -5,6 +5,7 @@
 pub mod billing;
 pub mod clock;
 pub mod demo;
+pub mod documents;
 pub mod export;
 pub mod import;
 pub mod peppol;

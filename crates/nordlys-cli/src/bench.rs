@@ -67,6 +67,26 @@ pub enum BenchWhat {
         #[arg(long)]
         keep: bool,
     },
+    /// The documents of a billed run (`--db`, e.g. the `settle.db` that `bench settle --keep
+    /// --dir D` leaves): assembled from the store, EHF on 1 and 2 threads, PDF/A-3 of a sample,
+    /// a sample validated with the official rules.
+    Documents {
+        /// The billing period whose documents are rendered, YYYY-MM.
+        #[arg(long, default_value = "2025-01")]
+        period: String,
+        /// Thread counts to render with.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        threads: Vec<usize>,
+        /// Documents rendered as PDF (spread evenly over the run).
+        #[arg(long, default_value_t = 3000)]
+        pdf_sample: usize,
+        /// Documents validated with the official rules (spread evenly; 0: none).
+        #[arg(long, default_value_t = 2000)]
+        validate_sample: usize,
+        /// The official Peppol / EN 16931 validator.
+        #[arg(long, default_value = "../shared/tools/peppol/validate")]
+        validator: PathBuf,
+    },
     /// Import generated 15-minute meter values into a fresh SQLite file: rows/s and bytes on
     /// disk per metering-point-year.
     Import {
@@ -142,6 +162,25 @@ pub async fn run(what: BenchWhat, db: &str) -> Result<()> {
             dir,
             keep,
         } => crate::bench_settle::run(metering_points, postgres, workers, dir, keep).await,
+        BenchWhat::Documents {
+            period,
+            threads,
+            pdf_sample,
+            validate_sample,
+            validator,
+        } => {
+            crate::bench_documents::run(
+                db,
+                crate::bench_documents::DocumentsBench {
+                    period,
+                    threads,
+                    pdf_sample,
+                    validate_sample,
+                    validator,
+                },
+            )
+            .await
+        }
         BenchWhat::Import {
             rows,
             metering_points,

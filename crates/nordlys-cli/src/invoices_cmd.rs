@@ -1,10 +1,20 @@
-//! `nordlys invoices list|show`: issued invoices and credit notes, as a table for a clerk or
-//! as JSON in the wire schema of `nordlys_app::wire` (the one the HTTP API serves).
+//! `nordlys invoices list|show|export|send|deliveries`: issued invoices and credit notes, as a
+//! table for a clerk, as JSON in the wire schema of `nordlys_app::wire` (the one the HTTP API
+//! serves), or as the documents sent (EHF XML, PDF) — kept byte for byte as first rendered;
+//! and their delivery.
 
-use anyhow::{Result, bail};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
+use nordlys_app::SystemClock;
+use nordlys_app::documents::{
+    DeliveryConfig, RenderContext, RenderError, renditions, send_documents,
+};
 use nordlys_app::wire::{self, Document, DocumentFilter, DocumentKey, DocumentQueryError, Kind};
 use nordlys_core::time::LocalPeriod;
+use nordlys_store::{DeliveryState, Store};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::rate_cmd::OutputFormat;
@@ -31,14 +41,85 @@ pub enum InvoicesWhat {
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
-    /// One document with its lines and their explanations.
+    /// One document: its lines and their explanations (`table`, `json`), or the document as
+    /// sent (`xml`: EHF; `pdf`: PDF/A-3 with the EHF embedded), rendered once and kept.
     Show {
         /// The document's number, e.g. F-12 or K-1 (or its id, the first column of `invoices list`).
         document: String,
-        /// `table` for reading, `json` for programs (the wire schema of the HTTP API).
+        /// `table` for reading, `json` for programs (the wire schema of the HTTP API), `xml`
+        /// (EHF / Peppol BIS Billing 3.0) or `pdf`.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ShowFormat,
+        /// Write the XML or PDF to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write every document of a period as sent, one file per document named by its number.
+    Export {
+        /// The billing period, YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// `xml` (EHF / Peppol BIS Billing 3.0) or `pdf`.
+        #[arg(long, value_enum)]
+        format: DocumentFormat,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Deliver every document not yet delivered, exactly once: EHF to the outbox, e-mail with
+    /// the PDF attached, paper into one print file; failures are retried with backoff.
+    Send {
+        /// Only documents of this billing period, YYYY-MM.
+        #[arg(long)]
+        period: Option<String>,
+        /// SMTP relay for e-mail: smtp://host:port, smtp://host?tls=required, smtps://host.
+        #[arg(long, env = "NORDLYS_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// Folder the access point picks EHF files (and their manifests) up from.
+        #[arg(long, env = "NORDLYS_EHF_OUTBOX")]
+        ehf_outbox: Option<PathBuf>,
+        /// Folder the print files go to.
+        #[arg(long, env = "NORDLYS_PRINT_DIR")]
+        print_dir: Option<PathBuf>,
+        /// Attempts before a delivery is given up and reported.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        max_attempts: u32,
+        /// Seconds to wait after a first failure (doubled after each further one).
+        #[arg(long, default_value_t = 60)]
+        retry_after: u64,
+        /// Look organisations without a fresh cached Peppol answer up online (SML/SMP) before
+        /// choosing their channel; without it the cache (`nordlys peppol import-directory`,
+        /// earlier lookups) decides, else the account's channel.
+        #[arg(long)]
+        peppol_lookup: bool,
+        #[command(flatten)]
+        network: crate::peppol_cmd::NetworkArgs,
+    },
+    /// Where each document's delivery stands: channel, status, attempts, detail.
+    Deliveries {
+        /// Only documents of this billing period, YYYY-MM.
+        #[arg(long)]
+        period: Option<String>,
+        /// `table` for reading, `json` for programs.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
+}
+
+/// How `invoices show` prints a document.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowFormat {
+    Table,
+    Json,
+    Xml,
+    Pdf,
+}
+
+/// A document as sent.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocumentFormat {
+    Xml,
+    Pdf,
 }
 
 pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
@@ -75,7 +156,73 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 eprintln!("the {limit} newest documents; --limit shows more");
             }
         }
-        InvoicesWhat::Show { document, format } => {
+        InvoicesWhat::Show {
+            document,
+            format: format @ (ShowFormat::Xml | ShowFormat::Pdf),
+            out,
+        } => {
+            let key = DocumentKey::parse(&document).map_err(|e| flag_error("document", e))?;
+            let store = open(db).await?;
+            let result = document_bytes(&store, &key, &document, format).await;
+            store.close().await;
+            let bytes = result?;
+            match out {
+                Some(path) => std::fs::write(&path, &bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => {
+                    if format == ShowFormat::Pdf && std::io::stdout().is_terminal() {
+                        bail!("a PDF is binary: give --out FILE or redirect standard output");
+                    }
+                    use std::io::Write;
+                    let mut stdout = crate::output::Stdout;
+                    stdout.write_all(&bytes)?;
+                    stdout.flush()?;
+                }
+            }
+        }
+        InvoicesWhat::Export {
+            period,
+            format,
+            out,
+        } => {
+            LocalPeriod::parse_month(&period).map_err(|e| flag_error("--period", e))?;
+            export(db, &period, format, &out).await?;
+        }
+        InvoicesWhat::Send {
+            period,
+            smtp_url,
+            ehf_outbox,
+            print_dir,
+            max_attempts,
+            retry_after,
+            peppol_lookup,
+            network,
+        } => {
+            if let Some(period) = &period {
+                LocalPeriod::parse_month(period).map_err(|e| flag_error("--period", e))?;
+            }
+            let config = DeliveryConfig {
+                smtp_url,
+                ehf_outbox,
+                print_dir,
+                max_attempts,
+                first_retry: std::time::Duration::from_secs(retry_after),
+                ..DeliveryConfig::default()
+            };
+            let lookup = peppol_lookup.then(|| network.lookup()).transpose()?;
+            send(db, period.as_deref(), &config, lookup).await?;
+        }
+        InvoicesWhat::Deliveries { period, format } => {
+            let store = open(db).await?;
+            let deliveries = store.deliveries(period.as_deref()).await;
+            store.close().await;
+            print_deliveries(&deliveries?, format)?;
+        }
+        InvoicesWhat::Show {
+            document,
+            format,
+            out: _,
+        } => {
             let key = DocumentKey::parse(&document).map_err(|e| flag_error("document", e))?;
             let store = open(db).await?;
             let found = wire::find_document(&store, &key).await?;
@@ -86,8 +233,167 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 )
             };
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&found)?),
-                OutputFormat::Table => print_document(&found),
+                ShowFormat::Json => println!("{}", serde_json::to_string_pretty(&found)?),
+                _ => print_document(&found),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The id of the document `key` names, or an error naming what was given.
+async fn document_id(store: &Store, key: &DocumentKey, given: &str) -> Result<i64> {
+    let id = match key {
+        DocumentKey::Id(id) => store.document(*id).await?.map(|d| d.id),
+        DocumentKey::Number(number) => store.document_id_by_number(number).await?,
+    };
+    id.ok_or_else(|| {
+        anyhow!(
+            "document {given:?}: no document has this number or id (see `nordlys invoices list`)"
+        )
+    })
+}
+
+async fn document_bytes(
+    store: &Store,
+    key: &DocumentKey,
+    given: &str,
+    format: ShowFormat,
+) -> Result<Vec<u8>> {
+    let id = document_id(store, key, given).await?;
+    let context = RenderContext::load(store).await?;
+    let made = renditions(store, &context, id, &SystemClock).await?;
+    Ok(match format {
+        ShowFormat::Pdf => made.pdf.content,
+        _ => made.xml.content,
+    })
+}
+
+/// Every document of `period` as sent, one file per document; held ones are named and skipped.
+async fn export(db: &str, period: &str, format: DocumentFormat, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let store = open(db).await?;
+    let context = RenderContext::load(&store).await?;
+    let ids: Vec<i64> = store
+        .documents(None, Some(period), i64::MAX)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .rev()
+        .collect();
+    let progress = crate::progress::for_stderr();
+    progress.start("documents", Some(ids.len() as u64));
+    let (mut written, mut held) = (0u64, Vec::new());
+    for id in ids {
+        match renditions(&store, &context, id, &SystemClock).await {
+            Ok(made) => {
+                let (bytes, extension) = match format {
+                    DocumentFormat::Xml => (&made.xml.content, "xml"),
+                    DocumentFormat::Pdf => (&made.pdf.content, "pdf"),
+                };
+                let path = out.join(format!("{}.{extension}", made.number));
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                written += 1;
+            }
+            Err(RenderError::Held { number, reason }) => held.push((number, reason)),
+            Err(other) => return Err(other.into()),
+        }
+        progress.advance(1);
+    }
+    progress.finish();
+    store.close().await;
+    println!("{written} documents written to {}", out.display());
+    for (number, reason) in &held {
+        eprintln!("held {number}: {reason}");
+    }
+    if !held.is_empty() {
+        bail!("{} documents are held and were not written", held.len());
+    }
+    Ok(())
+}
+
+async fn send(
+    db: &str,
+    period: Option<&str>,
+    config: &DeliveryConfig,
+    lookup: Option<nordlys_peppol::Lookup>,
+) -> Result<()> {
+    let store = open(db).await?;
+    let mut context = RenderContext::load(&store).await?;
+    if let Some(lookup) = lookup {
+        context = context.with_peppol_lookup(lookup, nordlys_app::peppol::PeppolPolicy::default());
+    }
+    let result = send_documents(&store, &context, config, &SystemClock, period).await;
+    store.close().await;
+    let report = result?;
+    println!(
+        "planned {}; delivered: EHF {}, e-mail {}, print {}",
+        report.planned, report.delivered_ehf, report.delivered_email, report.delivered_print
+    );
+    for file in &report.print_files {
+        println!("print file {}", file.display());
+    }
+    for (number, reason) in &report.held {
+        eprintln!("held {number}: {reason}");
+    }
+    for (number, reason) in &report.deferred {
+        eprintln!("not planned yet {number}: {reason}");
+    }
+    for (number, error, retry_at) in &report.retrying {
+        eprintln!("failed {number}: {error}; tried again from {retry_at}");
+    }
+    for (number, error) in &report.gave_up {
+        eprintln!("gave up {number}: {error}");
+    }
+    if !report.gave_up.is_empty() {
+        bail!(
+            "{} deliveries were given up after their last attempt",
+            report.gave_up.len()
+        );
+    }
+    Ok(())
+}
+
+fn print_deliveries(deliveries: &[DeliveryState], format: OutputFormat) -> Result<()> {
+    let at = |us: Option<i64>| {
+        us.and_then(|us| jiff::Timestamp::from_microsecond(us).ok())
+            .map(|t| t.to_string())
+    };
+    match format {
+        OutputFormat::Json => {
+            let rows: Vec<serde_json::Value> = deliveries
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "number": d.number,
+                        "channel": d.channel.code(),
+                        "status": d.status.code(),
+                        "attempts": d.attempts,
+                        "destination": d.destination,
+                        "detail": d.detail,
+                        "next_attempt_at": at(d.next_attempt_at_us),
+                        "delivered_at": at(d.delivered_at_us),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        OutputFormat::Table => {
+            println!(
+                "{:>10}  {:<6}  {:<9}  {:>8}  {:<30}  detail",
+                "number", "channel", "status", "attempts", "destination"
+            );
+            for d in deliveries {
+                println!(
+                    "{:>10}  {:<6}  {:<9}  {:>8}  {:<30}  {}",
+                    d.number,
+                    d.channel.code(),
+                    d.status.code(),
+                    d.attempts,
+                    d.destination,
+                    d.detail.as_deref().unwrap_or("")
+                );
             }
         }
     }

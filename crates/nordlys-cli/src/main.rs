@@ -24,12 +24,14 @@ macro_rules! eprintln {
 }
 
 mod bench;
+mod bench_documents;
 mod bench_settle;
 mod bill_cmd;
 mod changes_cmd;
 mod db_cmd;
 mod demo_cmd;
 mod invoices_cmd;
+mod issuer_cmd;
 mod output;
 mod peppol_cmd;
 mod products_cmd;
@@ -128,6 +130,11 @@ enum Command {
     Invoices {
         #[command(subcommand)]
         what: invoices_cmd::InvoicesWhat,
+    },
+    /// The issuer's profile every document is rendered with: seller, branding, e-mail sender.
+    Issuer {
+        #[command(subcommand)]
+        what: issuer_cmd::IssuerWhat,
     },
     /// What would this load cost under these tariffs.
     Rate(rate_cmd::RateArgs),
@@ -373,6 +380,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Products { what } => products_cmd::products(what)?,
         Command::Bill(args) => bill_cmd::bill(&cli.db, args, &clock).await?,
         Command::Invoices { what } => invoices_cmd::invoices(&cli.db, what).await?,
+        Command::Issuer { what } => issuer_cmd::issuer(&cli.db, what).await?,
         Command::Rate(args) => rate_cmd::rate(args)?,
         Command::Changes(args) => changes_cmd::changes(&cli.db, args).await?,
         Command::Worker(args) => worker_cmd::worker(&cli.db, args).await?,

@@ -69,7 +69,7 @@ pub enum PeppolCommand {
 }
 
 #[derive(Args)]
-pub struct NetworkArgs {
+pub(crate) struct NetworkArgs {
     /// The SML zone participants are published under.
     #[arg(long, env = "NORDLYS_PEPPOL_SML_ZONE", default_value = PRODUCTION_SML_ZONE)]
     sml_zone: String,
@@ -85,7 +85,7 @@ pub struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    fn lookup(&self) -> Result<Lookup> {
+    pub(crate) fn lookup(&self) -> Result<Lookup> {
         let nameserver = self
             .dns
             .as_deref()

@@ -12,6 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::db::SqlBuilder;
 use crate::journal::JournaledTx;
 use crate::{Change, ChangeOp, ChangeScope, Domain, Store, StoreError, StoreTx, Upsert};
 
@@ -417,33 +418,41 @@ impl Store {
     }
 
     /// Claim up to `limit` deliveries that are due: pending ones, failed ones whose next attempt
-    /// has come, and ones whose sender's lease ran out. Each is `sending` under a new claim
-    /// number with a lease until `lease_until`. Of one channel if given.
+    /// came by `retries_due_by` (a sender passes the time it started, so what fails during its
+    /// run waits for the next run), and ones whose sender's lease ran out. Each is `sending`
+    /// under a new claim number with a lease until `lease_until`. Of one channel if given.
     pub async fn claim_deliveries(
         &self,
         channel: Option<DeliveryChannel>,
         limit: i64,
         now: jiff::Timestamp,
+        retries_due_by: jiff::Timestamp,
         lease_until: jiff::Timestamp,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let now_us = now.as_microsecond();
         let mut tx = crate::journal::begin_write(self).await?;
-        let mut select = String::from(
-            "SELECT document_id FROM deliveries
-             WHERE (status = 'pending'
-                    OR (status = 'failed' AND next_attempt_at_us IS NOT NULL AND next_attempt_at_us <= $1)
-                    OR (status = 'sending' AND lease_until_us < $1))",
+        let mut select = SqlBuilder::new(
+            "SELECT document_id FROM deliveries WHERE (status = 'pending' OR (status = 'failed' AND next_attempt_at_us IS NOT NULL AND next_attempt_at_us <= ",
         );
-        if channel.is_some() {
-            select.push_str(" AND channel = $3");
-        }
-        select.push_str(" ORDER BY document_id LIMIT $2 FOR UPDATE SKIP LOCKED");
-        let select = crate::db::sql_owned(self.backend, select);
-        let mut query = sqlx::query_scalar(select).bind(now_us).bind(limit);
+        select
+            .bind(retries_due_by.as_microsecond())
+            .push(") OR (status = 'sending' AND lease_until_us < ")
+            .bind(now_us)
+            .push("))");
         if let Some(channel) = channel {
-            query = query.bind(channel.code());
+            select.push(" AND channel = ").bind(channel.code());
         }
-        let ids: Vec<i64> = query.fetch_all(&mut *tx).await?;
+        select
+            .push(" ORDER BY document_id LIMIT ")
+            .bind(limit)
+            .push(" FOR UPDATE SKIP LOCKED");
+        let ids: Vec<i64> = select
+            .build(self.backend)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
             let row = sqlx::query(

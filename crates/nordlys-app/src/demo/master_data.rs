@@ -214,10 +214,12 @@ pub(super) async fn write_master_data(
             payer_customer_id: customer.customer_id.clone(),
             invoice_channel: if business && place.market == Market::No {
                 InvoiceChannel::Ehf
-            } else if rng.random_range(0..10) < 7 {
-                InvoiceChannel::Email
             } else {
-                InvoiceChannel::EFaktura
+                match rng.random_range(0..10) {
+                    0..7 => InvoiceChannel::Email,
+                    7 => InvoiceChannel::Paper,
+                    _ => InvoiceChannel::EFaktura,
+                }
             },
             language: if place.market == Market::Dk {
                 Language::Da

@@ -3,6 +3,7 @@
 mod changes;
 mod concurrency;
 mod db;
+mod documents;
 mod imports;
 mod rate;
 mod workers;
