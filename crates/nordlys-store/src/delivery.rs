@@ -327,13 +327,11 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("rendition of document {document_id}")))
     }
 
-    /// Issued documents without a planned delivery, oldest first; of one period if given.
-    pub async fn documents_without_delivery(
-        &self,
-        period: Option<&str>,
-    ) -> Result<Vec<i64>, StoreError> {
+    /// Issued documents to plan a delivery for, oldest first: those without one, and those
+    /// held (planned again, in case what held them has been fixed); of one period if given.
+    pub async fn documents_to_plan(&self, period: Option<&str>) -> Result<Vec<i64>, StoreError> {
         let base = "SELECT d.id FROM documents d LEFT JOIN deliveries x ON x.document_id = d.id
-                    WHERE x.document_id IS NULL";
+                    WHERE (x.document_id IS NULL OR x.status = 'held')";
         let rows: Vec<i64> = match period {
             Some(period) => {
                 sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -352,8 +350,9 @@ impl Store {
         Ok(rows)
     }
 
-    /// Plan deliveries (idempotent: a document with a delivery keeps it). Returns how many
-    /// were new.
+    /// Plan deliveries (idempotent): a document without a delivery gets the one planned; a held
+    /// one is planned again when it is no longer held; any other keeps its own. Returns how
+    /// many were planned (new, or released from being held).
     pub async fn plan_deliveries(
         &self,
         planned: &[PlannedDelivery],
@@ -366,6 +365,46 @@ impl Store {
                 Some(_) => DeliveryStatus::Held,
                 None => DeliveryStatus::Pending,
             };
+            let standing: Option<String> = sqlx::query_scalar(crate::db::sql(
+                self.backend,
+                "SELECT status FROM deliveries WHERE document_id = $1 FOR UPDATE",
+            ))
+            .bind(delivery.document_id)
+            .fetch_optional(tx.conn())
+            .await?;
+            match standing.as_deref() {
+                None => {}
+                Some("held") if delivery.held.is_none() => {
+                    sqlx::query(
+                        "UPDATE deliveries SET channel = $1, status = 'pending', destination = $2, detail = NULL
+                         WHERE document_id = $3",
+                    )
+                    .bind(delivery.channel.code())
+                    .bind(&delivery.destination)
+                    .bind(delivery.document_id)
+                    .execute(tx.conn())
+                    .await?;
+                    new += 1;
+                    let number = document_number(&mut tx, delivery.document_id).await?;
+                    tx.record(Change {
+                        domain: Domain::Delivery,
+                        key: number.clone(),
+                        op: ChangeOp::Update,
+                        before: None,
+                        after: Some(json!({
+                            "number": number,
+                            "channel": delivery.channel.code(),
+                            "status": "pending",
+                            "destination": delivery.destination,
+                            "detail": "no longer held",
+                        })),
+                        scope: ChangeScope::default(),
+                    })
+                    .await?;
+                    continue;
+                }
+                Some(_) => continue,
+            }
             let inserted = sqlx::query(
                 "INSERT INTO deliveries (document_id, channel, status, destination, detail)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (document_id) DO NOTHING",

@@ -202,7 +202,8 @@ pub async fn send_documents(
     Ok(report)
 }
 
-/// Plan the deliveries of documents that have none: choose the channel, or hold with the reason.
+/// Plan the deliveries of documents that have none, or are held: choose the channel, or hold
+/// (again) with the reason.
 async fn plan(
     store: &Store,
     context: &RenderContext,
@@ -210,7 +211,7 @@ async fn plan(
     period: Option<&str>,
     report: &mut SendReport,
 ) -> Result<(), DeliveryError> {
-    let ids = store.documents_without_delivery(period).await?;
+    let ids = store.documents_to_plan(period).await?;
     let mut planned = Vec::with_capacity(ids.len());
     for id in ids {
         let delivery = match renditions(store, context, id, clock).await {

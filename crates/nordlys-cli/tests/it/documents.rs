@@ -494,4 +494,28 @@ fn the_peppol_directory_decides_who_receives_ehf() {
         xml.contains("urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"),
         "a Peppol document"
     );
+
+    // Customer service moves the held account to e-mail: the next send plans it again.
+    let shown = w.ok(&["invoices", "show", &norwegian_number, "--format", "json"]);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    let account = shown["account"].as_str().unwrap();
+    let customer = account.replacen('A', "K", 1);
+    let accounts = w.write(
+        "accounts.csv",
+        &format!(
+            "account_id,customer_id,invoice_channel,language,email\n{account},{customer},email,nb,faktura@kunde.example.no\n"
+        ),
+    );
+    w.ok(&["import", "accounts", arg(&accounts)]);
+    let again = w.run(&["invoices", "send", "--period", "2025-01"]);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("planned 1;"), "{stdout}");
+    let states = deliveries(&w);
+    let state = states
+        .iter()
+        .find(|d| d["number"] == norwegian_number.as_str())
+        .unwrap();
+    assert_eq!(state["channel"], "email", "{state}");
+    assert_eq!(state["destination"], "faktura@kunde.example.no");
+    assert_ne!(state["status"], "held");
 }
