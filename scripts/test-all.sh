@@ -5,6 +5,7 @@
 # server is missing and is stopped and removed when this script exits, whether the tests pass or not.
 # Needs a Rust toolchain, and for the second run root or sudo on a machine without PostgreSQL.
 # Tests that use ../shared/data skip with a message when it is absent.
+# The Peppol lookup tests need Debian's dnsmasq, installed below when missing (root or sudo).
 # Later capabilities add services here the same way (a Kafka-protocol broker, S3, a browser):
 # this script installs and starts them on 127.0.0.1 and stops them when it exits.
 set -euo pipefail
@@ -21,6 +22,20 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The Peppol lookup tests start a local DNS server, Debian's dnsmasq, on 127.0.0.1 (they skip
+# without it): installed here, with apt-get update only if the first try fails, so CI runs them.
+if ! command -v dnsmasq >/dev/null && [[ ! -x /usr/sbin/dnsmasq ]]; then
+	echo "== installing dnsmasq (Peppol lookup tests)"
+	sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null || { echo "dnsmasq is missing, and installing it needs root or sudo" >&2; exit 1; }
+		sudo=(sudo)
+	fi
+	apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+	"${apt[@]}" install -y -q dnsmasq >/dev/null ||
+		{ "${apt[@]}" update -q >/dev/null && "${apt[@]}" install -y -q dnsmasq >/dev/null; }
+fi
 
 # Each test run: its status is kept past tee, the summary printed, and then a failure fails the script.
 echo "== poppler-utils (the PDF tests render, read and unpack the PDFs they make)"

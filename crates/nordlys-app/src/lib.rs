@@ -7,6 +7,7 @@ pub mod clock;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod peppol;
 pub mod products;
 pub mod progress;
 pub mod rate;

@@ -31,6 +31,7 @@ mod db_cmd;
 mod demo_cmd;
 mod invoices_cmd;
 mod output;
+mod peppol_cmd;
 mod products_cmd;
 mod progress;
 mod rate_bench;
@@ -144,6 +145,11 @@ enum Command {
     Db {
         #[command(subcommand)]
         what: db_cmd::DbWhat,
+    },
+    /// Peppol participants: import a Directory export, look up online (SML/SMP), refresh.
+    Peppol {
+        #[command(subcommand)]
+        command: peppol_cmd::PeppolCommand,
     },
     /// Benchmarks that print the machine, the input size and the figures.
     Bench {
@@ -372,6 +378,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Worker(args) => worker_cmd::worker(&cli.db, args).await?,
         Command::Runs { command } => runs_cmd::runs(&cli.db, command).await?,
         Command::Db { what } => db_cmd::db(&cli.db, what).await?,
+        Command::Peppol { command } => peppol_cmd::peppol(&cli.db, command).await?,
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ mod journal;
 mod market_data;
 mod master;
 mod meter_values;
+mod peppol;
 mod products;
 mod runs;
 mod settlements;
@@ -54,6 +55,7 @@ pub(crate) use journal::JournaledTx;
 pub use journal::{Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION};
 pub use master::PointRef;
 pub use meter_values::{MergeCounts, StoredReading};
+pub use peppol::{PeppolDirectoryImport, PeppolParticipant, PeppolSource};
 pub use products::StoredProduct;
 pub use runs::{BatchClaim, BatchCounts, BatchStatus, RunDocuments, RunSummary, SeriesTotals};
 pub use settlements::{

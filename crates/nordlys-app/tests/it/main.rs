@@ -7,4 +7,5 @@ mod journal;
 mod market_data;
 mod master_data;
 mod meter_values;
+mod peppol;
 mod truth;

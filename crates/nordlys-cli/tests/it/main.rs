@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod invoices;
+mod peppol;
 
 struct Workdir {
     dir: tempfile::TempDir,

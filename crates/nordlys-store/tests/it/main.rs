@@ -5,3 +5,4 @@ mod copy;
 mod explanations;
 mod locks;
 mod migration;
+mod peppol;
