@@ -330,23 +330,19 @@ impl Store {
     /// Issued documents to plan a delivery for, oldest first: those without one, and those
     /// held (planned again, in case what held them has been fixed); of one period if given.
     pub async fn documents_to_plan(&self, period: Option<&str>) -> Result<Vec<i64>, StoreError> {
-        let base = "SELECT d.id FROM documents d LEFT JOIN deliveries x ON x.document_id = d.id
-                    WHERE (x.document_id IS NULL OR x.status = 'held')";
-        let rows: Vec<i64> = match period {
-            Some(period) => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "{base} AND d.period = $1 ORDER BY d.id"
-                )))
-                .bind(period)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{base} ORDER BY d.id")))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let mut query = SqlBuilder::new(
+            "SELECT d.id FROM documents d LEFT JOIN deliveries x ON x.document_id = d.id
+             WHERE (x.document_id IS NULL OR x.status = 'held')",
+        );
+        of_period(&mut query, period);
+        query.push(" ORDER BY d.id");
+        let rows: Vec<i64> = query
+            .build(self.backend)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         Ok(rows)
     }
 
@@ -599,26 +595,14 @@ impl Store {
 
     /// Deliveries as they stand, by document id; of one period if given.
     pub async fn deliveries(&self, period: Option<&str>) -> Result<Vec<DeliveryState>, StoreError> {
-        let base = "SELECT x.document_id, d.series, d.number, x.channel, x.status, x.attempts,
-                           x.destination, x.detail, x.next_attempt_at_us, x.delivered_at_us
-                    FROM deliveries x JOIN documents d ON d.id = x.document_id";
-        let rows = match period {
-            Some(period) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{base} WHERE d.period = $1 ORDER BY x.document_id"
-                )))
-                .bind(period)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{base} ORDER BY x.document_id"
-                )))
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        let mut query = SqlBuilder::new(
+            "SELECT x.document_id, d.series, d.number, x.channel, x.status, x.attempts,
+                    x.destination, x.detail, x.next_attempt_at_us, x.delivered_at_us
+             FROM deliveries x JOIN documents d ON d.id = x.document_id WHERE 1 = 1",
+        );
+        of_period(&mut query, period);
+        query.push(" ORDER BY x.document_id");
+        let rows = query.build(self.backend).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(DeliveryState {
@@ -651,6 +635,13 @@ impl Store {
         .bind(document_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// ` AND d.period = …` when a period is given (`d`: the documents table).
+fn of_period(query: &mut SqlBuilder, period: Option<&str>) {
+    if let Some(period) = period {
+        query.push(" AND d.period = ").bind(period.to_owned());
     }
 }
 

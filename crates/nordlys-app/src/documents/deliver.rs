@@ -18,6 +18,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use nordlys_core::model::{CustomerKind, InvoiceChannel, Language};
+use nordlys_documents::i18n::format;
 use nordlys_store::{
     AttemptResult, ClaimedDelivery, DeliveryChannel, PlannedDelivery, Store, StoreError,
 };
@@ -461,12 +462,12 @@ async fn deliver_email(
 fn email_text(language: Language, made: &Renditions, seller: &str) -> (String, String) {
     let document = &made.document.document;
     let credit = document.document.kind == nordlys_core::document::DocumentKind::CreditNote;
-    let amount = super::render::amount_text(language, document.document.gross.abs());
+    let amount = format::amount(document.document.gross.abs(), language);
     let currency = document.document.currency.code();
     let due = document
         .document
         .due_date
-        .map(|d| d.to_string())
+        .map(|d| format::date(d, language))
         .unwrap_or_default();
     let kid = document
         .kid

@@ -12,4 +12,4 @@ pub use deliver::{DeliveryConfig, DeliveryError, SendReport, send_documents};
 pub use issuer::{
     IssuerProfile, ProfileError, SetProfileError, parse_issuer_profile, set_issuer_profile,
 };
-pub use render::{RenderContext, RenderError, Renditions, amount_text, renditions};
+pub use render::{RenderContext, RenderError, Renditions, renditions};

@@ -3,12 +3,11 @@
 //! need — showing, exporting, sending, a resend years later — gets the stored bytes, so a
 //! template, profile or code change never alters an issued document.
 
-use nordlys_core::model::{CustomerIdentity, CustomerKind, InvoiceChannel, Language};
+use nordlys_core::model::{CustomerIdentity, CustomerKind, InvoiceChannel};
 use nordlys_documents::{
     DocumentProblems, ElectronicAddress, InvoiceDocument, PartyIdentity, UblProfile, render_ubl,
 };
 use nordlys_store::{Rendition, Store, StoreError};
-use rust_decimal::Decimal;
 
 use super::assemble::{AssembleError, assemble_document};
 use super::issuer::{IssuerProfile, parse_issuer_profile};
@@ -227,40 +226,4 @@ fn problems_text(problems: &DocumentProblems) -> String {
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// An amount as written in `language`: `1 234,56` (nb), `1.234,56` (da), `1,234.56` (en).
-pub fn amount_text(language: Language, amount: Decimal) -> String {
-    let text = nordlys_core::document::round_money(amount)
-        .abs()
-        .to_string();
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "00"));
-    let (group, decimal) = match language {
-        Language::Nb => ('\u{a0}', ','),
-        Language::Da => ('.', ','),
-        Language::En => (',', '.'),
-    };
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3 + 4);
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(group);
-        }
-        grouped.push(digit);
-    }
-    let sign = if amount < Decimal::ZERO { "-" } else { "" };
-    format!("{sign}{grouped}{decimal}{fraction:0<2}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_are_written_for_the_language() {
-        let amount: Decimal = "1234567.5".parse().unwrap();
-        assert_eq!(amount_text(Language::Nb, amount), "1\u{a0}234\u{a0}567,50");
-        assert_eq!(amount_text(Language::Da, amount), "1.234.567,50");
-        assert_eq!(amount_text(Language::En, -amount), "-1,234,567.50");
-        assert_eq!(amount_text(Language::En, Decimal::new(5, 2)), "0.05");
-    }
 }
