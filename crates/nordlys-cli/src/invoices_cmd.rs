@@ -337,6 +337,21 @@ async fn send(
     for (number, reason) in &report.held {
         eprintln!("held {number}: {reason}");
     }
+    for channel in &report.not_configured {
+        let flag = match channel {
+            nordlys_store::DeliveryChannel::Ehf => "--ehf-outbox",
+            nordlys_store::DeliveryChannel::Email => "--smtp-url",
+            nordlys_store::DeliveryChannel::Print => "--print-dir",
+        };
+        eprintln!(
+            "{} deliveries wait: this run has no {flag}",
+            match channel {
+                nordlys_store::DeliveryChannel::Ehf => "EHF",
+                nordlys_store::DeliveryChannel::Email => "e-mail",
+                nordlys_store::DeliveryChannel::Print => "print",
+            }
+        );
+    }
     for (number, reason) in &report.deferred {
         eprintln!("not planned yet {number}: {reason}");
     }

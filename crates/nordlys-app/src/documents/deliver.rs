@@ -76,6 +76,9 @@ pub struct SendReport {
     pub retrying: Vec<(String, String, Timestamp)>,
     /// Deliveries given up after their last attempt: number, last error.
     pub gave_up: Vec<(String, String)>,
+    /// Channels this run had no destination for (no outbox, relay or print folder): their
+    /// deliveries wait for a run that has one.
+    pub not_configured: Vec<DeliveryChannel>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,11 +118,52 @@ pub async fn send_documents(
     };
     // What fails in this run is tried again in a later one (after its backoff), not in this.
     let started = clock.now();
+    // Only channels this run can deliver to are claimed: the others wait, their attempts unspent.
+    let mut channels = Vec::new();
+    for (channel, configured) in [
+        (DeliveryChannel::Ehf, config.ehf_outbox.is_some()),
+        (DeliveryChannel::Email, smtp.is_some()),
+        (DeliveryChannel::Print, config.print_dir.is_some()),
+    ] {
+        if configured {
+            channels.push(channel);
+        } else {
+            report.not_configured.push(channel);
+        }
+    }
+    for channel in channels {
+        deliver_channel(
+            store,
+            context,
+            config,
+            clock,
+            smtp.as_ref(),
+            channel,
+            started,
+            &mut report,
+        )
+        .await?;
+    }
+    Ok(report)
+}
+
+/// Claim and deliver the due deliveries of one channel, a batch at a time.
+#[allow(clippy::too_many_arguments)]
+async fn deliver_channel(
+    store: &Store,
+    context: &RenderContext,
+    config: &DeliveryConfig,
+    clock: &dyn Clock,
+    smtp: Option<&AsyncSmtpTransport<Tokio1Executor>>,
+    channel: DeliveryChannel,
+    started: Timestamp,
+    report: &mut SendReport,
+) -> Result<(), DeliveryError> {
     loop {
         let now = clock.now();
         let lease_until = now + config.lease;
         let claimed = store
-            .claim_deliveries(None, CLAIM_BATCH, now, started, lease_until)
+            .claim_deliveries(Some(channel), CLAIM_BATCH, now, started, lease_until)
             .await?;
         if claimed.is_empty() {
             break;
@@ -149,7 +193,7 @@ pub async fn send_documents(
                         &delivery,
                         &number,
                         Err(reason),
-                        &mut report,
+                        report,
                     )
                     .await?;
                     continue;
@@ -162,9 +206,7 @@ pub async fn send_documents(
                     continue;
                 }
                 DeliveryChannel::Ehf => deliver_ehf(config, &delivery, &made).await,
-                DeliveryChannel::Email => {
-                    deliver_email(smtp.as_ref(), context, &delivery, &made).await
-                }
+                DeliveryChannel::Email => deliver_email(smtp, context, &delivery, &made).await,
             };
             settle(
                 store,
@@ -173,7 +215,7 @@ pub async fn send_documents(
                 &delivery,
                 &made.number,
                 outcome,
-                &mut report,
+                report,
             )
             .await?;
         }
@@ -194,13 +236,13 @@ pub async fn send_documents(
                     delivery,
                     &made.number,
                     outcome,
-                    &mut report,
+                    report,
                 )
                 .await?;
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Plan the deliveries of documents that have none, or are held: choose the channel, or hold

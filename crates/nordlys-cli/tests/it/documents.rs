@@ -476,7 +476,19 @@ fn the_peppol_directory_decides_who_receives_ehf() {
         stderr.contains(&format!("held {norwegian_number}: the account asks for EHF, but the buyer is not registered in Peppol")),
         "{stderr}"
     );
+    // Without a relay or a print folder, those deliveries wait with their attempts unspent.
+    assert!(
+        stderr.contains("e-mail deliveries wait: this run has no --smtp-url"),
+        "{stderr}"
+    );
     let states = deliveries(&w);
+    assert!(
+        states
+            .iter()
+            .filter(|d| d["channel"] == "email")
+            .all(|d| d["status"] == "pending" && d["attempts"] == 0),
+        "{states:?}"
+    );
     let state = |number: &str| {
         states
             .iter()
