@@ -87,6 +87,9 @@ pub enum InvoicesWhat {
         /// Seconds to wait after a first failure (doubled after each further one).
         #[arg(long, default_value_t = 60)]
         retry_after: u64,
+        /// Seconds a sender's claim lasts: a killed sender's deliveries are taken over after it.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        lease: u64,
         /// Look organisations without a fresh cached Peppol answer up online (SML/SMP) before
         /// choosing their channel; without it the cache (`nordlys peppol import-directory`,
         /// earlier lookups) decides, else the account's channel.
@@ -195,6 +198,7 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
             print_dir,
             max_attempts,
             retry_after,
+            lease,
             peppol_lookup,
             network,
         } => {
@@ -207,7 +211,7 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 print_dir,
                 max_attempts,
                 first_retry: std::time::Duration::from_secs(retry_after),
-                ..DeliveryConfig::default()
+                lease: std::time::Duration::from_secs(lease),
             };
             let lookup = peppol_lookup.then(|| network.lookup()).transpose()?;
             send(db, period.as_deref(), &config, lookup).await?;

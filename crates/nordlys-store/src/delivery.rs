@@ -381,22 +381,15 @@ impl Store {
                     .execute(tx.conn())
                     .await?;
                     new += 1;
-                    let number = document_number(&mut tx, delivery.document_id).await?;
-                    tx.record(Change {
-                        domain: Domain::Delivery,
-                        key: number.clone(),
-                        op: ChangeOp::Update,
-                        before: None,
-                        after: Some(json!({
-                            "number": number,
-                            "channel": delivery.channel.code(),
-                            "status": "pending",
-                            "destination": delivery.destination,
-                            "detail": "no longer held",
-                        })),
-                        scope: ChangeScope::default(),
-                    })
-                    .await?;
+                    let record = DeliveryRecord {
+                        channel: delivery.channel,
+                        status: DeliveryStatus::Pending,
+                        destination: Some(&delivery.destination),
+                        attempt: None,
+                        detail: Some("no longer held"),
+                    };
+                    journal_delivery(&mut tx, delivery.document_id, ChangeOp::Update, record)
+                        .await?;
                     continue;
                 }
                 Some(_) => continue,
@@ -430,22 +423,14 @@ impl Store {
                         .execute(tx.conn())
                         .await?;
                 }
-                let number = document_number(&mut tx, delivery.document_id).await?;
-                tx.record(Change {
-                    domain: Domain::Delivery,
-                    key: number.clone(),
-                    op: ChangeOp::Create,
-                    before: None,
-                    after: Some(json!({
-                        "number": number,
-                        "channel": delivery.channel.code(),
-                        "status": status.code(),
-                        "destination": delivery.destination,
-                        "detail": delivery.held,
-                    })),
-                    scope: ChangeScope::default(),
-                })
-                .await?;
+                let record = DeliveryRecord {
+                    channel: delivery.channel,
+                    status,
+                    destination: Some(&delivery.destination),
+                    attempt: None,
+                    detail: delivery.held.as_deref(),
+                };
+                journal_delivery(&mut tx, delivery.document_id, ChangeOp::Create, record).await?;
             }
         }
         tx.commit().await?;
@@ -574,22 +559,14 @@ impl Store {
         .bind(delivery.document_id)
         .execute(tx.conn())
         .await?;
-        let number = document_number(&mut tx, delivery.document_id).await?;
-        tx.record(Change {
-            domain: Domain::Delivery,
-            key: number.clone(),
-            op: ChangeOp::Update,
-            before: None,
-            after: Some(json!({
-                "number": number,
-                "channel": delivery.channel.code(),
-                "status": status.code(),
-                "attempt": attempt,
-                "detail": detail,
-            })),
-            scope: ChangeScope::default(),
-        })
-        .await?;
+        let record = DeliveryRecord {
+            channel: delivery.channel,
+            status,
+            destination: None,
+            attempt: Some(attempt),
+            detail: Some(detail),
+        };
+        journal_delivery(&mut tx, delivery.document_id, ChangeOp::Update, record).await?;
         tx.commit().await
     }
 
@@ -666,6 +643,45 @@ async fn insert_attempt(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// What a delivery's journal record says (domain `delivery`, keyed by the document's number).
+struct DeliveryRecord<'a> {
+    channel: DeliveryChannel,
+    status: DeliveryStatus,
+    destination: Option<&'a str>,
+    attempt: Option<i64>,
+    detail: Option<&'a str>,
+}
+
+async fn journal_delivery(
+    tx: &mut JournaledTx,
+    document_id: i64,
+    op: ChangeOp,
+    record: DeliveryRecord<'_>,
+) -> Result<(), StoreError> {
+    let number = document_number(tx, document_id).await?;
+    let mut after = json!({
+        "number": number,
+        "channel": record.channel.code(),
+        "status": record.status.code(),
+        "detail": record.detail,
+    });
+    if let Some(destination) = record.destination {
+        after["destination"] = json!(destination);
+    }
+    if let Some(attempt) = record.attempt {
+        after["attempt"] = json!(attempt);
+    }
+    tx.record(Change {
+        domain: Domain::Delivery,
+        key: number,
+        op,
+        before: None,
+        after: Some(after),
+        scope: ChangeScope::default(),
+    })
+    .await
 }
 
 async fn document_number(tx: &mut JournaledTx, document_id: i64) -> Result<String, StoreError> {

@@ -531,3 +531,65 @@ fn the_peppol_directory_decides_who_receives_ehf() {
     assert_eq!(state["destination"], "faktura@kunde.example.no");
     assert_ne!(state["status"], "held");
 }
+
+#[test]
+fn a_sender_killed_midway_is_taken_over_and_nothing_is_lost() {
+    let w = billed_demo();
+    let Some(sink) = SmtpSink::start(w.path("mail"), 0) else {
+        return;
+    };
+    let url = sink.url();
+    let args = send_args(&w, &url, &["--lease", "1"]);
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_nordlys"))
+            .current_dir(w.path(""))
+            .arg("--db")
+            .arg(w.db())
+            .args(&args)
+            .env_remove("NORDLYS_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Killed (SIGKILL) once some messages have left: mid-batch, with claims standing.
+    let mut first = spawn();
+    let started = std::time::Instant::now();
+    while sink.messages().len() < 3 && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before = sink.messages().len();
+    assert!(before >= 3, "the sender sent before it was killed");
+    // Its claims run out after the lease; the next sender takes them over.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = w.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.contains("planned 0"),
+        "the killed sender had planned everything: {out}"
+    );
+    let states = deliveries(&w);
+    assert!(
+        states.iter().all(|d| d["status"] == "delivered"),
+        "{states:?}"
+    );
+    let emails = states.iter().filter(|d| d["channel"] == "email").count();
+    let messages = sink.messages();
+    let mut ids: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), emails, "every e-mail document arrived");
+    // At most the one message in flight when the sender died arrives twice, as the same message.
+    assert!(
+        messages.len() <= emails + 1,
+        "{} messages for {emails} e-mails",
+        messages.len()
+    );
+}
