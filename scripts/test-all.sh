@@ -6,6 +6,7 @@
 # Needs a Rust toolchain, and for the second run root or sudo on a machine without PostgreSQL.
 # Tests that use ../shared/data skip with a message when it is absent.
 # The Peppol lookup tests need Debian's dnsmasq, installed below when missing (root or sudo).
+# The API is fuzzed by scripts/api-fuzz.sh (schemathesis from PyPI) on each backend after its tests.
 # Later capabilities add services here the same way (a Kafka-protocol broker, S3, a browser):
 # this script installs and starts them on 127.0.0.1 and stops them when it exits.
 set -euo pipefail
@@ -47,7 +48,7 @@ if ! command -v pdftoppm >/dev/null || ! command -v pdfdetach >/dev/null; then
 		{ "${apt[@]}" update && "${apt[@]}" install -y --no-install-recommends poppler-utils; }
 fi
 
-echo "== aiosmtpd (the e-mail tests send to a local SMTP server)"
+echo "== aiosmtpd and schemathesis (the e-mail tests' SMTP server; the API fuzzer)"
 bash scripts/test-tools.sh
 export NORDLYS_TEST_PYTHON="$PWD/target/test-venv/bin/python"
 
@@ -57,6 +58,9 @@ status=0
 env -u NORDLYS_TEST_POSTGRES_URL cargo test --workspace --locked 2>&1 | tee target/test-output.log || status=$?
 summary target/test-output.log
 ((status == 0)) || exit "$status"
+
+echo "== API fuzzing (schemathesis against the real server, SQLite)"
+bash scripts/api-fuzz.sh
 
 echo "== cargo test on PostgreSQL"
 # shellcheck source=scripts/pg-cluster.sh
@@ -68,6 +72,11 @@ pg_cluster_start
 status=0
 cargo test --workspace --locked 2>&1 | tee target/test-output-postgres.log || status=$?
 summary target/test-output-postgres.log
+if ((status == 0)); then
+	echo "== API fuzzing (schemathesis against the real server, PostgreSQL)"
+	"$NORDLYS_TEST_PG_BIN/psql" -q -d "$NORDLYS_TEST_POSTGRES_URL" -c 'CREATE DATABASE nordlys_fuzz' &&
+		NORDLYS_FUZZ_DB="${NORDLYS_TEST_POSTGRES_URL%/postgres}/nordlys_fuzz" bash scripts/api-fuzz.sh || status=$?
+fi
 pg_cluster_stop
 trap - EXIT INT TERM
 ((status == 0)) || exit "$status"

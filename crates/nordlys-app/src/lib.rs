@@ -2,8 +2,10 @@
 //! is one all-or-nothing transaction against the [`nordlys_store::Store`]; the clock and the
 //! progress display are passed in, so the same code serves the CLI, the server and tests.
 
+pub mod access;
 pub mod billing;
 pub mod clock;
+pub mod consumption;
 pub mod demo;
 pub mod documents;
 pub mod export;

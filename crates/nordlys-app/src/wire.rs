@@ -8,6 +8,9 @@
 //! alone. A list carries each document without its lines (`lines` is absent, `line_count` says
 //! how many); one document carries them.
 
+pub mod master;
+pub mod runs;
+
 use jiff::civil::Date;
 use nordlys_core::ParseError;
 use nordlys_core::document::{DocumentKind, DocumentLine};
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// Invoice or credit note, as the wire spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Invoice,
@@ -45,6 +49,7 @@ impl From<DocumentKind> for Kind {
 
 /// An issued invoice or credit note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Document {
     /// Series and number, e.g. `F-12`: what the customer and the books know it by.
     pub number: String,
@@ -63,19 +68,24 @@ pub struct Document {
     /// The payment reference, if the document is paid by one.
     pub kid: Option<String>,
     #[serde(with = "date_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub issue_date: Date,
     #[serde(with = "optional_date_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub due_date: Option<Date>,
     /// The number of the document this one corrects (the first, if it corrects several).
     pub corrects: Option<String>,
     /// The numbers of every document this one corrects, in the order their lines were billed.
     pub corrects_all: Vec<String>,
     #[serde(with = "amount_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub net: Decimal,
     #[serde(with = "amount_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub vat: Decimal,
     /// Net plus VAT.
     #[serde(with = "amount_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub total: Decimal,
     /// VAT per category and rate, as stored with the document (not recomputed).
     pub vat_breakdown: Vec<VatAmount>,
@@ -87,24 +97,30 @@ pub struct Document {
 
 /// VAT of one category and rate on a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VatAmount {
     /// VAT category code (S, Z, E …).
     pub category: String,
     /// Percent, e.g. `"25"`.
     #[serde(with = "exact_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub rate: Decimal,
     /// The sum of the line nets of this category and rate.
     #[serde(with = "amount_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub taxable: Decimal,
     #[serde(with = "amount_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub vat: Decimal,
 }
 
 /// One line of a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Line {
     pub description: String,
     #[serde(with = "exact_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub quantity: Decimal,
     /// Our unit: `kWh`, `kW`, `month`, `day`, `hour`, `piece`, or a usage service's own.
     pub unit: String,
@@ -115,11 +131,14 @@ pub struct Line {
     pub unit_code: String,
     /// Exact; an average where the price varied within the line (spot, subsidy).
     #[serde(with = "exact_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub unit_price: Decimal,
     #[serde(with = "amount_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub net: Decimal,
     /// VAT percent, e.g. `"25"`.
     #[serde(with = "exact_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub vat_rate: Decimal,
     pub vat_category: String,
     /// The product or statutory table the line came from.
@@ -133,9 +152,11 @@ pub struct Line {
     pub metering_point: Option<String>,
     /// First day the line covers.
     #[serde(with = "date_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub from: Date,
     /// The day after the last day the line covers.
     #[serde(with = "date_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub to: Date,
     /// Why the line is what it is, one entry per line of text.
     pub explanation: Vec<String>,

@@ -66,3 +66,16 @@ pub async fn demo_billing(
     println!("See the documents: nordlys invoices list; nordlys invoices show F-1");
     Ok(())
 }
+
+/// Serve the demo utility after billing, with a demo API token printed to call it with.
+pub async fn serve_demo(store: nordlys_store::Store, listen: &str) -> Result<()> {
+    use nordlys_app::access::Scope;
+    let secret = crate::serve_cmd::create_token(&store, "demo", &Scope::ALL).await?;
+    println!();
+    println!("Demo API token (all scopes; shown once, made again by a new demo):");
+    println!("  {secret}");
+    println!("Try:");
+    println!("  curl -H 'Authorization: Bearer {secret}' http://{listen}/api/v1/invoices?limit=3");
+    println!("Ctrl-C stops the server.");
+    crate::serve_cmd::serve_store(store, listen).await
+}

@@ -39,6 +39,7 @@ mod progress;
 mod rate_bench;
 mod rate_cmd;
 mod runs_cmd;
+mod serve_cmd;
 mod support;
 mod worker_cmd;
 
@@ -95,9 +96,15 @@ enum Command {
         /// Seed of the random generator: the same seed builds the same utility.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Stop after building the data: do not settle.
+        /// Stop after building the data: do not settle (nor serve).
         #[arg(long)]
         no_bill: bool,
+        /// Stop after billing: do not serve the demo utility.
+        #[arg(long)]
+        no_serve: bool,
+        /// Where the demo utility is served after billing.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Import CSV files; each file is all-or-nothing.
     Import {
@@ -152,6 +159,13 @@ enum Command {
     Db {
         #[command(subcommand)]
         what: db_cmd::DbWhat,
+    },
+    /// Serve the JSON API (and its OpenAPI document, health and metrics) on the database.
+    Serve(serve_cmd::ServeArgs),
+    /// Service accounts' API tokens: create (the secret is shown once), list, revoke.
+    Tokens {
+        #[command(subcommand)]
+        what: serve_cmd::TokensWhat,
     },
     /// Peppol participants: import a Directory export, look up online (SML/SMP), refresh.
     Peppol {
@@ -275,6 +289,8 @@ async fn run(cli: Cli) -> Result<()> {
             start,
             seed,
             no_bill,
+            no_serve,
+            listen,
         } => {
             if customers == 0 || months == 0 {
                 bail!("--customers and --months must be at least 1");
@@ -299,7 +315,11 @@ async fn run(cli: Cli) -> Result<()> {
             if !no_bill {
                 demo_cmd::demo_billing(&store, &summary, first_month, months, &clock).await?;
             }
-            store.close().await;
+            if no_bill || no_serve {
+                store.close().await;
+            } else {
+                demo_cmd::serve_demo(store, &listen).await?;
+            }
         }
         Command::Import {
             kind,
@@ -386,6 +406,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Worker(args) => worker_cmd::worker(&cli.db, args).await?,
         Command::Runs { command } => runs_cmd::runs(&cli.db, command).await?,
         Command::Db { what } => db_cmd::db(&cli.db, what).await?,
+        Command::Serve(args) => serve_cmd::serve(&cli.db, args).await?,
+        Command::Tokens { what } => serve_cmd::tokens(&cli.db, what).await?,
         Command::Peppol { command } => peppol_cmd::peppol(&cli.db, command).await?,
     }
     Ok(())

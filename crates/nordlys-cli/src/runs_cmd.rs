@@ -2,12 +2,10 @@
 //! (done, claimed by which worker and until when, pending, failed), throughput per worker and
 //! the contracts that are not ready.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Result, bail};
 use clap::{Subcommand, ValueEnum};
-use nordlys_store::{BatchStatus, RunSummary};
-use serde_json::json;
+use nordlys_app::wire::runs::{WireRun, WireRunReport, per_worker};
+use nordlys_store::RunSummary;
 
 use crate::open;
 
@@ -40,48 +38,11 @@ pub enum RunsCommand {
 }
 
 fn status(run: &RunSummary) -> &'static str {
-    match (run.finished_at, run.batches_failed) {
-        (Some(_), 0) => "finished",
-        (Some(_), _) => "finished with failed batches",
-        (None, _) if run.mode == "batched" => "in progress",
-        (None, _) => "in progress or stopped",
-    }
+    WireRun::from(run).status
 }
 
 fn run_json(run: &RunSummary) -> serde_json::Value {
-    json!({
-        "id": run.id,
-        "kind": run.kind,
-        "period": run.period,
-        "mode": run.mode,
-        "status": status(run),
-        "started_at": run.started_at.to_string(),
-        "finished_at": run.finished_at.map(|t| t.to_string()),
-        "invoices": run.invoices,
-        "credit_notes": run.credit_notes,
-        "not_ready": run.not_ready,
-        "batches": {
-            "pending": run.batches_pending,
-            "claimed": run.batches_claimed,
-            "done": run.batches_done,
-            "failed": run.batches_failed,
-        },
-    })
-}
-
-/// Per worker: batches, accounts, invoices and the time spent in its batches.
-fn per_worker(batches: &[BatchStatus]) -> BTreeMap<String, (i64, i64, i64, i64)> {
-    let mut workers: BTreeMap<String, (i64, i64, i64, i64)> = BTreeMap::new();
-    for b in batches.iter().filter(|b| b.status == "done") {
-        let w = workers
-            .entry(b.worker.clone().unwrap_or_else(|| "-".into()))
-            .or_default();
-        w.0 += 1;
-        w.1 += b.accounts;
-        w.2 += b.invoices;
-        w.3 += b.elapsed_ms;
-    }
-    workers
+    serde_json::to_value(WireRun::from(run)).unwrap_or_default()
 }
 
 pub async fn runs(db: &str, command: RunsCommand) -> Result<()> {
@@ -137,39 +98,9 @@ pub async fn runs(db: &str, command: RunsCommand) -> Result<()> {
             let workers = per_worker(&batches);
             match format {
                 RunsFormat::Json => {
-                    let mut value = run_json(&run);
-                    value["documents"] = json!(documents.by_series.iter().map(|s| json!({
-                        "series": s.series, "currency": s.currency, "documents": s.documents,
-                        "first_number": s.first_number, "last_number": s.last_number,
-                        "net": s.net, "vat": s.vat, "gross": s.gross,
-                    })).collect::<Vec<_>>());
-                    value["batch_list"] = json!(
-                        batches
-                            .iter()
-                            .map(|b| json!({
-                                "batch": b.batch_no, "status": b.status, "accounts": b.accounts,
-                                "claims": b.claims, "worker": b.worker,
-                                "lease_until": b.lease_until.map(|t| t.to_string()),
-                                "claimed_at": b.claimed_at.map(|t| t.to_string()),
-                                "finished_at": b.finished_at.map(|t| t.to_string()),
-                                "invoices": b.invoices, "not_ready": b.not_ready,
-                                "elapsed_ms": b.elapsed_ms, "error": b.error,
-                            }))
-                            .collect::<Vec<_>>()
-                    );
-                    value["workers"] =
-                        json!(workers.iter().map(|(name, (n, accounts, invoices, ms))| json!({
-                        "worker": name, "batches": n, "accounts": accounts, "invoices": invoices,
-                        "busy_ms": ms,
-                        "accounts_per_second": if *ms > 0 { (*accounts * 1000) / *ms } else { 0 },
-                    })).collect::<Vec<_>>());
-                    value["not_ready_list"] =
-                        json!(not_ready.iter().map(|t| json!({
-                        "contract_id": t.contract_id, "period": t.period,
-                        "metering_point": t.metering_point, "reason_code": t.reason_code,
-                        "reason": t.reason,
-                    })).collect::<Vec<_>>());
-                    println!("{value}");
+                    let tasks = store.missing_basis_tasks().await?;
+                    let value = WireRunReport::new(&run, &documents, &batches, &tasks);
+                    println!("{}", serde_json::to_string(&value)?);
                 }
                 RunsFormat::Text => {
                     println!(
@@ -230,11 +161,15 @@ pub async fn runs(db: &str, command: RunsCommand) -> Result<()> {
                     }
                     if !workers.is_empty() {
                         println!("  workers:");
-                        for (name, (n, accounts, invoices, ms)) in &workers {
+                        for w in &workers {
                             println!(
-                                "    {name}: {n} batches, {accounts} accounts, {invoices} invoices, busy {:.1} s ({} accounts/s)",
-                                *ms as f64 / 1000.0,
-                                if *ms > 0 { accounts * 1000 / ms } else { 0 }
+                                "    {}: {} batches, {} accounts, {} invoices, busy {:.1} s ({} accounts/s)",
+                                w.worker,
+                                w.batches,
+                                w.accounts,
+                                w.invoices,
+                                w.busy_ms as f64 / 1000.0,
+                                w.accounts_per_second
                             );
                         }
                     }

@@ -63,10 +63,12 @@ pub enum Domain {
     Issuer,
     /// How a document reached (or did not reach) its buyer.
     Delivery,
+    /// A service account's API token (made, revoked; never its secret).
+    ApiToken,
 }
 
 impl Domain {
-    pub const ALL: [Domain; 14] = [
+    pub const ALL: [Domain; 15] = [
         Domain::Customer,
         Domain::Account,
         Domain::MeteringPoint,
@@ -81,6 +83,7 @@ impl Domain {
         Domain::Task,
         Domain::Issuer,
         Domain::Delivery,
+        Domain::ApiToken,
     ];
 
     pub fn code(self) -> &'static str {
@@ -99,6 +102,7 @@ impl Domain {
             Domain::Task => "task",
             Domain::Issuer => "issuer",
             Domain::Delivery => "delivery",
+            Domain::ApiToken => "api_token",
         }
     }
 

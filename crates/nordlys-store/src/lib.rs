@@ -6,6 +6,7 @@
 //! are [`jiff::Timestamp`], money is decimal, ids are domain types); see `db.rs` for the one
 //! SQL dialect both run.
 
+mod api_access;
 mod backup;
 mod billing_inputs;
 mod catalog;
@@ -40,6 +41,7 @@ use sqlx::{ConnectOptions, Connection, Row};
 pub use db::Backend;
 use db::{DbPool, sql};
 
+pub use api_access::{IdempotentEntry, StoredApiToken};
 pub use backup::{BackupCheck, BackupError, BackupReport};
 pub use billing_inputs::{BillableContract, BillablePoint, utc_days_of};
 pub use catalog::TableFingerprint;
@@ -53,7 +55,7 @@ pub use document_reads::{DocumentDetails, DocumentNumber};
 pub use documents::DocumentSummary;
 pub(crate) use journal::JournaledTx;
 pub use journal::{Change, ChangeOp, ChangeRecord, ChangeScope, Domain, SCHEMA_VERSION};
-pub use master::PointRef;
+pub use master::{CustomerFilter, Page, PointRef};
 pub use meter_values::{MergeCounts, StoredReading};
 pub use peppol::{PeppolDirectoryImport, PeppolParticipant, PeppolSource};
 pub use products::StoredProduct;

@@ -5,6 +5,7 @@
 //!
 //! This module writes; `master/reads.rs` reads master data back.
 
+mod lists;
 mod reads;
 
 use jiff::civil::Date;
@@ -16,6 +17,7 @@ use sqlx::Row;
 
 use crate::db::sql_owned;
 use crate::{Change, ChangeOp, ChangeScope, Domain, StoreError, StoreTx, Upsert};
+pub use lists::{CustomerFilter, Page};
 pub use reads::PointRef;
 use reads::parse_date;
 pub(crate) use reads::{fuse_from_row, optional_date_from_row};

@@ -15,7 +15,7 @@ use super::{Workdir, arg};
 /// The demo of `invoices.rs`: January billed, with one correction (K-1, F-60).
 fn billed_demo() -> Workdir {
     let w = Workdir::new();
-    w.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
+    w.ok(&crate::BILLED_DEMO_60);
     w
 }
 

@@ -13,7 +13,7 @@ use super::{Workdir, documents_in};
 /// a corrected day then gives credit note K-1 and invoice F-60 that both correct one original.
 fn billed_demo() -> Workdir {
     let w = Workdir::new();
-    w.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
+    w.ok(&crate::BILLED_DEMO_60);
     w
 }
 
@@ -304,7 +304,7 @@ fn figure_after(report: &str, label: &str) -> u64 {
 #[test]
 fn bill_corrections_with_nothing_to_do_says_so() {
     let w = Workdir::new();
-    let demo = w.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
+    let demo = w.ok(&crate::BILLED_DEMO_60);
     let settled = figure_after(&demo, "contracts settled ");
     let out = w.ok(&["bill", "corrections"]);
     assert_eq!(

@@ -14,6 +14,19 @@ use std::process::{Command, Output};
 mod invoices;
 mod peppol;
 
+/// The demo utility of 60 customers and January 2025 with seed 7, billed, not served: the
+/// utility many tests read (F-1…F-59, a correction K-1 and F-60).
+const BILLED_DEMO_60: [&str; 8] = [
+    "demo",
+    "--customers",
+    "60",
+    "--months",
+    "1",
+    "--seed",
+    "7",
+    "--no-serve",
+];
+
 struct Workdir {
     dir: tempfile::TempDir,
     /// The database `--db` names: a SQLite file in `dir`, or a PostgreSQL database of this
@@ -250,7 +263,7 @@ fn usage_errors_and_missing_files() {
 #[test]
 fn demo_builds_a_utility_and_refuses_a_used_database() {
     let w = Workdir::new();
-    let out = w.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
+    let out = w.ok(&BILLED_DEMO_60);
     assert!(out.contains("60 customers, 60 metering points"), "{out}");
     assert!(out.contains("period 2025-01-01 .. 2025-02-01"), "{out}");
     let status = w.ok(&["status"]);
@@ -265,7 +278,7 @@ fn demo_builds_a_utility_and_refuses_a_used_database() {
 
     // The same seed builds and bills the same utility (timings aside).
     let other = Workdir::new();
-    let again = other.ok(&["demo", "--customers", "60", "--months", "1", "--seed", "7"]);
+    let again = other.ok(&BILLED_DEMO_60);
     let stable = |text: &str, db: &str| -> Vec<String> {
         text.replace(db, "")
             .lines()

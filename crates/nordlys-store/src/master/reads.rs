@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::db::DbRow;
+use crate::db::{DbRow, sql_owned};
 use jiff::civil::Date;
 use nordlys_core::ParseError;
 use nordlys_core::ids::{Gln, Gsrn};
@@ -57,7 +57,78 @@ pub(crate) fn optional_date_from_row(
     text.map(parse_date).transpose()
 }
 
-fn point_from_row(row: &DbRow) -> Result<MeteringPoint, StoreError> {
+pub(super) const ACCOUNT_COLUMNS: &str =
+    "account_id, customer_id, payer_customer_id, invoice_channel, language, email,
+     invoice_street, invoice_postcode, invoice_city, invoice_municipality, invoice_county";
+
+pub(super) fn account_from_row(row: &DbRow) -> Result<Account, StoreError> {
+    let street: Option<String> = row.get(6);
+    Ok(Account {
+        account_id: row.get(0),
+        customer_id: row.get(1),
+        payer_customer_id: row.get(2),
+        invoice_channel: InvoiceChannel::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
+        language: Language::parse(row.get(4)).map_err(StoreError::CorruptValue)?,
+        email: row.get(5),
+        invoice_address: street.map(|street| Address {
+            street,
+            postcode: row.get::<Option<String>, _>(7).unwrap_or_default(),
+            city: row.get::<Option<String>, _>(8).unwrap_or_default(),
+            municipality: row.get::<Option<String>, _>(9).unwrap_or_default(),
+            county: row.get::<Option<String>, _>(10).unwrap_or_default(),
+        }),
+    })
+}
+
+pub(super) const CUSTOMER_COLUMNS: &str =
+    "customer_id, kind, country, identity, name, email, phone, street, postcode, city,
+     municipality, county";
+
+pub(super) fn customer_from_row(row: &DbRow) -> Result<Customer, StoreError> {
+    let text = |i: usize| -> String { row.get(i) };
+    let kind = CustomerKind::parse(&text(1)).map_err(StoreError::CorruptValue)?;
+    let country = Market::parse(&text(2)).map_err(StoreError::CorruptValue)?;
+    let identity = CustomerIdentity::parse(kind, country, &text(3))
+        .map_err(|e| corrupt("identity", "(not shown: personal data)", e))?;
+    Ok(Customer {
+        customer_id: text(0),
+        identity,
+        name: text(4),
+        email: text(5),
+        phone: text(6),
+        address: Address {
+            street: text(7),
+            postcode: text(8),
+            city: text(9),
+            municipality: text(10),
+            county: text(11),
+        },
+    })
+}
+
+/// A contract of columns `contract_id, account_id, product_code, role, start_date, end_date`.
+pub(super) fn contract_from_row(
+    row: &DbRow,
+    metering_point: Option<Gsrn>,
+) -> Result<Contract, StoreError> {
+    Ok(Contract {
+        contract_id: row.get(0),
+        account_id: row.get(1),
+        metering_point_id: metering_point,
+        product_code: row.get(2),
+        role: ContractRole::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
+        start: parse_date(row.get(4))?,
+        end: row
+            .get::<Option<String>, _>(5)
+            .map(parse_date)
+            .transpose()?,
+    })
+}
+
+pub(super) const POINT_COLUMNS: &str = "gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county,
+     main_fuse_amperes, norgespris_from";
+
+pub(super) fn point_from_row(row: &DbRow) -> Result<MeteringPoint, StoreError> {
     let text = |i: usize| -> String { row.get(i) };
     let gsrn = text(0);
     Ok(MeteringPoint {
@@ -101,11 +172,10 @@ impl Store {
     }
 
     pub async fn metering_point(&self, gsrn: &Gsrn) -> Result<Option<MeteringPoint>, StoreError> {
-        let row = sqlx::query(
-            "SELECT gsrn, market, price_area, grid_owner, resolution, utility, usage, street, postcode, city, municipality, county,
-                    main_fuse_amperes, norgespris_from
-             FROM metering_points WHERE gsrn = $1",
-        )
+        let row = sqlx::query(sql_owned(
+            self.backend,
+            format!("SELECT {POINT_COLUMNS} FROM metering_points WHERE gsrn = $1"),
+        ))
         .bind(gsrn.as_str())
         .fetch_optional(&self.pool)
         .await?;
@@ -114,63 +184,26 @@ impl Store {
 
     /// One account, by id.
     pub async fn account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query(
-            "SELECT account_id, customer_id, payer_customer_id, invoice_channel, language, email,
-                    invoice_street, invoice_postcode, invoice_city, invoice_municipality, invoice_county
-             FROM accounts WHERE account_id = $1",
-        )
+        let row = sqlx::query(sql_owned(
+            self.backend,
+            format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = $1"),
+        ))
         .bind(account_id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let street: Option<String> = row.get(6);
-        Ok(Some(Account {
-            account_id: row.get(0),
-            customer_id: row.get(1),
-            payer_customer_id: row.get(2),
-            invoice_channel: InvoiceChannel::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
-            language: Language::parse(row.get(4)).map_err(StoreError::CorruptValue)?,
-            email: row.get(5),
-            invoice_address: street.map(|street| Address {
-                street,
-                postcode: row.get::<Option<String>, _>(7).unwrap_or_default(),
-                city: row.get::<Option<String>, _>(8).unwrap_or_default(),
-                municipality: row.get::<Option<String>, _>(9).unwrap_or_default(),
-                county: row.get::<Option<String>, _>(10).unwrap_or_default(),
-            }),
-        }))
+        row.as_ref().map(account_from_row).transpose()
     }
 
     /// One customer, by id.
     pub async fn customer(&self, customer_id: &str) -> Result<Option<Customer>, StoreError> {
-        let row = sqlx::query(
-            "SELECT customer_id, kind, country, identity, name, email, phone, street, postcode, city,
-                    municipality, county
-             FROM customers WHERE customer_id = $1",
-        )
+        let row = sqlx::query(sql_owned(
+            self.backend,
+            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE customer_id = $1"),
+        ))
         .bind(customer_id)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let text = |i: usize| -> String { row.get(i) };
-        let kind = CustomerKind::parse(&text(1)).map_err(StoreError::CorruptValue)?;
-        let country = Market::parse(&text(2)).map_err(StoreError::CorruptValue)?;
-        let identity = CustomerIdentity::parse(kind, country, &text(3))
-            .map_err(|e| corrupt("identity", "(not shown: personal data)", e))?;
-        Ok(Some(Customer {
-            customer_id: text(0),
-            identity,
-            name: text(4),
-            email: text(5),
-            phone: text(6),
-            address: Address {
-                street: text(7),
-                postcode: text(8),
-                city: text(9),
-                municipality: text(10),
-                county: text(11),
-            },
-        }))
+        row.as_ref().map(customer_from_row).transpose()
     }
 
     /// Contracts of a metering point, oldest first.
@@ -183,21 +216,8 @@ impl Store {
         .bind(gsrn.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(Contract {
-                    contract_id: row.get(0),
-                    account_id: row.get(1),
-                    metering_point_id: Some(gsrn.clone()),
-                    product_code: row.get(2),
-                    role: ContractRole::parse(row.get(3)).map_err(StoreError::CorruptValue)?,
-                    start: parse_date(row.get(4))?,
-                    end: row
-                        .get::<Option<String>, _>(5)
-                        .map(parse_date)
-                        .transpose()?,
-                })
-            })
+        rows.iter()
+            .map(|row| contract_from_row(row, Some(gsrn.clone())))
             .collect()
     }
 }

@@ -1,0 +1,157 @@
+//! `nordlys serve`: the server on a database, until Ctrl-C or SIGTERM (requests in flight are
+//! finished); and `nordlys tokens`: the service accounts that may call the API.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use nordlys_app::SystemClock;
+use nordlys_app::access::{self, AccessError, Scope};
+use nordlys_store::Store;
+
+use crate::open;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port, printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
+#[derive(Subcommand)]
+pub enum TokensWhat {
+    /// Make a token for a service account; its secret is printed once and never stored.
+    Create {
+        /// The service account's name (letters, digits, '-', '_', '.').
+        name: String,
+        /// What it may do: read, write, billing, personal_data (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// The tokens, without their secrets.
+    List,
+    /// Revoke a token: requests with it are refused within 5 seconds.
+    Revoke {
+        /// The token's name (`nordlys tokens list`).
+        name: String,
+    },
+}
+
+/// Serve `store` on `listen` until Ctrl-C or SIGTERM.
+pub async fn serve_store(store: Store, listen: &str) -> Result<()> {
+    let address: SocketAddr = listen.parse().with_context(|| {
+        format!("--listen {listen:?}: give an address and port, e.g. 127.0.0.1:8080")
+    })?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    println!(
+        "Nordlys serves http://{bound} (API: http://{bound}/api/v1, OpenAPI: http://{bound}/api/openapi.json)"
+    );
+    let state = nordlys_web::AppState::new(store.clone(), Arc::new(SystemClock));
+    nordlys_web::serve(listener, state, shutdown_signal())
+        .await
+        .context("the server stopped")?;
+    eprintln!("stopped");
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+pub async fn serve(db: &str, args: ServeArgs) -> Result<()> {
+    let store = open(db).await?;
+    serve_store(store, &args.listen).await
+}
+
+fn access_error(error: AccessError) -> anyhow::Error {
+    match error {
+        AccessError::Invalid(e) => anyhow::anyhow!("{} {:?}: {}", e.field, e.value, e.rule),
+        AccessError::Store(nordlys_store::StoreError::Rejected(e)) => {
+            anyhow::anyhow!("{} {:?}: {}", e.field, e.value, e.rule)
+        }
+        AccessError::Store(e) => e.into(),
+    }
+}
+
+/// Make a token and return its secret.
+pub async fn create_token(store: &Store, name: &str, scopes: &[Scope]) -> Result<String> {
+    let made = access::create_token(store, name, scopes, &SystemClock)
+        .await
+        .map_err(access_error)?;
+    Ok(made.secret)
+}
+
+pub async fn tokens(db: &str, what: TokensWhat) -> Result<()> {
+    let store = open(db).await?;
+    match what {
+        TokensWhat::Create { name, scopes } => {
+            let scopes = scopes
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(|s| Scope::parse(s.trim()).map_err(|e| crate::flag_error("--scope", e)))
+                .collect::<Result<Vec<_>>>()?;
+            let secret = create_token(&store, &name, &scopes).await?;
+            println!("{secret}");
+            eprintln!(
+                "token {name:?} made; its secret above is shown this once (send it as Authorization: Bearer …)"
+            );
+        }
+        TokensWhat::List => {
+            println!(
+                "{:<24}  {:<16}  {:<32}  {:<25}  status",
+                "name", "prefix", "scopes", "created"
+            );
+            for t in store.api_tokens().await? {
+                let created = jiff::Timestamp::from_microsecond(t.created_at_us)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{:<24}  {:<16}  {:<32}  {:<25}  {}",
+                    t.name,
+                    t.prefix,
+                    t.scopes.join(","),
+                    created,
+                    if t.revoked_at_us.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        TokensWhat::Revoke { name } => {
+            let revoked = access::revoke_token(&store, &name, &SystemClock)
+                .await
+                .map_err(access_error)?;
+            if revoked {
+                println!("token {name:?} revoked");
+            } else {
+                bail!("token {name:?} was revoked already");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Load test of the server from a second process on loopback (wrk, Debian's package, installed
+# when missing): the consumption endpoint returning one metering point's hourly values for a
+# year. Builds the release binary, bills a demo utility of 12 months into a temporary SQLite file
+# (or the database NORDLYS_BENCH_DB names, e.g. a PostgreSQL URL of an empty database), serves it
+# and prints the machine, the input and wrk's figures (requests/s, latency percentiles).
+#   bash scripts/bench-server.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+connections=${2:-32}
+if ! command -v wrk >/dev/null; then
+	sudo=()
+	if ((EUID != 0)); then sudo=(sudo); fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null ||
+		{ "${sudo[@]}" apt-get update -q >/dev/null && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
+fi
+cargo build --release --locked -q -p nordlys-cli
+bin=$PWD/target/release/nordlys
+work=$(mktemp -d)
+db=${NORDLYS_BENCH_DB:-$work/bench.db}
+server=
+stop() {
+	if [[ -n "$server" ]]; then
+		kill "$server" 2>/dev/null || true
+		wait "$server" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap stop EXIT
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(uname -sr)"
+"$bin" --db "$db" demo --customers 200 --months 12 --start 2025-01 --seed 3 --no-serve >"$work/demo.log"
+token=$("$bin" --db "$db" tokens create bench --scope read 2>/dev/null)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" --db "$db" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 100); do
+	python3 -c "import urllib.request; urllib.request.urlopen('$base/readyz', timeout=1)" 2>/dev/null && break
+	sleep 0.2
+done
+point=$(python3 - "$base" "$token" <<'PY'
+import json, sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(base + "/api/v1/metering-points?limit=500", headers={"Authorization": "Bearer " + token})
+points = json.load(urllib.request.urlopen(request))["items"]
+print(next(p["id"] for p in points if p["resolution"] == "PT60M"))
+PY
+)
+path="/api/v1/metering-points/$point/consumption?from=2025-01-01&to=2026-01-01&resolution=hour"
+bytes=$(python3 - "$base$path" "$token" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+body = urllib.request.urlopen(request).read()
+series = json.loads(body)
+print(len(body), len(series["energy_wh"]), series["total_wh"])
+PY
+)
+read -r size values total <<<"$bytes"
+echo "input: demo utility of 200 metering points, 12 months (2025) in $(basename "$db"); metering point $point"
+echo "request: GET $path -> $values hourly values, $size bytes of JSON, total $total Wh"
+echo "load: wrk, 2 threads, $connections connections, $seconds s, from a second process on loopback"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base$path"
