@@ -77,6 +77,23 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// Whether `text` (a path or query as sent) holds a control character, raw or percent-encoded:
+/// no parameter of the API may contain one, and PostgreSQL refuses NUL in text outright.
+fn has_control_character(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20
+            || b == 0x7f
+            || (b == b'%'
+                && bytes.get(i + 1..i + 3).is_some_and(|hex| {
+                    std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .is_some_and(|v| v < 0x20 || v == 0x7f)
+                }))
+    })
+}
+
 /// Query parameters; an unknown or malformed one is a 400 naming it.
 pub struct ApiQuery<T>(pub T);
 
@@ -84,6 +101,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(has_control_character) {
+            return Err(ApiError::invalid(
+                "query",
+                "query string: control characters (such as NUL) are not allowed in a parameter",
+            ));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(query_problem(rejection)),
@@ -113,6 +136,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_control_character(parts.uri.path()) {
+            return Err(ApiError::invalid(
+                "path",
+                "path: control characters (such as NUL) are not allowed in a path segment",
+            ));
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
             Err(rejection) => Err(path_problem(rejection)),

@@ -207,7 +207,8 @@ pub struct NewReading {
     pub start: String,
     /// RFC 3339 with offset; `end − start` is the point's resolution.
     pub end: String,
-    /// Energy in kWh, a decimal string or number with at most 3 decimals.
+    /// Energy in kWh with at most 3 decimals: a decimal string (a JSON number is taken too).
+    #[schema(value_type = String, example = "1.250")]
     pub quantity_kwh: serde_json::Value,
     /// `measured`, `estimated`, `missing` or `corrected`.
     pub quality: String,

@@ -143,6 +143,25 @@ fn bad_parameters_paths_and_methods_are_4xx_problems_naming_the_field() {
         ),
         ("/api/v1/nothing-here".into(), 404, "not_found", None),
         ("/nothing".into(), 404, "not_found", None),
+        // Found by fuzzing: PostgreSQL refuses NUL in text, so no parameter may carry one.
+        (
+            "/api/v1/customers?after=%00abc".into(),
+            400,
+            "invalid_parameter",
+            Some("query"),
+        ),
+        (
+            "/api/v1/accounts?customer=K%1F1".into(),
+            400,
+            "invalid_parameter",
+            Some("query"),
+        ),
+        (
+            "/api/v1/customers/K%001".into(),
+            400,
+            "invalid_parameter",
+            Some("path"),
+        ),
     ];
     for (path, status, code, field) in cases {
         let (got, headers, body) = get(&s.url(&path), Some(&s.admin));
