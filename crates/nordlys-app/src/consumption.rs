@@ -121,7 +121,7 @@ fn quality_rank(quality: Quality) -> u8 {
 
 /// The boundaries of the intervals of `[from, to)` at `step`, as UTC instants (one more than
 /// there are intervals).
-fn boundaries(from: Date, to: Date, step: Step, tz: &TimeZone) -> Vec<Timestamp> {
+pub fn boundaries(from: Date, to: Date, step: Step, tz: &TimeZone) -> Vec<Timestamp> {
     let (start, end) = (start_of_local_day(from, tz), start_of_local_day(to, tz));
     match step {
         Step::QuarterHour | Step::Hour => {

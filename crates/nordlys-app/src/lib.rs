@@ -10,10 +10,12 @@ pub mod demo;
 pub mod documents;
 pub mod export;
 pub mod import;
+pub mod peak_view;
 pub mod peppol;
 pub mod products;
 pub mod progress;
 pub mod rate;
+pub mod self_service;
 pub mod wire;
 
 pub use clock::{Clock, FixedClock, SystemClock};

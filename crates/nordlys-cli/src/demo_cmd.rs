@@ -76,6 +76,14 @@ pub async fn serve_demo(store: nordlys_store::Store, listen: &str) -> Result<()>
     println!("  {secret}");
     println!("Try:");
     println!("  curl -H 'Authorization: Bearer {secret}' http://{listen}/api/v1/invoices?limit=3");
+    if let Ok(page) = store.customers_page(&Default::default(), None, 1).await
+        && let Some(customer) = page.items.first()
+    {
+        println!(
+            "Self-service: open http://{listen}/signin and sign in as customer {} (or any other); the code appears here.",
+            customer.customer_id
+        );
+    }
     println!("Ctrl-C stops the server.");
-    crate::serve_cmd::serve_store(store, listen).await
+    crate::serve_cmd::serve_store(store, listen, true).await
 }

@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port, printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Demo mode: the development sign-in, with one-time codes printed on this console
+    /// (refused unless --listen is a loopback address).
+    #[arg(long)]
+    pub demo_sign_in: bool,
 }
 
 #[derive(Subcommand)]
@@ -38,11 +42,16 @@ pub enum TokensWhat {
     },
 }
 
-/// Serve `store` on `listen` until Ctrl-C or SIGTERM.
-pub async fn serve_store(store: Store, listen: &str) -> Result<()> {
+/// Serve `store` on `listen` until Ctrl-C or SIGTERM; `demo_sign_in`: the development sign-in.
+pub async fn serve_store(store: Store, listen: &str, demo_sign_in: bool) -> Result<()> {
     let address: SocketAddr = listen.parse().with_context(|| {
         format!("--listen {listen:?}: give an address and port, e.g. 127.0.0.1:8080")
     })?;
+    if demo_sign_in && !address.ip().is_loopback() {
+        bail!(
+            "--demo-sign-in lets anyone sign in as any customer: it runs only on a loopback address (127.0.0.1 or ::1), not on {address}"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
@@ -50,7 +59,16 @@ pub async fn serve_store(store: Store, listen: &str) -> Result<()> {
     println!(
         "Nordlys serves http://{bound} (API: http://{bound}/api/v1, OpenAPI: http://{bound}/api/openapi.json)"
     );
-    let state = nordlys_web::AppState::new(store.clone(), Arc::new(SystemClock));
+    let mut options = nordlys_web::ServerOptions::default();
+    if demo_sign_in {
+        println!(
+            "Demo mode: development sign-in at http://{bound}/signin; the one-time codes are printed here."
+        );
+        options.demo_sign_in = Some(Arc::new(|who: &str, code: &str| {
+            println!("sign-in code for {who}: {code} (valid 10 minutes)");
+        }));
+    }
+    let state = nordlys_web::AppState::with_options(store.clone(), Arc::new(SystemClock), options);
     nordlys_web::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped")?;
@@ -82,7 +100,7 @@ async fn shutdown_signal() {
 
 pub async fn serve(db: &str, args: ServeArgs) -> Result<()> {
     let store = open(db).await?;
-    serve_store(store, &args.listen).await
+    serve_store(store, &args.listen, args.demo_sign_in).await
 }
 
 fn access_error(error: AccessError) -> anyhow::Error {

@@ -86,11 +86,17 @@ impl fmt::Debug for Localiser {
 }
 
 impl Localiser {
-    /// Parse the embedded messages of every language.
+    /// Parse the embedded invoice messages of every language.
     pub fn new() -> Result<Self, I18nError> {
+        Self::from_sources(invoice_source)
+    }
+
+    /// Parse the messages `source` gives for every language (another set than the invoice's,
+    /// e.g. the self-service web's).
+    pub fn from_sources(source: fn(Language) -> &'static str) -> Result<Self, I18nError> {
         let mut bundles = Vec::with_capacity(LANGUAGES.len());
         for language in LANGUAGES {
-            let source = invoice_source(language);
+            let source = source(language);
             let resource = FluentResource::try_new(source.to_owned()).map_err(|(_, errors)| {
                 let first = &errors[0];
                 I18nError::Syntax {
@@ -166,7 +172,12 @@ impl Localiser {
 
     /// The ids of every message of `language`, in file order.
     pub fn message_ids(language: Language) -> Vec<String> {
-        let Ok(resource) = FluentResource::try_new(invoice_source(language).to_owned()) else {
+        Self::message_ids_of(invoice_source(language))
+    }
+
+    /// The ids of every message of a Fluent `source`, in file order.
+    pub fn message_ids_of(source: &str) -> Vec<String> {
+        let Ok(resource) = FluentResource::try_new(source.to_owned()) else {
             return Vec::new();
         };
         resource

@@ -29,6 +29,7 @@ mod sql_values;
 pub mod testing;
 mod usage;
 mod versions;
+mod web_sessions;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -63,6 +64,7 @@ pub use runs::{BatchClaim, BatchCounts, BatchStatus, RunDocuments, RunSummary, S
 pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
 };
+pub use web_sessions::{AuditEntry, WebSession, WebSubject};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -8,6 +8,7 @@ pub mod extract;
 mod idempotency;
 pub mod ops;
 pub mod problem;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,24 +25,53 @@ use nordlys_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 
+/// Where the development sign-in's one-time codes go: (customer id, code).
+pub type CodeSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// How the server runs.
+#[derive(Clone, Default)]
+pub struct ServerOptions {
+    /// Demo mode: the development sign-in, its codes handed to this sink (the console). Only
+    /// on a loopback address: `nordlys serve` refuses it elsewhere.
+    pub demo_sign_in: Option<CodeSink>,
+}
+
 /// What every request can reach.
 pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    pub options: ServerOptions,
     tokens: extract::TokenCache,
     consumption_cache: cache::ConsumptionCache,
     /// The PDF/EHF renderer for the current issuer profile, made at first need.
     render: tokio::sync::Mutex<Option<Arc<RenderContext>>>,
+    /// The web's texts in every language.
+    web_texts: Arc<nordlys_documents::i18n::Localiser>,
+    sign_in_limiter: web::session::SignInLimiter,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Arc<AppState> {
+        Self::with_options(store, clock, ServerOptions::default())
+    }
+
+    pub fn with_options(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        options: ServerOptions,
+    ) -> Arc<AppState> {
+        // The texts are embedded and checked by a test: they always parse.
+        let web_texts = nordlys_documents::i18n::Localiser::from_sources(web::web_source)
+            .expect("the embedded web texts parse");
         Arc::new(AppState {
             store,
             clock,
+            options,
             tokens: Default::default(),
             consumption_cache: Default::default(),
             render: tokio::sync::Mutex::new(None),
+            web_texts: Arc::new(web_texts),
+            sign_in_limiter: Default::default(),
         })
     }
 }
@@ -62,6 +92,7 @@ async fn openapi_json() -> impl IntoResponse {
 pub fn router(state: Arc<AppState>) -> Router {
     ops::metrics_handle();
     api::routes()
+        .merge(web::routes())
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -139,16 +139,22 @@ fn required(row: &Row<'_>, column: usize, limit: usize) -> Result<String, ParseE
 
 fn email(row: &Row<'_>, column: usize) -> Result<String, ParseError> {
     let value = text(row, column, 254)?;
+    check_email(row.name(column), value)
+}
+
+/// An e-mail address as the imports and self-service accept it: empty, or `name@domain.tld`.
+pub(crate) fn check_email(field: &'static str, value: String) -> Result<String, ParseError> {
     if !value.is_empty() {
-        let valid = value.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !value.contains(char::is_whitespace)
-        });
+        let valid = value.len() <= 254
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !value.contains(char::is_whitespace)
+            });
         if !valid {
             return Err(ParseError::new(
-                row.name(column),
+                field,
                 value,
                 "not an e-mail address (name@domain.tld)",
             ));

@@ -5,6 +5,7 @@
 pub(crate) mod csv_table;
 mod market_data;
 mod master;
+pub(crate) use master::check_email;
 mod meter_values;
 mod usage;
 

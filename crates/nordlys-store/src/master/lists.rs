@@ -202,3 +202,18 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// The last instant covered by a stored reading of metering point `gsrn` (the start of the
+    /// UTC day after its last stored day), if it has any.
+    pub async fn readings_end(&self, gsrn: &Gsrn) -> Result<Option<jiff::Timestamp>, StoreError> {
+        let day: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(c.utc_day) FROM meter_value_chunks c JOIN metering_points m ON m.id = c.metering_point
+             WHERE m.gsrn = $1",
+        )
+        .bind(gsrn.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(day.map(|d| nordlys_core::time::utc_day_start(d + 1)))
+    }
+}

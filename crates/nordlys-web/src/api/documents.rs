@@ -181,7 +181,11 @@ fn render_problem(error: RenderError) -> ApiError {
     }
 }
 
-async fn rendition(state: &AppState, number: &str, pdf: bool) -> Result<Response, ApiError> {
+pub(crate) async fn rendition(
+    state: &AppState,
+    number: &str,
+    pdf: bool,
+) -> Result<Response, ApiError> {
     let id = document_id(state, number).await?;
     let context = render_context(state).await?;
     let made = renditions(&state.store, &context, id, &SystemClock)

@@ -1,0 +1,31 @@
+-- Sign-in to the web (issue 10). Not business data, so not journaled: sessions and one-time
+-- codes are kept by the SHA-256 of their secret only; the audit log is its own append-only trail.
+CREATE TABLE web_sessions (
+    id_sha256      TEXT    PRIMARY KEY,
+    subject_kind   TEXT    NOT NULL CHECK (subject_kind IN ('customer', 'staff')),
+    subject        TEXT    NOT NULL,
+    csrf_token     TEXT    NOT NULL,
+    created_at_us  INTEGER NOT NULL,
+    expires_at_us  INTEGER NOT NULL
+);
+
+-- One-time sign-in codes of the development sign-in (demo mode only).
+CREATE TABLE sign_in_codes (
+    code_sha256    TEXT    PRIMARY KEY,
+    subject_kind   TEXT    NOT NULL CHECK (subject_kind IN ('customer', 'staff')),
+    subject        TEXT    NOT NULL,
+    expires_at_us  INTEGER NOT NULL,
+    used_at_us     INTEGER
+);
+
+-- Staff actions and every export of personal data: who, when, what, about whom.
+CREATE TABLE audit_log (
+    id          INTEGER PRIMARY KEY,
+    at_us       INTEGER NOT NULL,
+    actor_kind  TEXT    NOT NULL,
+    actor       TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    target      TEXT    NOT NULL,
+    detail      TEXT    NOT NULL
+);
+CREATE INDEX audit_log_by_target ON audit_log (target, id);

@@ -1,0 +1,1226 @@
+//! The customer's pages: overview, consumption (chart, table, CSV, the previous period), the
+//! peak power view, invoices (list, one with its lines and why, PDF and EHF as issued) and
+//! settings (invoice channel, contact details). Each page loads the customer's holdings first;
+//! an id that is not among them is 404.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::ToSpan;
+use jiff::civil::Date;
+use nordlys_app::consumption::{ConsumptionSeries, Step, boundaries, consumption};
+use nordlys_app::peak_view::{PeakViewError, peak_view};
+use nordlys_app::self_service::{
+    Holdings, SelfServiceError, change_invoice_channel, update_contact,
+};
+use nordlys_core::document::DocumentKind;
+use nordlys_core::model::{InvoiceChannel, Language};
+use nordlys_core::time::start_of_local_day;
+use nordlys_documents::i18n::format;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::session::{RequireSession, SignedIn};
+use super::{Frame, csrf_page, html, not_found_page};
+use crate::AppState;
+use crate::extract::ApiPath;
+use crate::problem::ApiError;
+
+/// A page's failure: its status page, never a stack of internals.
+enum PageError {
+    NotFound,
+    Api(ApiError),
+}
+
+impl From<SelfServiceError> for PageError {
+    fn from(error: SelfServiceError) -> Self {
+        match error {
+            SelfServiceError::NotFound => PageError::NotFound,
+            SelfServiceError::Invalid(e) => PageError::Api(ApiError::rejected(&e)),
+            SelfServiceError::Store(e) => PageError::Api(e.into()),
+        }
+    }
+}
+
+impl From<nordlys_store::StoreError> for PageError {
+    fn from(error: nordlys_store::StoreError) -> Self {
+        PageError::Api(error.into())
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    result: Result<Response, PageError>,
+) -> Response {
+    match result {
+        Ok(response) => response,
+        Err(PageError::NotFound) => not_found_page(state, headers).await,
+        Err(PageError::Api(error)) => error.into_response(),
+    }
+}
+
+/// The signed-in customer's holdings (staff have no customer pages).
+async fn holdings(state: &AppState, signed_in: &SignedIn) -> Result<Holdings, PageError> {
+    let customer = signed_in.customer_id().ok_or(PageError::NotFound)?;
+    Ok(Holdings::load(&state.store, customer).await?)
+}
+
+fn preferred_language(holdings: &Holdings) -> Option<Language> {
+    holdings.accounts.first().map(|a| a.language)
+}
+
+/// Energy for reading, to 0.1 kWh.
+fn kwh(energy_wh: i64, language: Language) -> String {
+    format::decimal(Decimal::new(energy_wh, 3).round_dp(1), language, 1, 1)
+}
+
+/// The last local day with readings of the customer's first metering point, no later than
+/// `today` (the month the pages open on).
+async fn last_day_with_readings(
+    state: &AppState,
+    holdings: &Holdings,
+    today: Date,
+) -> Result<Option<Date>, PageError> {
+    let Some(point) = holdings.points.first() else {
+        return Ok(None);
+    };
+    let Some(end) = state.store.readings_end(&point.metering_point_id).await? else {
+        return Ok(None);
+    };
+    let Some(point_id) = state
+        .store
+        .metering_point_id(&point.metering_point_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let day_before = end - jiff::SignedDuration::from_hours(24);
+    let readings = state
+        .store
+        .meter_values(point_id, day_before, end, None)
+        .await?;
+    let Some(last) = readings.last() else {
+        return Ok(None);
+    };
+    let tz = point.market.time_zone();
+    let day = tz.to_offset(last.start).to_datetime(last.start).date();
+    Ok(Some(day.min(today)))
+}
+
+fn today(state: &AppState, holdings: &Holdings) -> Date {
+    let tz = holdings
+        .points
+        .first()
+        .map(|p| p.market.time_zone())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = state.clock.now();
+    tz.to_offset(now).to_datetime(now).date()
+}
+
+struct DocumentRow {
+    number: String,
+    kind: String,
+    period: String,
+    issued: String,
+    due: String,
+    total: String,
+}
+
+fn document_row(frame: &Frame, d: &nordlys_store::DocumentSummary) -> DocumentRow {
+    let language = frame.language;
+    DocumentRow {
+        number: d.display_number(),
+        kind: frame.t(match d.kind {
+            DocumentKind::Invoice => "kind-invoice",
+            DocumentKind::CreditNote => "kind-credit_note",
+        }),
+        period: d.period.clone(),
+        issued: format::date(d.issue_date, language),
+        due: d
+            .due_date
+            .map(|due| frame.tv("overview-due", &[("date", &format::date(due, language))]))
+            .unwrap_or_default(),
+        total: format::money(d.gross, d.currency, language),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    page: Frame,
+    title: String,
+    month_heading: String,
+    month_lines: Vec<String>,
+    latest: Option<DocumentRow>,
+    open: Vec<DocumentRow>,
+    accounts: Vec<String>,
+}
+
+async fn overview(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/",
+                "/",
+            )
+            .await;
+        let language = page.language;
+        let today = today(&state, &holdings);
+        let last = last_day_with_readings(&state, &holdings, today).await?;
+        let (month_heading, month_lines) = match last {
+            Some(last) => {
+                let month = last.first_of_month();
+                let month_end = month.checked_add(1.month()).unwrap_or(month);
+                let mut total = 0i64;
+                let mut days = 0usize;
+                for point in &holdings.points {
+                    if let Ok(series) = consumption(
+                        &state.store,
+                        &point.metering_point_id,
+                        month,
+                        month_end,
+                        Step::Day,
+                    )
+                    .await
+                    {
+                        total += series.total_wh;
+                        days = days.max(series.energy_wh.iter().filter(|v| v.is_some()).count());
+                    }
+                }
+                let days_in_month = i64::from(month.days_in_month());
+                let mut lines = vec![page.tv(
+                    "overview-month-so-far",
+                    &[("kwh", &kwh(total, language)), ("days", &days.to_string())],
+                )];
+                if days > 0 && (days as i64) < days_in_month {
+                    lines.push(page.tv(
+                        "overview-month-forecast",
+                        &[("kwh", &kwh(total * days_in_month / days as i64, language))],
+                    ));
+                }
+                (
+                    page.tv(
+                        "overview-month",
+                        &[("month", &format::month(month, language))],
+                    ),
+                    lines,
+                )
+            }
+            None => (page.t("nav-consumption"), Vec::new()),
+        };
+        let documents = holdings.documents(&state.store, 50).await?;
+        let latest = documents.first().map(|d| document_row(&page, d));
+        let open = documents
+            .iter()
+            .filter(|d| {
+                d.kind == DocumentKind::Invoice && d.due_date.is_some_and(|due| due >= today)
+            })
+            .map(|d| document_row(&page, d))
+            .collect();
+        let accounts = holdings
+            .accounts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} · {}",
+                    a.account_id,
+                    page.t(&format!("channel-{}", a.invoice_channel.code()))
+                )
+            })
+            .collect();
+        let title = page.tv("overview-title", &[("name", &holdings.customer.name)]);
+        Ok(html(
+            StatusCode::OK,
+            &OverviewPage {
+                page,
+                title,
+                month_heading,
+                month_lines,
+                latest,
+                open,
+                accounts,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsumptionQuery {
+    point: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    resolution: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "consumption.html")]
+struct ConsumptionPage {
+    page: Frame,
+    title: String,
+    points: Vec<(String, String)>,
+    point: String,
+    resolutions: Vec<(String, String)>,
+    resolution: String,
+    from: String,
+    to: String,
+    message: Option<String>,
+    total: String,
+    previous_total: Option<String>,
+    previous_href: String,
+    csv_href: String,
+    chart: String,
+    rows: Vec<(String, String, String)>,
+}
+
+/// The range a consumption page shows: as asked, or the month of the last readings.
+struct Range {
+    point: String,
+    from: Date,
+    to: Date,
+    step: Step,
+}
+
+async fn range_of(
+    state: &AppState,
+    holdings: &Holdings,
+    query: &ConsumptionQuery,
+) -> Result<Range, PageError> {
+    let point = match &query.point {
+        Some(point) => holdings.point(point)?.metering_point_id.as_str().to_owned(),
+        None => holdings
+            .points
+            .first()
+            .map(|p| p.metering_point_id.as_str().to_owned())
+            .ok_or(PageError::NotFound)?,
+    };
+    let step = match query.resolution.as_deref() {
+        None | Some("") => Step::Day,
+        Some(code) => Step::parse(code).map_err(|e| PageError::Api(ApiError::rejected(&e)))?,
+    };
+    let parse = |field: &'static str, text: &Option<String>| -> Result<Option<Date>, PageError> {
+        text.as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                nordlys_core::time::parse_date(field, t)
+                    .map_err(|e| PageError::Api(ApiError::rejected(&e)))
+            })
+            .transpose()
+    };
+    let (from, to) = match (parse("from", &query.from)?, parse("to", &query.to)?) {
+        (Some(from), Some(to)) => (from, to),
+        _ => {
+            let today = today(state, holdings);
+            let last = last_day_with_readings(state, holdings, today)
+                .await?
+                .unwrap_or(today);
+            let from = last.first_of_month();
+            (from, from.checked_add(1.month()).unwrap_or(from))
+        }
+    };
+    Ok(Range {
+        point,
+        from,
+        to,
+        step,
+    })
+}
+
+/// Spot prices of the point's area averaged over each interval of `[from, to)` at `step`.
+async fn spot_per_interval(
+    state: &AppState,
+    holdings: &Holdings,
+    range: &Range,
+) -> Result<Vec<Option<Decimal>>, PageError> {
+    let point = holdings.point(&range.point)?;
+    let tz = point.market.time_zone();
+    let edges = boundaries(range.from, range.to, range.step, &tz);
+    let prices = state
+        .store
+        .spot_prices(point.price_area, edges[0], edges[edges.len() - 1])
+        .await?;
+    let mut out = vec![None; edges.len() - 1];
+    let mut index = 0;
+    let mut sums: Vec<(Decimal, i64)> = vec![(Decimal::ZERO, 0); edges.len() - 1];
+    for price in &prices {
+        while index + 1 < edges.len() - 1 && price.start >= edges[index + 1] {
+            index += 1;
+        }
+        sums[index].0 += price.price_per_mwh;
+        sums[index].1 += 1;
+    }
+    for (slot, (sum, n)) in sums.into_iter().enumerate() {
+        if n > 0 {
+            out[slot] = Some((sum / Decimal::from(n)).round_dp(2));
+        }
+    }
+    Ok(out)
+}
+
+fn interval_label(
+    series: &ConsumptionSeries,
+    index: usize,
+    step: Step,
+    from: Date,
+    tz: &jiff::tz::TimeZone,
+    language: Language,
+) -> String {
+    match step {
+        Step::Month => from
+            .first_of_month()
+            .checked_add((index as i64).months())
+            .map(|d| format::month(d, language))
+            .unwrap_or_default(),
+        Step::Day => from
+            .checked_add((index as i64).days())
+            .map(|d| format::date(d, language))
+            .unwrap_or_default(),
+        Step::Hour | Step::QuarterHour => {
+            let seconds = if step == Step::Hour { 3600 } else { 900 };
+            let start = start_of_local_day(from, tz)
+                + jiff::SignedDuration::from_secs(index as i64 * seconds);
+            let local = tz.to_offset(start).to_datetime(start);
+            let _ = series;
+            format!(
+                "{} {:02}:{:02}",
+                format::date(local.date(), language),
+                local.hour(),
+                local.minute()
+            )
+        }
+    }
+}
+
+fn consumption_href(path: &str, point: &str, from: Date, to: Date, step: Step) -> String {
+    format!(
+        "{path}?point={point}&from={from}&to={to}&resolution={}",
+        step.code()
+    )
+}
+
+async fn consumption_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<ConsumptionQuery>,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/consumption",
+                "/consumption",
+            )
+            .await;
+        let language = page.language;
+        let range = range_of(&state, &holdings, &query).await?;
+        let point = holdings.point(&range.point)?;
+        let tz = point.market.time_zone();
+        let mut message = None;
+        let series = match consumption(
+            &state.store,
+            &point.metering_point_id,
+            range.from,
+            range.to,
+            range.step,
+        )
+        .await
+        {
+            Ok(series) => Some(series),
+            Err(nordlys_app::consumption::ConsumptionError::Invalid(e)) => {
+                message = Some(format!("{}: {}", e.field, e.rule));
+                None
+            }
+            Err(e) => return Err(PageError::Api(ApiError::internal(&e))),
+        };
+        let length = range.from.until(range.to).map_or(0, |s| s.get_days());
+        let previous_from = range
+            .from
+            .checked_sub(i64::from(length).days())
+            .unwrap_or(range.from);
+        let previous = consumption(
+            &state.store,
+            &point.metering_point_id,
+            previous_from,
+            range.from,
+            range.step,
+        )
+        .await
+        .ok()
+        .filter(|s| s.energy_wh.iter().any(Option::is_some));
+        let (chart, rows, total) = match &series {
+            Some(series) => {
+                let spot = spot_per_interval(&state, &holdings, &range).await?;
+                let mut partial = vec![false; series.energy_wh.len()];
+                for n in &series.not_measured {
+                    partial[n.index] = true;
+                }
+                let every = (series.energy_wh.len() / 6).max(1);
+                let ticks: Vec<(usize, String)> = (0..series.energy_wh.len())
+                    .step_by(every)
+                    .map(|i| {
+                        (
+                            i,
+                            interval_label(series, i, range.step, range.from, &tz, language),
+                        )
+                    })
+                    .collect();
+                let chart = super::chart::svg(
+                    &series.energy_wh,
+                    &partial,
+                    &spot,
+                    &ticks,
+                    &page.t("consumption-chart"),
+                );
+                let rows = series
+                    .energy_wh
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let mut value = e
+                            .map(|e| kwh(e, language))
+                            .unwrap_or_else(|| "–".to_owned());
+                        if let Some(n) = series.not_measured.iter().find(|n| n.index == i) {
+                            value = format!(
+                                "{value} ({})",
+                                page.tv("consumption-not-measured", &[("quality", n.quality)])
+                            );
+                        }
+                        (
+                            interval_label(series, i, range.step, range.from, &tz, language),
+                            value,
+                            spot[i]
+                                .map(|p| format::decimal(p, language, 2, 2))
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                (
+                    chart,
+                    rows,
+                    page.tv(
+                        "consumption-total",
+                        &[("kwh", &kwh(series.total_wh, language))],
+                    ),
+                )
+            }
+            None => (String::new(), Vec::new(), String::new()),
+        };
+        let title = page.t("consumption-title");
+        let points = holdings
+            .points
+            .iter()
+            .map(|p| {
+                let id = p.metering_point_id.as_str().to_owned();
+                let label = format!("{id} · {}", p.address.street);
+                (id, label)
+            })
+            .collect();
+        let resolutions = Step::ALL
+            .iter()
+            .filter(|s| {
+                **s != Step::QuarterHour
+                    || point.resolution == nordlys_core::time::Resolution::Pt15m
+            })
+            .map(|s| {
+                (
+                    s.code().to_owned(),
+                    page.t(&format!("resolution-{}", s.code())),
+                )
+            })
+            .collect();
+        Ok(html(
+            StatusCode::OK,
+            &ConsumptionPage {
+                previous_total: previous.map(|p| {
+                    page.tv(
+                        "consumption-previous-total",
+                        &[("kwh", &kwh(p.total_wh, language))],
+                    )
+                }),
+                previous_href: consumption_href(
+                    "/consumption",
+                    &range.point,
+                    previous_from,
+                    range.from,
+                    range.step,
+                ),
+                csv_href: consumption_href(
+                    "/consumption.csv",
+                    &range.point,
+                    range.from,
+                    range.to,
+                    range.step,
+                ),
+                page,
+                title,
+                points,
+                point: range.point.clone(),
+                resolutions,
+                resolution: range.step.code().to_owned(),
+                from: range.from.to_string(),
+                to: range.to.to_string(),
+                message,
+                total,
+                chart,
+                rows,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+async fn consumption_csv(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<ConsumptionQuery>,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let range = range_of(&state, &holdings, &query).await?;
+        let point = holdings.point(&range.point)?;
+        let tz = point.market.time_zone();
+        let series = consumption(
+            &state.store,
+            &point.metering_point_id,
+            range.from,
+            range.to,
+            range.step,
+        )
+        .await
+        .map_err(|e| match e {
+            nordlys_app::consumption::ConsumptionError::Invalid(e) => {
+                PageError::Api(ApiError::rejected(&e))
+            }
+            other => PageError::Api(ApiError::internal(&other)),
+        })?;
+        let edges = boundaries(range.from, range.to, range.step, &tz);
+        let mut out = String::from("start,end,quantity_kwh,quality\n");
+        for (i, energy) in series.energy_wh.iter().enumerate() {
+            let quality = series
+                .not_measured
+                .iter()
+                .find(|n| n.index == i)
+                .map_or("measured", |n| n.quality);
+            out.push_str(&format!(
+                "{},{},{},{}\n",
+                nordlys_core::time::format_local(edges[i], &tz),
+                nordlys_core::time::format_local(edges[i + 1], &tz),
+                energy
+                    .map(|e| nordlys_core::quantity::EnergyWh(e).to_kwh_string())
+                    .unwrap_or_default(),
+                quality
+            ));
+        }
+        let mut response = out.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "attachment; filename=\"consumption-{}-{}-{}.csv\"",
+            range.point, range.from, range.to
+        )) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PointQuery {
+    point: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "peaks.html")]
+struct PeaksPage {
+    page: Frame,
+    title: String,
+    points: Vec<(String, String)>,
+    point: String,
+    intro: Vec<String>,
+    peaks: Vec<(String, String, String)>,
+    standing: Vec<String>,
+}
+
+async fn peaks_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<PointQuery>,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/peaks",
+                "/peaks",
+            )
+            .await;
+        let language = page.language;
+        let point = match &query.point {
+            Some(p) => holdings.point(p)?,
+            None => holdings.points.first().ok_or(PageError::NotFound)?,
+        };
+        let today = today(&state, &holdings);
+        let last = last_day_with_readings(&state, &holdings, today)
+            .await?
+            .unwrap_or(today);
+        // The month of the latest readings; "today" is their last day when the clock is past them.
+        let tz = point.market.time_zone();
+        let now = if last < today {
+            start_of_local_day(last, &tz) + jiff::SignedDuration::from_hours(12)
+        } else {
+            state.clock.now()
+        };
+        let money = |amount: Decimal| format::money(amount, point.market.currency(), language);
+        let kw = |value: Decimal| format::decimal(value, language, 2, 3);
+        let (intro, peaks, standing) =
+            match peak_view(&state.store, &point.metering_point_id, last, now).await {
+                Ok(view) => {
+                    let period = page.t(&format!("period-{}", view.price_period));
+                    let intro = vec![
+                        page.tv("peaks-intro", &[("count", &view.peaks_counted.to_string())]),
+                        format!("{} · {}", view.product, format::month(view.month, language)),
+                    ];
+                    let peaks = view
+                        .top_peaks
+                        .iter()
+                        .map(|p| {
+                            (
+                                format::date(p.day, language),
+                                format!("{:02}:00", p.hour),
+                                kw(Decimal::new(p.energy_wh, 3)),
+                            )
+                        })
+                        .collect();
+                    let mut standing =
+                        vec![page.tv("peaks-average", &[("kw", &kw(view.average_kw))])];
+                    standing.push(match view.step.to {
+                        Some(to) => page.tv(
+                            "peaks-step",
+                            &[
+                                ("from", &kw(view.step.from)),
+                                ("to", &kw(to)),
+                                ("price", &money(view.step.price)),
+                                ("period", &period),
+                            ],
+                        ),
+                        None => page.tv(
+                            "peaks-step-open",
+                            &[
+                                ("from", &kw(view.step.from)),
+                                ("price", &money(view.step.price)),
+                                ("period", &period),
+                            ],
+                        ),
+                    });
+                    match &view.next_step {
+                        Some((next, below)) => standing.push(page.tv(
+                            "peaks-next",
+                            &[
+                                ("kw", &kw(*below)),
+                                ("price", &money(next.price)),
+                                ("period", &period),
+                            ],
+                        )),
+                        None => standing.push(page.t("peaks-top")),
+                    }
+                    if let Some(today) = &view.today {
+                        standing.push(page.tv(
+                            "peaks-today",
+                            &[
+                                ("kw", &kw(Decimal::new(today.energy_wh, 3))),
+                                ("hour", &format!("{:02}:00", today.hour)),
+                            ],
+                        ));
+                    }
+                    if let Some(lower) = &view.step_if_today_lower {
+                        standing.push(page.tv(
+                            "peaks-if-lower",
+                            &[
+                                ("from", &kw(lower.from)),
+                                ("to", &lower.to.map(kw).unwrap_or_default()),
+                                ("price", &money(lower.price)),
+                                ("period", &period),
+                            ],
+                        ));
+                    }
+                    // With peaks on different days counted, a coming day changes the step only if its
+                    // peak beats the lowest peak counted and lifts the average over the step's end.
+                    if let Some((next, _)) = view
+                        .next_step
+                        .as_ref()
+                        .filter(|_| view.top_peaks.len() == view.peaks_counted)
+                    {
+                        let counted = Decimal::from(view.peaks_counted as i64);
+                        let lowest = view
+                            .top_peaks
+                            .last()
+                            .map_or(Decimal::ZERO, |p| Decimal::new(p.energy_wh, 3));
+                        let needed = next.from * counted - (view.average_kw * counted - lowest);
+                        standing.push(
+                            page.tv("peaks-forecast", &[("kw", &kw(needed.max(Decimal::ZERO)))]),
+                        );
+                    }
+                    (intro, peaks, standing)
+                }
+                Err(PeakViewError::NoCapacityTariff(_)) => {
+                    (vec![page.t("peaks-none")], Vec::new(), Vec::new())
+                }
+                Err(e) => return Err(PageError::Api(ApiError::internal(&e))),
+            };
+        let title = page.t("peaks-title");
+        let points = holdings
+            .points
+            .iter()
+            .map(|p| {
+                (
+                    p.metering_point_id.as_str().to_owned(),
+                    format!("{} · {}", p.metering_point_id.as_str(), p.address.street),
+                )
+            })
+            .collect();
+        Ok(html(
+            StatusCode::OK,
+            &PeaksPage {
+                page,
+                title,
+                points,
+                point: point.metering_point_id.as_str().to_owned(),
+                intro,
+                peaks,
+                standing,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Template)]
+#[template(path = "invoices.html")]
+struct InvoicesPage {
+    page: Frame,
+    title: String,
+    documents: Vec<DocumentRow>,
+}
+
+async fn invoices_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/invoices",
+                "/invoices",
+            )
+            .await;
+        let documents = holdings
+            .documents(&state.store, 200)
+            .await?
+            .iter()
+            .map(|d| document_row(&page, d))
+            .collect();
+        let title = page.t("invoices-title");
+        Ok(html(
+            StatusCode::OK,
+            &InvoicesPage {
+                page,
+                title,
+                documents,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+struct LineRow {
+    description: String,
+    quantity: String,
+    price: String,
+    amount: String,
+    why: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "invoice.html")]
+struct InvoicePage {
+    page: Frame,
+    title: String,
+    number: String,
+    facts: Vec<String>,
+    lines: Vec<LineRow>,
+    totals: Vec<(String, String)>,
+}
+
+async fn invoice_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(number): ApiPath<String>,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let summary = holdings.document(&state.store, &number).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/invoices",
+                "/invoices",
+            )
+            .await;
+        let language = page.language;
+        let key = nordlys_app::wire::DocumentKey::Id(summary.id);
+        let document = nordlys_app::wire::find_document(&state.store, &key)
+            .await?
+            .ok_or(PageError::NotFound)?;
+        let row = document_row(&page, &summary);
+        let mut facts = vec![row.period.clone(), row.issued.clone()];
+        if !row.due.is_empty() {
+            facts.push(row.due.clone());
+        }
+        if let Some(kid) = &document.kid {
+            facts.push(format!("{} {kid}", page.t("invoice-kid")));
+        }
+        if !document.corrects_all.is_empty() {
+            facts.push(page.tv(
+                "invoice-corrects",
+                &[("numbers", &document.corrects_all.join(", "))],
+            ));
+        }
+        let lines = document
+            .lines
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| LineRow {
+                description: l.description,
+                quantity: format!("{} {}", format::decimal(l.quantity, language, 0, 3), l.unit),
+                price: format::decimal(l.unit_price, language, 2, 4),
+                amount: format::amount(l.net, language),
+                why: l.explanation,
+            })
+            .collect();
+        let totals = vec![
+            (
+                page.t("invoice-net"),
+                format::money(summary.net, summary.currency, language),
+            ),
+            (
+                page.t("invoice-vat"),
+                format::money(summary.vat, summary.currency, language),
+            ),
+            (
+                page.t("invoices-total"),
+                format::money(summary.gross, summary.currency, language),
+            ),
+        ];
+        let title = page.tv(
+            "invoice-title",
+            &[("kind", &row.kind), ("number", &row.number)],
+        );
+        Ok(html(
+            StatusCode::OK,
+            &InvoicePage {
+                page,
+                title,
+                number: row.number,
+                facts,
+                lines,
+                totals,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+async fn invoice_file(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+    number: &str,
+    pdf: bool,
+) -> Response {
+    let result = async {
+        let holdings = holdings(state, signed_in).await?;
+        let summary = holdings.document(&state.store, number).await?;
+        crate::api::documents::rendition(state, &summary.display_number(), pdf)
+            .await
+            .map_err(PageError::Api)
+    }
+    .await;
+    answer(state, headers, result).await
+}
+
+async fn invoice_pdf(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(number): ApiPath<String>,
+) -> Response {
+    invoice_file(&state, &headers, &signed_in, &number, true).await
+}
+
+async fn invoice_xml(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(number): ApiPath<String>,
+) -> Response {
+    invoice_file(&state, &headers, &signed_in, &number, false).await
+}
+
+struct AccountChannels {
+    id: String,
+    legend: String,
+    channels: Vec<(String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    page: Frame,
+    title: String,
+    message: Option<String>,
+    message_class: &'static str,
+    accounts: Vec<AccountChannels>,
+    email: String,
+    phone: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsQuery {
+    saved: Option<String>,
+}
+
+async fn settings_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+    status: StatusCode,
+    message: Option<(String, &'static str)>,
+) -> Result<Response, PageError> {
+    let holdings = holdings(state, signed_in).await?;
+    let page = state
+        .frame(
+            headers,
+            Some(signed_in),
+            preferred_language(&holdings),
+            "/settings",
+            "/settings",
+        )
+        .await;
+    let accounts = holdings
+        .accounts
+        .iter()
+        .map(|a| AccountChannels {
+            id: a.account_id.clone(),
+            legend: page.tv("settings-channel-account", &[("account", &a.account_id)]),
+            channels: [
+                InvoiceChannel::Ehf,
+                InvoiceChannel::Email,
+                InvoiceChannel::EFaktura,
+                InvoiceChannel::Paper,
+            ]
+            .into_iter()
+            .map(|c| {
+                (
+                    c.code().to_owned(),
+                    page.t(&format!("channel-{}", c.code())),
+                    c == a.invoice_channel,
+                )
+            })
+            .collect(),
+        })
+        .collect();
+    let title = page.t("settings-title");
+    let (message, message_class) = match message {
+        Some((text, class)) => (Some(text), class),
+        None => (None, "ok"),
+    };
+    Ok(html(
+        status,
+        &SettingsPage {
+            page,
+            title,
+            message,
+            message_class,
+            accounts,
+            email: holdings.customer.email.clone(),
+            phone: holdings.customer.phone.clone(),
+        },
+    ))
+}
+
+async fn settings_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<SettingsQuery>,
+) -> Response {
+    let frame_language = state.frame(&headers, None, None, "/", "").await;
+    let message = match query.saved.as_deref() {
+        Some("1") => Some((frame_language.t("settings-saved"), "ok")),
+        Some("0") => Some((frame_language.t("settings-unchanged"), "ok")),
+        _ => None,
+    };
+    let result = settings_response(&state, &headers, &signed_in, StatusCode::OK, message).await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Deserialize)]
+struct ChannelForm {
+    csrf: String,
+    account: String,
+    channel: String,
+}
+
+async fn post_channel(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    Form(form): Form<ChannelForm>,
+) -> Response {
+    if !signed_in.csrf_ok(&form.csrf) {
+        return csrf_page(&state, &headers, &signed_in).await;
+    }
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let channel = InvoiceChannel::parse(&form.channel)
+            .map_err(|e| PageError::Api(ApiError::rejected(&e)))?;
+        match change_invoice_channel(
+            &state.store,
+            &holdings,
+            &form.account,
+            channel,
+            state.clock.as_ref(),
+        )
+        .await
+        {
+            Ok(changed) => Ok(Redirect::to(if changed {
+                "/settings?saved=1"
+            } else {
+                "/settings?saved=0"
+            })
+            .into_response()),
+            Err(SelfServiceError::Invalid(e)) => {
+                settings_response(
+                    &state,
+                    &headers,
+                    &signed_in,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some((e.rule.to_string(), "error")),
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Deserialize)]
+struct ContactForm {
+    csrf: String,
+    email: String,
+    phone: String,
+}
+
+async fn post_contact(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    Form(form): Form<ContactForm>,
+) -> Response {
+    if !signed_in.csrf_ok(&form.csrf) {
+        return csrf_page(&state, &headers, &signed_in).await;
+    }
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        match update_contact(
+            &state.store,
+            &holdings,
+            &form.email,
+            &form.phone,
+            state.clock.as_ref(),
+        )
+        .await
+        {
+            Ok(changed) => Ok(Redirect::to(if changed {
+                "/settings?saved=1"
+            } else {
+                "/settings?saved=0"
+            })
+            .into_response()),
+            Err(SelfServiceError::Invalid(e)) => {
+                settings_response(
+                    &state,
+                    &headers,
+                    &signed_in,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some((format!("{} {:?}: {}", e.field, e.value, e.rule), "error")),
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/consumption", get(consumption_page))
+        .route("/consumption.csv", get(consumption_csv))
+        .route("/peaks", get(peaks_page))
+        .route("/invoices", get(invoices_page))
+        .route("/invoices/{number}", get(invoice_page))
+        .route("/invoices/{number}/pdf", get(invoice_pdf))
+        .route("/invoices/{number}/xml", get(invoice_xml))
+        .route("/settings", get(settings_page))
+        .route("/settings/channel", post(post_channel))
+        .route("/settings/contact", post(post_contact))
+}
