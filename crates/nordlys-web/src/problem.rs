@@ -270,11 +270,12 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
         }
         response = problem;
     } else if (response.status().is_client_error() || response.status().is_server_error())
-        && !response
+        && response
             .headers()
             .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+            .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"))
     {
+        // axum's own answers (no body, or plain text); pages answer errors as HTML of ours.
         let error = framework_problem(response.status());
         let allow = response.headers().get(header::ALLOW).cloned();
         response = problem_body(&error, &request_id);

@@ -560,3 +560,36 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/brand/logo.svg", get(brand_logo))
         .merge(pages::routes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_web_text_exists_in_every_language_and_parses() {
+        Localiser::from_sources(web_source).expect("the web texts parse");
+        let reference = Localiser::message_ids_of(web_source(Language::En));
+        assert!(reference.len() > 80, "{reference:?}");
+        for language in nordlys_documents::i18n::LANGUAGES {
+            let ids = Localiser::message_ids_of(web_source(language));
+            assert_eq!(ids, reference, "{language:?} differs from en");
+        }
+    }
+
+    #[test]
+    fn the_language_is_the_visitors_choice_then_the_accounts_then_the_browsers() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(choose_language(&headers, None), Language::Nb);
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("da-DK,da;q=0.9,en;q=0.8"),
+        );
+        assert_eq!(choose_language(&headers, None), Language::Da);
+        assert_eq!(choose_language(&headers, Some(Language::En)), Language::En);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; nordlys_lang=nb"),
+        );
+        assert_eq!(choose_language(&headers, Some(Language::En)), Language::Nb);
+    }
+}

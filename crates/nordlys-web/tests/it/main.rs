@@ -4,6 +4,7 @@
 
 mod api;
 mod bad_input;
+mod web;
 mod writes;
 
 use std::sync::{Arc, OnceLock};
@@ -25,6 +26,8 @@ pub struct TestServer {
     pub admin: String,
     /// Scope read only.
     pub reader: String,
+    /// One-time codes the development sign-in handed out: (customer, code).
+    pub codes: Arc<std::sync::Mutex<Vec<(String, String)>>>,
     runtime: Arc<tokio::runtime::Runtime>,
     _dir: tempfile::TempDir,
 }
@@ -43,6 +46,13 @@ pub fn runtime() -> Arc<tokio::runtime::Runtime> {
 impl TestServer {
     /// A demo utility of `customers` customers and January 2025, settled when `bill`.
     pub fn start(customers: usize, bill: bool) -> TestServer {
+        Self::start_with(customers, bill, false)
+    }
+
+    /// As `start`, with the development sign-in of demo mode when `demo`.
+    pub fn start_with(customers: usize, bill: bool, demo: bool) -> TestServer {
+        let codes: Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+        let sink_codes = Arc::clone(&codes);
         let runtime = runtime();
         let dir = tempfile::tempdir().unwrap();
         let (base, store, admin, reader) = runtime.block_on(async {
@@ -83,7 +93,17 @@ impl TestServer {
                 .secret;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let base = format!("http://{}", listener.local_addr().unwrap());
-            let state = nordlys_web::AppState::new(store.clone(), Arc::new(SystemClock));
+            let mut options = nordlys_web::ServerOptions::default();
+            if demo {
+                options.demo_sign_in = Some(Arc::new(move |who: &str, code: &str| {
+                    sink_codes
+                        .lock()
+                        .unwrap()
+                        .push((who.to_owned(), code.to_owned()));
+                }));
+            }
+            let state =
+                nordlys_web::AppState::with_options(store.clone(), Arc::new(SystemClock), options);
             tokio::spawn(nordlys_web::serve(listener, state, std::future::pending()));
             (base, store, admin, reader)
         });
@@ -92,6 +112,7 @@ impl TestServer {
             store,
             admin,
             reader,
+            codes,
             runtime,
             _dir: dir,
         }

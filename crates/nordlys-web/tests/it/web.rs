@@ -1,0 +1,338 @@
+//! The self-service web as a browser without JavaScript uses it: the development sign-in,
+//! sessions and CSRF, the pages of a customer, and that nothing of another customer can be
+//! reached with their ids.
+
+use crate::TestServer;
+
+/// A client that does not follow redirects (to see them) and sends `cookie`.
+fn request(
+    method: &str,
+    url: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> (u16, ureq::http::HeaderMap, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut response = match (method, form) {
+        ("POST", Some(form)) => {
+            let mut r = agent
+                .post(url)
+                .header("Content-Type", "application/x-www-form-urlencoded");
+            if let Some(cookie) = cookie {
+                r = r.header("Cookie", cookie);
+            }
+            r.send(form.as_bytes()).unwrap()
+        }
+        _ => {
+            let mut r = agent.get(url);
+            if let Some(cookie) = cookie {
+                r = r.header("Cookie", cookie);
+            }
+            r.call().unwrap()
+        }
+    };
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    (status, headers, body)
+}
+
+/// Sign in as `customer`: the session cookie.
+fn sign_in(s: &TestServer, customer: &str) -> String {
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/signin"),
+        None,
+        Some(&format!("who={customer}")),
+    );
+    assert_eq!(status, 200, "{body}");
+    let code = s
+        .codes
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|(who, _)| who == customer)
+        .map(|(_, code)| code.clone())
+        .unwrap();
+    let (status, headers, _) = request(
+        "POST",
+        &s.url("/signin/verify"),
+        None,
+        Some(&format!("who={customer}&code={code}")),
+    );
+    assert_eq!(status, 303);
+    let cookie = headers["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    // A code is used once.
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/signin/verify"),
+        None,
+        Some(&format!("who={customer}&code={code}")),
+    );
+    assert_eq!(status, 401);
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn the_development_sign_in_exists_only_in_demo_mode() {
+    let s = TestServer::start(3, false);
+    assert_eq!(request("GET", &s.url("/signin"), None, None).0, 404);
+    assert_eq!(
+        request("POST", &s.url("/signin"), None, Some("who=K000001")).0,
+        404
+    );
+    // A page without a session sends the browser to sign in.
+    let (status, headers, _) = request("GET", &s.url("/"), None, None);
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/signin")
+    );
+}
+
+#[test]
+fn a_customer_signs_in_reads_every_page_and_changes_settings_with_csrf() {
+    let s = TestServer::start_with(12, true, true);
+    let customers = crate::get_json(&s.url("/api/v1/customers?limit=2"), &s.admin);
+    let a = customers["items"][0]["id"].as_str().unwrap().to_owned();
+    let cookie = sign_in(&s, &a);
+    for path in [
+        "/",
+        "/consumption",
+        "/consumption?resolution=hour",
+        "/peaks",
+        "/invoices",
+        "/settings",
+        "/consumption.csv",
+    ] {
+        let (status, headers, body) = request("GET", &s.url(path), Some(&cookie), None);
+        assert_eq!(status, 200, "{path}: {body}");
+        if path != "/consumption.csv" {
+            let csp = headers["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+                "{csp}"
+            );
+            assert!(body.contains("<html lang=\"nb\">"), "{path}");
+        }
+    }
+    let (_, _, csv) = request("GET", &s.url("/consumption.csv"), Some(&cookie), None);
+    assert!(csv.starts_with("start,end,quantity_kwh,quality\n"), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        32,
+        "a header and the 31 days of January: {csv}"
+    );
+    // The invoices page lists the customer's invoice; its page and PDF open.
+    let (_, _, invoices) = request("GET", &s.url("/invoices"), Some(&cookie), None);
+    let number = invoices
+        .split("href=\"/invoices/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, _, page) = request(
+        "GET",
+        &s.url(&format!("/invoices/{number}")),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains(&number));
+    let (status, headers, _) = request(
+        "GET",
+        &s.url(&format!("/invoices/{number}/pdf")),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(
+        (status, headers["content-type"].to_str().unwrap()),
+        (200, "application/pdf")
+    );
+
+    // Settings: without the CSRF token nothing changes; with it the channel is stored.
+    let (_, _, settings) = request("GET", &s.url("/settings"), Some(&cookie), None);
+    let csrf = csrf_of(&settings);
+    let account = crate::get_json(&s.url(&format!("/api/v1/accounts?customer={a}")), &s.admin)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let current = crate::get_json(&s.url(&format!("/api/v1/accounts/{account}")), &s.admin)["invoice_channel"].clone();
+    let wanted = if current == "efaktura" {
+        "paper"
+    } else {
+        "efaktura"
+    };
+    let head = s.block_on(s.store.journal_head()).unwrap();
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/settings/channel"),
+        Some(&cookie),
+        Some(&format!("csrf=forged&account={account}&channel={wanted}")),
+    );
+    assert_eq!(status, 403);
+    assert_eq!(s.block_on(s.store.journal_head()).unwrap(), head);
+    let (status, headers, _) = request(
+        "POST",
+        &s.url("/settings/channel"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&account={account}&channel={wanted}")),
+    );
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/settings?saved=1")
+    );
+    let stored = crate::get_json(&s.url(&format!("/api/v1/accounts/{account}")), &s.admin);
+    assert_eq!(stored["invoice_channel"], wanted);
+    let changes = crate::get_json(
+        &s.url(&format!("/api/v1/changes?after={head}&domain=account")),
+        &s.admin,
+    );
+    assert_eq!(
+        changes["items"][0]["after"]["invoice_channel"], wanted,
+        "{changes}"
+    );
+    // A household cannot choose EHF; a bad e-mail address is refused; nothing is stored.
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/settings/channel"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&account={account}&channel=ehf")),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/settings/contact"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&email=not-an-address&phone=")),
+    );
+    assert_eq!(status, 422);
+    assert!(body.contains("name@domain.tld"), "{body}");
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/settings/contact"),
+        Some(&cookie),
+        Some(&format!(
+            "csrf={csrf}&email=ny%40example.no&phone=%2B47+900+00+000"
+        )),
+    );
+    assert_eq!(status, 303);
+    assert_eq!(
+        crate::get_json(&s.url(&format!("/api/v1/customers/{a}")), &s.admin)["email"],
+        "ny@example.no"
+    );
+
+    // Sign-out ends the session.
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/signout"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}")),
+    );
+    assert_eq!(status, 303);
+    assert_eq!(request("GET", &s.url("/"), Some(&cookie), None).0, 303);
+}
+
+#[test]
+fn customer_a_gets_404_for_everything_of_customer_b() {
+    let s = TestServer::start_with(12, true, true);
+    let customers = crate::get_json(&s.url("/api/v1/customers?limit=500"), &s.admin);
+    let items = customers["items"].as_array().unwrap();
+    let a = items[0]["id"].as_str().unwrap().to_owned();
+    let b = &items[1];
+    let b_id = b["id"].as_str().unwrap();
+    let b_name = b["name"].as_str().unwrap();
+    let b_account = crate::get_json(
+        &s.url(&format!("/api/v1/accounts?customer={b_id}")),
+        &s.admin,
+    )["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b_point = crate::get_json(
+        &s.url(&format!("/api/v1/metering-points?account={b_account}")),
+        &s.admin,
+    )["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b_invoice = crate::get_json(
+        &s.url(&format!("/api/v1/invoices?account={b_account}")),
+        &s.admin,
+    )[0]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = sign_in(&s, &a);
+    let (_, _, settings) = request("GET", &s.url("/settings"), Some(&cookie), None);
+    let csrf = csrf_of(&settings);
+    let gets = [
+        format!("/invoices/{b_invoice}"),
+        format!("/invoices/{b_invoice}/pdf"),
+        format!("/invoices/{b_invoice}/xml"),
+        format!("/consumption?point={b_point}"),
+        format!("/consumption.csv?point={b_point}"),
+        format!("/peaks?point={b_point}"),
+    ];
+    for path in &gets {
+        let (status, _, body) = request("GET", &s.url(path), Some(&cookie), None);
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            !body.contains(b_name) && !body.contains(&b_point[6..]),
+            "{path} shows B's data"
+        );
+    }
+    let head = s.block_on(s.store.journal_head()).unwrap();
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/settings/channel"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&account={b_account}&channel=paper")),
+    );
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        s.block_on(s.store.journal_head()).unwrap(),
+        head,
+        "B's account changed"
+    );
+    // Nor do A's own pages show B.
+    for path in ["/", "/invoices", "/settings", "/consumption"] {
+        let (_, _, body) = request("GET", &s.url(path), Some(&cookie), None);
+        assert!(
+            !body.contains(b_name) && !body.contains(&b_account),
+            "{path} shows B"
+        );
+    }
+}
+
+#[test]
+fn sign_in_attempts_are_rate_limited() {
+    let s = TestServer::start_with(3, false, true);
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            request(
+                "POST",
+                &s.url("/signin/verify"),
+                None,
+                Some("who=K000001&code=000000"),
+            )
+            .0,
+        );
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[11], 429, "{statuses:?}");
+}
