@@ -6,7 +6,8 @@
 # Needs a Rust toolchain, and for the second run root or sudo on a machine without PostgreSQL.
 # Tests that use ../shared/data skip with a message when it is absent.
 # The Peppol lookup tests need Debian's dnsmasq, installed below when missing (root or sudo).
-# The API is fuzzed by scripts/api-fuzz.sh (schemathesis from PyPI) on each backend after its tests.
+# The API is fuzzed by scripts/api-fuzz.sh (schemathesis from PyPI) on each backend after its tests;
+# scripts/browser-test.sh drives the self-service web in Debian's Chromium (installed when missing).
 # Later capabilities add services here the same way (a Kafka-protocol broker, S3, a browser):
 # this script installs and starts them on 127.0.0.1 and stops them when it exits.
 set -euo pipefail
@@ -61,6 +62,9 @@ summary target/test-output.log
 
 echo "== API fuzzing (schemathesis against the real server, SQLite)"
 bash scripts/api-fuzz.sh
+
+echo "== the self-service web in Chromium (playwright-core, axe-core; screenshots in target/screenshots)"
+bash scripts/browser-test.sh
 
 echo "== cargo test on PostgreSQL"
 # shellcheck source=scripts/pg-cluster.sh

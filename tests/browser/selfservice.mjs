@@ -1,0 +1,167 @@
+// The self-service web as a person uses it, in Debian's Chromium (playwright-core, never a
+// downloaded browser): sign in with the development sign-in (the code is read from the
+// server's console log), read the overview, the consumption chart at two resolutions, the
+// peak view and an invoice, download its PDF, change the invoice channel and the contact
+// details, switch language, sign out. axe-core checks every page (no serious or critical
+// violation of WCAG 2.1/2.2 A and AA), and each page is photographed, on a desktop and on a
+// phone, into SCREENSHOTS.
+//
+//   BASE=http://127.0.0.1:PORT LOG=server.log CUSTOMER=K000001 SCREENSHOTS=dir node selfservice.mjs
+
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const base = process.env.BASE;
+const log = process.env.LOG;
+const customer = process.env.CUSTOMER;
+const shots = process.env.SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+
+const failures = [];
+function check(condition, message) {
+  if (!condition) failures.push(message);
+  console.log(`${condition ? 'ok  ' : 'FAIL'} ${message}`);
+}
+
+async function axe(page, name) {
+  // The pages' CSP allows no script at all: axe is evaluated through the browser's debugging
+  // protocol, which the page's policy does not govern.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of bad) {
+    console.log(`  axe ${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`);
+  }
+  check(bad.length === 0, `${name}: axe finds no serious or critical violation (${result.violations.length} minor, ${result.passes.length} rules pass)`);
+}
+
+async function visit(page, path, name) {
+  const response = await page.goto(base + path);
+  check(response.status() === 200, `${name}: ${path} answers 200 (got ${response.status()})`);
+  await axe(page, name);
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+function codeFromLog() {
+  const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith(`sign-in code for ${customer}:`));
+  return lines.length ? lines[lines.length - 1].split(': ')[1].split(' ')[0] : null;
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const context = await browser.newContext({ acceptDownloads: true, locale: 'nb-NO' });
+  const page = await context.newPage();
+
+  // Sign in.
+  await visit(page, '/signin', 'signin');
+  await page.fill('#who', customer);
+  await page.click('button[type=submit]');
+  let code = null;
+  for (let i = 0; i < 50 && !code; i++) {
+    code = codeFromLog();
+    if (!code) await new Promise((r) => setTimeout(r, 100));
+  }
+  check(code !== null, 'the one-time code is printed on the server console');
+  await page.fill('#code', code);
+  await page.click('button[type=submit]');
+  await page.waitForURL(base + '/');
+  const heading = await page.textContent('h1');
+  check(heading.startsWith('Hei, '), `the overview greets the customer (${heading})`);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'nordlys_session');
+  check(session && session.httpOnly && session.secure && session.sameSite === 'Lax', 'the session cookie is HttpOnly, Secure and SameSite=Lax');
+  await axe(page, 'overview');
+  await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
+
+  // Consumption: the chart, then hourly values.
+  await visit(page, '/consumption', 'consumption-daily');
+  const bars = await page.locator('figure.chart svg rect.bar').count();
+  check(bars >= 28, `the daily chart draws a bar per day (${bars})`);
+  check(await page.locator('figure.chart svg polyline.spot').count() === 1, 'the spot price is drawn over the consumption');
+  await page.selectOption('#resolution', 'hour');
+  await page.click('form.filters button');
+  await page.waitForLoadState();
+  const hourly = await page.locator('figure.chart svg rect.bar').count();
+  check(hourly >= 24 * 28, `the hourly chart draws a bar per hour (${hourly})`);
+  await axe(page, 'consumption-hourly');
+  await page.screenshot({ path: `${shots}/consumption-hourly.png`, fullPage: true });
+
+  // The peak view.
+  await visit(page, '/peaks', 'peaks');
+  const peakRows = await page.locator('table.peaks tbody tr').count();
+  check(peakRows === 3, `the peak view lists the three highest daily peaks (${peakRows})`);
+  const standing = await page.textContent('main');
+  check(/Kapasitetstrinn nå/.test(standing), 'the peak view names the capacity step');
+
+  // Invoices: the list, one invoice, its PDF.
+  await visit(page, '/invoices', 'invoices');
+  const first = page.locator('tbody a').first();
+  const number = await first.textContent();
+  await first.click();
+  await page.waitForLoadState();
+  check((await page.textContent('h1')).includes(number), `the invoice page shows ${number}`);
+  await axe(page, 'invoice');
+  await page.screenshot({ path: `${shots}/invoice.png`, fullPage: true });
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('a[href$="/pdf"]'),
+  ]);
+  const pdfPath = `${shots}/${number}.pdf`;
+  await download.saveAs(pdfPath);
+  const pdf = readFileSync(pdfPath);
+  check(pdf.subarray(0, 5).toString() === '%PDF-', `the invoice PDF downloads (${pdf.length} bytes)`);
+
+  // Settings: change the invoice channel and the contact details.
+  await visit(page, '/settings', 'settings');
+  const radio = page.locator('form[action="/settings/channel"] input[value="efaktura"]').first();
+  const wanted = (await radio.isChecked()) ? 'paper' : 'efaktura';
+  await page.locator(`form[action="/settings/channel"] input[value="${wanted}"]`).first().check();
+  await page.locator('form[action="/settings/channel"] button').first().click();
+  await page.waitForURL(/saved=1/);
+  check(await page.locator(`form[action="/settings/channel"] input[value="${wanted}"]`).first().isChecked(), `the invoice channel is now ${wanted}`);
+  await page.fill('#email', 'not-an-address');
+  check(await page.$eval('#email', (e) => !e.checkValidity()), 'the browser itself flags a wrong e-mail address (the server refuses it too)');
+  await page.fill('#email', 'kunde@example.no');
+  await page.locator('form[action="/settings/contact"] button').click();
+  await page.waitForURL(/saved=1/);
+  check(await page.inputValue('#email') === 'kunde@example.no', 'the new e-mail address is stored');
+
+  // Another language, then a phone.
+  await page.click('a[href^="/lang/en"]');
+  await page.waitForLoadState();
+  check((await page.getAttribute('html', 'lang')) === 'en', 'the page switches to English');
+  await axe(page, 'settings-en');
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, storageState: await context.storageState() });
+  const small = await phone.newPage();
+  for (const [path, name] of [['/', 'phone-overview'], ['/consumption', 'phone-consumption'], ['/peaks', 'phone-peaks']]) {
+    await small.goto(base + path);
+    const width = await small.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 390, `${name}: nothing wider than the phone (${width} px)`);
+    await small.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  }
+  await phone.close();
+
+  // Sign out: the pages send the browser to sign in.
+  await page.click('form.signout button');
+  await page.waitForURL(base + '/signin');
+  await page.goto(base + '/invoices');
+  check(page.url() === base + '/signin', 'after signing out, a page sends the browser to sign in');
+} finally {
+  await browser.close();
+}
+
+writeFileSync(`${shots}/result.txt`, failures.length ? failures.join('\n') + '\n' : 'all checks passed\n');
+if (failures.length) {
+  console.log(`\n${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log('\nall browser checks passed');
