@@ -102,6 +102,11 @@ try {
   const standing = await page.textContent('main');
   check(/Kapasitetstrinn nå/.test(standing), 'the peak view names the capacity step');
 
+  // Spot prices today and tomorrow.
+  await visit(page, '/prices', 'prices');
+  const priceRows = await page.locator('table tbody tr').count();
+  check(priceRows >= 23, `the spot price page lists today's hours (${priceRows})`);
+
   // Invoices: the list, one invoice, its PDF.
   await visit(page, '/invoices', 'invoices');
   const first = page.locator('tbody a').first();
@@ -135,6 +140,18 @@ try {
   await page.waitForURL(/saved=1/);
   check(await page.inputValue('#email') === 'kunde@example.no', 'the new e-mail address is stored');
 
+  // The personal-data export.
+  await visit(page, '/privacy', 'privacy');
+  const [archive] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('form[action="/privacy/export"] button'),
+  ]);
+  const zipPath = `${shots}/personal-data.zip`;
+  await archive.saveAs(zipPath);
+  const zip = readFileSync(zipPath);
+  check(zip.subarray(0, 2).toString() === 'PK', `the personal data downloads as a ZIP (${zip.length} bytes)`);
+  await page.goto(base + '/settings');
+
   // Another language, then a phone.
   await page.click('a[href^="/lang/en"]');
   await page.waitForLoadState();
@@ -155,6 +172,31 @@ try {
   await page.waitForURL(base + '/signin');
   await page.goto(base + '/invoices');
   check(page.url() === base + '/signin', 'after signing out, a page sends the browser to sign in');
+
+  // OpenID Connect: through the provider's login and consent to the customer whose national
+  // identity number the provider gives.
+  const fresh = await browser.newContext({ locale: 'nb-NO' });
+  const oidc = await fresh.newPage();
+  await oidc.goto(base + '/signin');
+  await oidc.click('a[href="/signin/oidc"]');
+  await oidc.waitForURL((url) => !url.toString().startsWith(base));
+  check(oidc.url().includes('/interaction/'), `the browser is at the provider's login (${oidc.url()})`);
+  await oidc.screenshot({ path: `${shots}/oidc-provider-login.png`, fullPage: true });
+  await oidc.fill('input[name=login]', 'anna');
+  await oidc.fill('input[name=password]', 'any');
+  await oidc.click('button[type=submit]');
+  await oidc.waitForLoadState();
+  for (let i = 0; i < 3 && !oidc.url().startsWith(base); i++) {
+    // The provider's consent page.
+    await oidc.click('button[type=submit]');
+    await oidc.waitForLoadState();
+  }
+  await oidc.waitForURL(base + '/');
+  const greeting = await oidc.textContent('h1');
+  check(greeting.startsWith('Hei, '), `signed in through OpenID Connect (${greeting})`);
+  const accounts = await oidc.textContent('main');
+  check(accounts.includes(process.env.OIDC_CUSTOMER.replace('K', 'A')), `the provider's person is customer ${process.env.OIDC_CUSTOMER}`);
+  await fresh.close();
 } finally {
   await browser.close();
 }

@@ -108,7 +108,7 @@ pub async fn export_meter_values(
     from: Option<Date>,
     to: Option<Date>,
     as_of: Option<Timestamp>,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<u64, ExportError> {
     let refs = store.point_refs().await?;
     let point = refs

@@ -12,6 +12,7 @@ pub mod export;
 pub mod import;
 pub mod peak_view;
 pub mod peppol;
+pub mod personal_data;
 pub mod products;
 pub mod progress;
 pub mod rate;

@@ -359,7 +359,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .transpose()
                 .map_err(|e| flag_error("--as-of", e))?;
             let store = open(&cli.db).await?;
-            let mut out: Box<dyn Write> = match &output {
+            let mut out: Box<dyn Write + Send> = match &output {
                 Some(path) => Box::new(
                     File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 ),

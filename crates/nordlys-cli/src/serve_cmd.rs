@@ -21,6 +21,59 @@ pub struct ServeArgs {
     /// (refused unless --listen is a loopback address).
     #[arg(long)]
     pub demo_sign_in: bool,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// Sign-in of customers through an OpenID provider (BankID or ID-porten through a broker, or any
+/// standards-compliant provider).
+#[derive(Args)]
+pub struct OidcArgs {
+    /// The provider's issuer URL (its discovery document is read at start).
+    #[arg(long, env = "NORDLYS_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id Nordlys is registered with at the provider.
+    #[arg(long, env = "NORDLYS_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret (better given in the environment than on the command line).
+    #[arg(
+        long,
+        env = "NORDLYS_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "oidc_issuer"
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// Where the provider sends the browser back (default: http://LISTEN/auth/callback).
+    #[arg(long, env = "NORDLYS_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+    /// The ID token claim that names the customer.
+    #[arg(long, env = "NORDLYS_OIDC_CLAIM", default_value = "sub")]
+    pub oidc_claim: String,
+    /// What the claim holds: the customer number, or an identity number (national identity,
+    /// CPR, organisation or CVR number) to find the customer by.
+    #[arg(
+        long,
+        env = "NORDLYS_OIDC_MATCH",
+        value_enum,
+        default_value = "customer-id"
+    )]
+    pub oidc_match: OidcMatch,
+    /// Scopes to ask for besides openid (repeat), e.g. a broker's national identity scope.
+    #[arg(
+        long = "oidc-scope",
+        env = "NORDLYS_OIDC_SCOPES",
+        value_delimiter = ','
+    )]
+    pub oidc_scopes: Vec<String>,
+    /// The sign-in button's text.
+    #[arg(long, env = "NORDLYS_OIDC_LABEL", default_value = "BankID")]
+    pub oidc_label: String,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OidcMatch {
+    CustomerId,
+    Identity,
 }
 
 #[derive(Subcommand)]
@@ -44,6 +97,51 @@ pub enum TokensWhat {
 
 /// Serve `store` on `listen` until Ctrl-C or SIGTERM; `demo_sign_in`: the development sign-in.
 pub async fn serve_store(store: Store, listen: &str, demo_sign_in: bool) -> Result<()> {
+    serve_with(store, listen, demo_sign_in, None).await
+}
+
+/// The OpenID provider the flags name, discovered (`None` without `--oidc-issuer`).
+async fn oidc_provider(
+    args: &OidcArgs,
+    listen: &str,
+) -> Result<Option<Arc<nordlys_web::web::oidc::OidcProvider>>> {
+    let Some(issuer) = &args.oidc_issuer else {
+        return Ok(None);
+    };
+    let (Some(client_id), Some(client_secret)) = (&args.oidc_client_id, &args.oidc_client_secret)
+    else {
+        bail!(
+            "--oidc-issuer needs --oidc-client-id and --oidc-client-secret (or NORDLYS_OIDC_CLIENT_ID and NORDLYS_OIDC_CLIENT_SECRET)"
+        );
+    };
+    let config = nordlys_web::web::oidc::OidcConfig {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+        redirect_url: args
+            .oidc_redirect_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{listen}/auth/callback")),
+        claim: args.oidc_claim.clone(),
+        customer_match: match args.oidc_match {
+            OidcMatch::CustomerId => nordlys_web::web::oidc::CustomerMatch::CustomerId,
+            OidcMatch::Identity => nordlys_web::web::oidc::CustomerMatch::Identity,
+        },
+        scopes: args.oidc_scopes.clone(),
+        label: args.oidc_label.clone(),
+    };
+    let provider = nordlys_web::web::oidc::OidcProvider::discover(config)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(Arc::new(provider)))
+}
+
+async fn serve_with(
+    store: Store,
+    listen: &str,
+    demo_sign_in: bool,
+    oidc: Option<Arc<nordlys_web::web::oidc::OidcProvider>>,
+) -> Result<()> {
     let address: SocketAddr = listen.parse().with_context(|| {
         format!("--listen {listen:?}: give an address and port, e.g. 127.0.0.1:8080")
     })?;
@@ -59,7 +157,13 @@ pub async fn serve_store(store: Store, listen: &str, demo_sign_in: bool) -> Resu
     println!(
         "Nordlys serves http://{bound} (API: http://{bound}/api/v1, OpenAPI: http://{bound}/api/openapi.json)"
     );
-    let mut options = nordlys_web::ServerOptions::default();
+    let mut options = nordlys_web::ServerOptions {
+        oidc,
+        ..Default::default()
+    };
+    if let Some(provider) = &options.oidc {
+        println!("Sign-in with {} at http://{bound}/signin", provider.label());
+    }
     if demo_sign_in {
         println!(
             "Demo mode: development sign-in at http://{bound}/signin; the one-time codes are printed here."
@@ -100,7 +204,8 @@ async fn shutdown_signal() {
 
 pub async fn serve(db: &str, args: ServeArgs) -> Result<()> {
     let store = open(db).await?;
-    serve_store(store, &args.listen, args.demo_sign_in).await
+    let oidc = oidc_provider(&args.oidc, &args.listen).await?;
+    serve_with(store, &args.listen, args.demo_sign_in, oidc).await
 }
 
 fn access_error(error: AccessError) -> anyhow::Error {

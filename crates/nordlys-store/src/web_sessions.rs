@@ -136,6 +136,65 @@ impl Store {
         Ok(used == 1)
     }
 
+    /// Keep an OpenID sign-in in flight until its callback (or `expires_at_us`).
+    pub async fn create_oidc_login(
+        &self,
+        state_sha256: &str,
+        nonce: &str,
+        pkce_verifier: &str,
+        expires_at_us: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oidc_logins (state_sha256, nonce, pkce_verifier, expires_at_us) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(state_sha256)
+        .bind(nonce)
+        .bind(pkce_verifier)
+        .bind(expires_at_us)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Take the sign-in of `state_sha256` (once): its nonce and PKCE verifier, if it has not
+    /// expired at `now_us`. Expired sign-ins are removed.
+    pub async fn take_oidc_login(
+        &self,
+        state_sha256: &str,
+        now_us: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM oidc_logins WHERE state_sha256 = $1 RETURNING nonce, pkce_verifier, expires_at_us",
+        )
+        .bind(state_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM oidc_logins WHERE expires_at_us <= $1")
+            .bind(now_us)
+            .execute(&self.pool)
+            .await?;
+        Ok(row
+            .filter(|row| row.get::<i64, _>(2) > now_us)
+            .map(|row| (row.get(0), row.get(1))))
+    }
+
+    /// The customer whose identity (national identity, CPR, organisation or CVR number) is
+    /// `identity`, if exactly one has it.
+    pub async fn customer_id_by_identity(
+        &self,
+        identity: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT customer_id FROM customers WHERE identity = $1 LIMIT 2")
+                .bind(identity)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(match ids.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        })
+    }
+
     /// Append to the audit log.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(

@@ -34,6 +34,8 @@ pub struct ServerOptions {
     /// Demo mode: the development sign-in, its codes handed to this sink (the console). Only
     /// on a loopback address: `nordlys serve` refuses it elsewhere.
     pub demo_sign_in: Option<CodeSink>,
+    /// Sign-in through an OpenID provider, discovered before the server starts.
+    pub oidc: Option<Arc<web::oidc::OidcProvider>>,
 }
 
 /// What every request can reach.

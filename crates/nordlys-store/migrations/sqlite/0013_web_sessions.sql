@@ -29,3 +29,12 @@ CREATE TABLE audit_log (
     detail      TEXT    NOT NULL
 );
 CREATE INDEX audit_log_by_target ON audit_log (target, id);
+
+-- A sign-in through an OpenID provider in flight: the state (by its hash), the nonce and the
+-- PKCE verifier the callback needs, used once.
+CREATE TABLE oidc_logins (
+    state_sha256   TEXT    PRIMARY KEY,
+    nonce          TEXT    NOT NULL,
+    pkce_verifier  TEXT    NOT NULL,
+    expires_at_us  INTEGER NOT NULL
+);

@@ -4,6 +4,7 @@
 //! id answers 404 like one that does not exist. Every form carries the session's CSRF token.
 
 mod chart;
+pub mod oidc;
 mod pages;
 pub mod session;
 
@@ -149,8 +150,10 @@ impl AppState {
             ("/", "nav-overview"),
             ("/consumption", "nav-consumption"),
             ("/peaks", "nav-peaks"),
+            ("/prices", "nav-prices"),
             ("/invoices", "nav-invoices"),
             ("/settings", "nav-settings"),
+            ("/privacy", "nav-privacy"),
         ]
         .into_iter()
         .map(|(href, id)| NavItem {
@@ -244,9 +247,12 @@ struct SignInPage {
     title: String,
     message: Option<String>,
     code_for: Option<String>,
+    /// The OpenID provider's button, if one is configured.
+    oidc_button: Option<String>,
+    demo: bool,
 }
 
-async fn sign_in_page(
+pub(crate) async fn sign_in_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
@@ -256,6 +262,11 @@ async fn sign_in_page(
     let page = state.frame(headers, None, None, "/signin", "").await;
     let title = page.t("signin-title");
     let message = message_id.map(|id| page.t(id));
+    let oidc_button = state
+        .options
+        .oidc
+        .as_ref()
+        .map(|p| page.tv("signin-oidc", &[("provider", p.label())]));
     html(
         status,
         &SignInPage {
@@ -263,12 +274,14 @@ async fn sign_in_page(
             title,
             message,
             code_for,
+            oidc_button,
+            demo: state.options.demo_sign_in.is_some(),
         },
     )
 }
 
 async fn get_sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if state.options.demo_sign_in.is_none() {
+    if state.options.demo_sign_in.is_none() && state.options.oidc.is_none() {
         return not_found_page(&state, &headers).await;
     }
     sign_in_page(&state, &headers, StatusCode::OK, None, None).await
@@ -388,17 +401,8 @@ async fn post_sign_in_verify(
         }
         Err(error) => return ApiError::from(error).into_response(),
     }
-    match session::start_session(&state, &subject).await {
-        Ok(id) => {
-            tracing::info!(customer = %who, "signed in (development sign-in)");
-            let mut response = Redirect::to("/").into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, session::session_cookie(&id));
-            response
-        }
-        Err(error) => error.into_response(),
-    }
+    tracing::info!(customer = %who, "signed in (development sign-in)");
+    session::signed_in_response(&state, &subject).await
 }
 
 #[derive(Deserialize)]
@@ -553,6 +557,8 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/signin", get(get_sign_in).post(post_sign_in))
         .route("/signin/verify", post(post_sign_in_verify))
+        .route("/signin/oidc", get(oidc::start))
+        .route("/auth/callback", get(oidc::callback))
         .route("/signout", post(post_sign_out))
         .route("/lang/{code}", get(choose_language_link))
         .route("/static/app.css", get(stylesheet))

@@ -1210,6 +1210,212 @@ async fn post_contact(
     answer(&state, &headers, result).await
 }
 
+struct PriceDay {
+    heading: String,
+    summary: String,
+    rows: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "prices.html")]
+struct PricesPage {
+    page: Frame,
+    title: String,
+    intro: String,
+    days: Vec<PriceDay>,
+}
+
+/// Spot prices of the customer's area today and tomorrow (the last day with prices is "today"
+/// when the clock is past the stored prices, as in the demo).
+async fn prices_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/prices",
+                "/prices",
+            )
+            .await;
+        let language = page.language;
+        let point = holdings.points.first().ok_or(PageError::NotFound)?;
+        let tz = point.market.time_zone();
+        let mut today = today(&state, &holdings);
+        let now_prices = state
+            .store
+            .spot_prices(
+                point.price_area,
+                start_of_local_day(today, &tz),
+                start_of_local_day(today.tomorrow().unwrap_or(today), &tz),
+            )
+            .await?;
+        if now_prices.is_empty()
+            && let Some(last) = last_day_with_readings(&state, &holdings, today).await?
+        {
+            today = last;
+        }
+        let mut currency = String::new();
+        let mut days = Vec::new();
+        for (offset, id) in [(0i64, "prices-today"), (1, "prices-tomorrow")] {
+            let day = today.checked_add(offset.days()).unwrap_or(today);
+            let end = day.tomorrow().unwrap_or(day);
+            let prices = state
+                .store
+                .spot_prices(
+                    point.price_area,
+                    start_of_local_day(day, &tz),
+                    start_of_local_day(end, &tz),
+                )
+                .await?;
+            let hour_of = |t: jiff::Timestamp| {
+                let local = tz.to_offset(t).to_datetime(t);
+                format!("{:02}:{:02}", local.hour(), local.minute())
+            };
+            let rows: Vec<(String, String)> = prices
+                .iter()
+                .map(|p| {
+                    (
+                        hour_of(p.start),
+                        format::decimal(p.price_per_mwh, language, 2, 2),
+                    )
+                })
+                .collect();
+            let summary = match (
+                prices
+                    .iter()
+                    .min_by(|a, b| a.price_per_mwh.cmp(&b.price_per_mwh)),
+                prices
+                    .iter()
+                    .max_by(|a, b| a.price_per_mwh.cmp(&b.price_per_mwh)),
+            ) {
+                (Some(low), Some(high)) => {
+                    currency = low.currency.code().to_owned();
+                    let sum: Decimal = prices.iter().map(|p| p.price_per_mwh).sum();
+                    let average = (sum / Decimal::from(prices.len() as i64)).round_dp(2);
+                    page.tv(
+                        "prices-summary",
+                        &[
+                            ("low", &format::decimal(low.price_per_mwh, language, 2, 2)),
+                            ("low_hour", &hour_of(low.start)),
+                            ("high", &format::decimal(high.price_per_mwh, language, 2, 2)),
+                            ("high_hour", &hour_of(high.start)),
+                            ("average", &format::decimal(average, language, 2, 2)),
+                        ],
+                    )
+                }
+                _ => String::new(),
+            };
+            days.push(PriceDay {
+                heading: page.tv(id, &[("date", &format::date(day, language))]),
+                summary,
+                rows,
+            });
+        }
+        let title = page.t("prices-title");
+        let intro = page.tv(
+            "prices-intro",
+            &[("area", point.price_area.code()), ("currency", &currency)],
+        );
+        Ok(html(
+            StatusCode::OK,
+            &PricesPage {
+                page,
+                title,
+                intro,
+                days,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage {
+    page: Frame,
+    title: String,
+}
+
+async fn privacy_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let page = state
+            .frame(
+                &headers,
+                Some(&signed_in),
+                preferred_language(&holdings),
+                "/privacy",
+                "/privacy",
+            )
+            .await;
+        let title = page.t("privacy-title");
+        Ok(html(StatusCode::OK, &PrivacyPage { page, title }))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+/// Everything held about the customer as a ZIP; each export is written to the audit log.
+async fn privacy_export(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    Form(form): Form<super::CsrfForm>,
+) -> Response {
+    if !signed_in.csrf_ok(&form.csrf) {
+        return csrf_page(&state, &headers, &signed_in).await;
+    }
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let now = state.clock.now();
+        let files =
+            nordlys_app::personal_data::personal_data_files(&state.store, &holdings, now).await?;
+        let archive = nordlys_app::personal_data::zip_files(&files)?;
+        state
+            .store
+            .audit(&nordlys_store::AuditEntry {
+                at_us: now.as_microsecond(),
+                actor_kind: "customer".to_owned(),
+                actor: holdings.customer.customer_id.clone(),
+                action: "personal_data_export".to_owned(),
+                target: format!("customer:{}", holdings.customer.customer_id),
+                detail: format!(
+                    "{} files, {} bytes, self-service",
+                    files.len(),
+                    archive.len()
+                ),
+            })
+            .await?;
+        let mut response = archive.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/zip"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "attachment; filename=\"nordlys-{}-{}.zip\"",
+            holdings.customer.customer_id,
+            now.strftime("%Y%m%d")
+        )) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+        Ok(response)
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(overview))
@@ -1223,4 +1429,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settings", get(settings_page))
         .route("/settings/channel", post(post_channel))
         .route("/settings/contact", post(post_contact))
+        .route("/prices", get(prices_page))
+        .route("/privacy", get(privacy_page))
+        .route("/privacy/export", post(privacy_export))
 }

@@ -147,6 +147,24 @@ pub async fn start_session(state: &AppState, subject: &WebSubject) -> Result<Str
     Ok(id)
 }
 
+/// Start a session for `subject` and send the browser to its overview with the cookie.
+pub async fn signed_in_response(
+    state: &AppState,
+    subject: &WebSubject,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match start_session(state, subject).await {
+        Ok(id) => {
+            let mut response = axum::response::Redirect::to("/").into_response();
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, session_cookie(&id));
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
 /// Sign-in attempts per key (client address, subject) in the current window.
 #[derive(Default)]
 pub struct SignInLimiter {

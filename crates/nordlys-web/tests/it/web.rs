@@ -112,8 +112,10 @@ fn a_customer_signs_in_reads_every_page_and_changes_settings_with_csrf() {
         "/consumption",
         "/consumption?resolution=hour",
         "/peaks",
+        "/prices",
         "/invoices",
         "/settings",
+        "/privacy",
         "/consumption.csv",
     ] {
         let (status, headers, body) = request("GET", &s.url(path), Some(&cookie), None);
@@ -309,7 +311,15 @@ fn customer_a_gets_404_for_everything_of_customer_b() {
         "B's account changed"
     );
     // Nor do A's own pages show B.
-    for path in ["/", "/invoices", "/settings", "/consumption"] {
+    for path in [
+        "/",
+        "/invoices",
+        "/settings",
+        "/consumption",
+        "/peaks",
+        "/prices",
+        "/privacy",
+    ] {
         let (_, _, body) = request("GET", &s.url(path), Some(&cookie), None);
         assert!(
             !body.contains(b_name) && !body.contains(&b_account),
@@ -335,4 +345,105 @@ fn sign_in_attempts_are_rate_limited() {
     }
     assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
     assert_eq!(statuses[11], 429, "{statuses:?}");
+}
+
+#[test]
+fn the_personal_data_export_holds_the_customers_data_only_and_is_audited() {
+    let s = TestServer::start_with(12, true, true);
+    let customers = crate::get_json(&s.url("/api/v1/customers?limit=500"), &s.admin);
+    let items = customers["items"].as_array().unwrap();
+    let a = items[0]["id"].as_str().unwrap().to_owned();
+    let b_name = items[1]["name"].as_str().unwrap().to_owned();
+    let cookie = sign_in(&s, &a);
+    let (_, _, page) = request("GET", &s.url("/privacy"), Some(&cookie), None);
+    let csrf = csrf_of(&page);
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/privacy/export"),
+        Some(&cookie),
+        Some("csrf=forged"),
+    );
+    assert_eq!(status, 403);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent
+        .post(&s.url("/privacy/export"))
+        .header("Cookie", &cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("csrf={csrf}").as_bytes())
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
+    names.sort();
+    for expected in [
+        "README.txt",
+        "accounts.json",
+        "changes.json",
+        "contracts.json",
+        "customer.json",
+        "export.json",
+        "invoices.json",
+        "metering_points.json",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
+    }
+    let read = |archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let customer: serde_json::Value =
+        serde_json::from_str(&read(&mut archive, "customer.json")).unwrap();
+    assert_eq!(customer["id"], a.as_str());
+    assert!(
+        customer["identity"].as_str().is_some_and(|i| !i.is_empty()),
+        "the export includes the identity number"
+    );
+    let readings: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("readings/"))
+        .collect();
+    assert!(!readings.is_empty());
+    let csv = read(&mut archive, readings[0]);
+    assert!(
+        csv.starts_with("metering_point_id,start,end,quantity_kwh,quality"),
+        "{csv}"
+    );
+    assert!(csv.lines().count() > 700, "a month of readings");
+    let invoices: serde_json::Value =
+        serde_json::from_str(&read(&mut archive, "invoices.json")).unwrap();
+    assert!(
+        invoices
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["lines"].is_array())
+    );
+    for name in &names {
+        assert!(
+            !read(&mut archive, name).contains(&b_name),
+            "{name} holds another customer's name"
+        );
+    }
+    let audit = s
+        .block_on(s.store.audit_log(Some(&format!("customer:{a}")), 10))
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].action, "personal_data_export");
 }
