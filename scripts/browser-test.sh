@@ -33,6 +33,9 @@ stop() {
 }
 trap stop EXIT
 "$bin" --db "$work/web.db" demo --customers 30 --months 1 --seed 9 --no-serve >"$work/demo.log"
+# A staff member of the back-office; the TOTP secret is read from the otpauth URL printed.
+staff_url=$(echo "browser-test-password" | "$bin" --db "$work/web.db" staff add kari 2>/dev/null)
+staff_secret=$(python3 -c "import sys, urllib.parse; print(urllib.parse.parse_qs(urllib.parse.urlparse(sys.argv[1]).query)['secret'][0])" "$staff_url")
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 provider_port=$(free_port)
@@ -59,6 +62,7 @@ customer=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).e
 rm -rf target/screenshots
 status=0
 BASE="http://127.0.0.1:$port" LOG="$work/server.log" CUSTOMER="$customer" OIDC_CUSTOMER="$nin_customer" \
+	STAFF_SECRET="$staff_secret" \
 	SCREENSHOTS="$PWD/target/screenshots" \
 	node tests/browser/selfservice.mjs || status=$?
 if ((status != 0)); then

@@ -8,6 +8,7 @@
 //
 //   BASE=http://127.0.0.1:PORT LOG=server.log CUSTOMER=K000001 SCREENSHOTS=dir node selfservice.mjs
 
+import { createHmac } from 'node:crypto';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -45,6 +46,20 @@ async function visit(page, path, name) {
   check(response.status() === 200, `${name}: ${path} answers 200 (got ${response.status()})`);
   await axe(page, name);
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+// RFC 6238 (SHA-1, 6 digits, 30 s) from a base32 secret, as an authenticator app computes it.
+function totp(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(code).padStart(6, '0');
 }
 
 function codeFromLog() {
@@ -172,6 +187,31 @@ try {
   await page.waitForURL(base + '/signin');
   await page.goto(base + '/invoices');
   check(page.url() === base + '/signin', 'after signing out, a page sends the browser to sign in');
+
+  // The back-office: staff sign in with a password and a TOTP code, find a customer, open the
+  // 360° view, the runs and the audit log.
+  const office = await browser.newContext({ locale: 'nb-NO' });
+  const desk = await office.newPage();
+  await visit(desk, '/staff/signin', 'staff-signin');
+  await desk.fill('#name', 'kari');
+  await desk.fill('#password', 'browser-test-password');
+  await desk.fill('#code', totp(process.env.STAFF_SECRET));
+  await desk.click('button[type=submit]');
+  await desk.waitForURL(base + '/staff');
+  await desk.fill('#q', customer);
+  await desk.click('form.filters button');
+  await desk.waitForLoadState();
+  await axe(desk, 'staff-search');
+  await desk.screenshot({ path: `${shots}/staff-search.png`, fullPage: true });
+  await desk.click(`a[href="/staff/customers/${customer}"]`);
+  await desk.waitForLoadState();
+  check((await desk.textContent('h1')).includes(customer), `the 360° view of ${customer} opens`);
+  await axe(desk, 'staff-customer');
+  await desk.screenshot({ path: `${shots}/staff-customer.png`, fullPage: true });
+  await visit(desk, '/staff/runs', 'staff-runs');
+  await visit(desk, '/staff/audit', 'staff-audit');
+  check((await desk.textContent('main')).includes('view_customer'), 'the audit log shows the view of the customer');
+  await office.close();
 
   // OpenID Connect: through the provider's login and consent to the customer whose national
   // identity number the provider gives.

@@ -17,6 +17,7 @@ pub mod products;
 pub mod progress;
 pub mod rate;
 pub mod self_service;
+pub mod staff;
 pub mod wire;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -84,6 +84,15 @@ pub async fn serve_demo(store: nordlys_store::Store, listen: &str) -> Result<()>
             customer.customer_id
         );
     }
+    let password = nordlys_app::staff::random_password();
+    let staff =
+        nordlys_app::staff::add_staff(&store, "admin", &password, &nordlys_app::SystemClock)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Back-office: http://{listen}/staff/signin as admin, password {password}, with a code from an authenticator app given the TOTP secret {}",
+        staff.totp_secret
+    );
     println!("Ctrl-C stops the server.");
     crate::serve_cmd::serve_store(store, listen, true).await
 }

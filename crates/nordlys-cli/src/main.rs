@@ -162,6 +162,11 @@ enum Command {
     },
     /// Serve the JSON API (and its OpenAPI document, health and metrics) on the database.
     Serve(serve_cmd::ServeArgs),
+    /// Staff of the back-office who sign in with a password and a TOTP code.
+    Staff {
+        #[command(subcommand)]
+        what: serve_cmd::StaffWhat,
+    },
     /// Service accounts' API tokens: create (the secret is shown once), list, revoke.
     Tokens {
         #[command(subcommand)]
@@ -408,6 +413,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Db { what } => db_cmd::db(&cli.db, what).await?,
         Command::Serve(args) => serve_cmd::serve(&cli.db, args).await?,
         Command::Tokens { what } => serve_cmd::tokens(&cli.db, what).await?,
+        Command::Staff { what } => serve_cmd::staff(&cli.db, what).await?,
         Command::Peppol { command } => peppol_cmd::peppol(&cli.db, command).await?,
     }
     Ok(())

@@ -77,6 +77,16 @@ pub enum OidcMatch {
 }
 
 #[derive(Subcommand)]
+pub enum StaffWhat {
+    /// Add a staff member of the back-office; the password is read from standard input (one
+    /// line, at least 12 characters), the TOTP secret for the authenticator app is printed once.
+    Add {
+        /// The staff member's user name (letters, digits, '-', '_', '.').
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TokensWhat {
     /// Make a token for a service account; its secret is printed once and never stored.
     Create {
@@ -273,6 +283,29 @@ pub async fn tokens(db: &str, what: TokensWhat) -> Result<()> {
             } else {
                 bail!("token {name:?} was revoked already");
             }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn staff(db: &str, what: StaffWhat) -> Result<()> {
+    let store = open(db).await?;
+    match what {
+        StaffWhat::Add { name } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let made = nordlys_app::staff::add_staff(&store, &name, password, &SystemClock)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", made.otpauth_url);
+            eprintln!(
+                "staff member {name:?} added; enter the TOTP secret {} (or the otpauth URL above) in an authenticator app: it is shown this once",
+                made.totp_secret
+            );
         }
     }
     store.close().await;

@@ -64,7 +64,7 @@ pub use runs::{BatchClaim, BatchCounts, BatchStatus, RunDocuments, RunSummary, S
 pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
 };
-pub use web_sessions::{AuditEntry, WebSession, WebSubject};
+pub use web_sessions::{AuditEntry, StaffUser, WebSession, WebSubject};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

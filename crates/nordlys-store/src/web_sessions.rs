@@ -23,6 +23,17 @@ pub struct WebSession {
     pub expires_at_us: i64,
 }
 
+/// A staff member who signs in with a password and a TOTP code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUser {
+    pub name: String,
+    /// argon2id, as a PHC string.
+    pub password_hash: String,
+    /// Base32.
+    pub totp_secret: String,
+    pub disabled: bool,
+}
+
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -193,6 +204,70 @@ impl Store {
             [one] => Some(one.clone()),
             _ => None,
         })
+    }
+
+    /// Add a staff member; a name in use is refused.
+    pub async fn create_staff_user(&self, user: &StaffUser, now_us: i64) -> Result<(), StoreError> {
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT name FROM staff_users WHERE name = $1")
+                .bind(&user.name)
+                .fetch_optional(&self.pool)
+                .await?;
+        if taken.is_some() {
+            return Err(StoreError::Rejected(nordlys_core::ParseError::new(
+                "name",
+                user.name.clone(),
+                "a staff member of this name exists already",
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO staff_users (name, password_hash, totp_secret, created_at_us) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&user.name)
+        .bind(&user.password_hash)
+        .bind(&user.totp_secret)
+        .bind(now_us)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A staff member by name.
+    pub async fn staff_user(&self, name: &str) -> Result<Option<StaffUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, password_hash, totp_secret, disabled_at_us FROM staff_users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| StaffUser {
+            name: row.get(0),
+            password_hash: row.get(1),
+            totp_secret: row.get(2),
+            disabled: row.get::<Option<i64>, _>(3).is_some(),
+        }))
+    }
+
+    /// The customers holding an account whose document has KID `kid`.
+    pub async fn customers_by_kid(&self, kid: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT a.customer_id FROM documents d JOIN accounts a ON a.account_id = d.account_id
+             WHERE d.kid = $1 ORDER BY a.customer_id LIMIT 20",
+        )
+        .bind(kid)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The customers holding a contract on metering point `gsrn`, past or present.
+    pub async fn customers_of_point(&self, gsrn: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT a.customer_id FROM contracts c JOIN accounts a ON a.account_id = c.account_id
+             JOIN metering_points m ON m.id = c.metering_point WHERE m.gsrn = $1 ORDER BY a.customer_id LIMIT 20",
+        )
+        .bind(gsrn)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Append to the audit log.

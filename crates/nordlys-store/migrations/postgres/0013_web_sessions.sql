@@ -38,3 +38,13 @@ CREATE TABLE oidc_logins (
     pkce_verifier  TEXT    NOT NULL,
     expires_at_us  BIGINT NOT NULL
 );
+
+-- Staff who sign in to the back-office with a password (argon2id, PHC string) and a TOTP code
+-- (RFC 6238; the base32 secret). Made and disabled with `nordlys staff`, each in the audit log.
+CREATE TABLE staff_users (
+    name           TEXT    PRIMARY KEY,
+    password_hash  TEXT    NOT NULL,
+    totp_secret    TEXT    NOT NULL,
+    created_at_us  BIGINT NOT NULL,
+    disabled_at_us BIGINT
+);

@@ -7,6 +7,7 @@ mod chart;
 pub mod oidc;
 mod pages;
 pub mod session;
+mod staff;
 
 use std::sync::Arc;
 
@@ -146,7 +147,7 @@ impl AppState {
                 .text(language, id, &[])
                 .unwrap_or_else(|_| id.to_owned())
         };
-        let nav = [
+        let customer_nav: &[(&'static str, &str)] = &[
             ("/", "nav-overview"),
             ("/consumption", "nav-consumption"),
             ("/peaks", "nav-peaks"),
@@ -154,14 +155,25 @@ impl AppState {
             ("/invoices", "nav-invoices"),
             ("/settings", "nav-settings"),
             ("/privacy", "nav-privacy"),
-        ]
-        .into_iter()
-        .map(|(href, id)| NavItem {
-            href,
-            label: label(id),
-            current: href == current,
-        })
-        .collect();
+        ];
+        let staff_nav: &[(&'static str, &str)] = &[
+            ("/staff", "nav-staff-search"),
+            ("/staff/runs", "nav-staff-runs"),
+            ("/staff/audit", "nav-staff-audit"),
+        ];
+        let items = if signed_in.is_some_and(|s| s.staff().is_some()) {
+            staff_nav
+        } else {
+            customer_nav
+        };
+        let nav = items
+            .iter()
+            .map(|&(href, id)| NavItem {
+                href,
+                label: label(id),
+                current: href == current,
+            })
+            .collect();
         Frame {
             lang: language.code(),
             language,
@@ -565,6 +577,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/brand.css", get(brand_css))
         .route("/brand/logo.svg", get(brand_logo))
         .merge(pages::routes())
+        .merge(staff::routes())
 }
 
 #[cfg(test)]

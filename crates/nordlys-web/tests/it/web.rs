@@ -447,3 +447,147 @@ fn the_personal_data_export_holds_the_customers_data_only_and_is_audited() {
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].action, "personal_data_export");
 }
+
+#[test]
+fn staff_sign_in_with_password_and_totp_find_customers_and_every_view_is_audited() {
+    let s = TestServer::start_with(12, true, true);
+    let made = s
+        .block_on(nordlys_app::staff::add_staff(
+            &s.store,
+            "kari",
+            "correct horse battery",
+            &nordlys_app::SystemClock,
+        ))
+        .unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let code = nordlys_app::staff::totp_code(&made.totp_secret, now()).unwrap();
+    // A wrong password or code does not sign in.
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/staff/signin"),
+        None,
+        Some(&format!(
+            "name=kari&password=wrong+password+here&code={code}"
+        )),
+    );
+    assert_eq!(status, 401);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/staff/signin"),
+        None,
+        Some(&format!(
+            "name=kari&password=correct+horse+battery&code={wrong}"
+        )),
+    );
+    assert_eq!(status, 401);
+    let (status, headers, _) = request(
+        "POST",
+        &s.url("/staff/signin"),
+        None,
+        Some(&format!(
+            "name=kari&password=correct+horse+battery&code={code}"
+        )),
+    );
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/staff")
+    );
+    let staff = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Find a customer by name, by metering point, by invoice number and by KID.
+    let customer =
+        crate::get_json(&s.url("/api/v1/customers?limit=1"), &s.admin)["items"][0].clone();
+    let id = customer["id"].as_str().unwrap();
+    let account = crate::get_json(&s.url(&format!("/api/v1/accounts?customer={id}")), &s.admin)["items"][0]["id"].as_str().unwrap().to_owned();
+    let point = crate::get_json(
+        &s.url(&format!("/api/v1/metering-points?account={account}")),
+        &s.admin,
+    )["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invoice = crate::get_json(
+        &s.url(&format!("/api/v1/invoices?account={account}")),
+        &s.admin,
+    )[0]
+    .clone();
+    let surname = customer["name"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_lowercase();
+    for q in [
+        surname.as_str(),
+        point.as_str(),
+        invoice["number"].as_str().unwrap(),
+        invoice["kid"].as_str().unwrap(),
+    ] {
+        let (status, _, body) =
+            request("GET", &s.url(&format!("/staff?q={q}")), Some(&staff), None);
+        assert_eq!(status, 200, "{q}");
+        assert!(
+            body.contains(&format!("/staff/customers/{id}")),
+            "searching {q:?} does not find {id}"
+        );
+    }
+    // The 360° view, with the identity number, and the audit log that recorded it.
+    let (status, _, body) = request(
+        "GET",
+        &s.url(&format!("/staff/customers/{id}")),
+        Some(&staff),
+        None,
+    );
+    assert_eq!(status, 200);
+    for part in [
+        &account,
+        &point,
+        invoice["number"].as_str().unwrap(),
+        customer["name"].as_str().unwrap(),
+    ] {
+        assert!(body.contains(part), "the 360° view lacks {part}");
+    }
+    for path in ["/staff/runs", "/staff/audit"] {
+        assert_eq!(
+            request("GET", &s.url(path), Some(&staff), None).0,
+            200,
+            "{path}"
+        );
+    }
+    let audit = s
+        .block_on(s.store.audit_log(Some(&format!("customer:{id}")), 10))
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "view_customer" && e.actor == "kari"),
+        "{audit:?}"
+    );
+    // A customer's session does not reach the back-office.
+    let customer_cookie = sign_in(&s, id);
+    for path in [
+        "/staff",
+        "/staff/runs",
+        "/staff/audit",
+        &format!("/staff/customers/{id}"),
+    ] {
+        assert_eq!(
+            request("GET", &s.url(path), Some(&customer_cookie), None).0,
+            404,
+            "{path}"
+        );
+    }
+}

@@ -1,0 +1,800 @@
+//! The back-office for the utility's staff: sign-in of local staff (argon2id password and a
+//! TOTP code), finding a customer by name, address, e-mail, phone, customer or metering point
+//! number, invoice number or KID, the 360° view of a customer (accounts, contracts, metering
+//! points, documents, the change journal of each), billing runs with their not-ready lists,
+//! and the audit log. Every view of a customer and every sign-in is written to the audit log.
+//! A customer's session gets 404 here, as for anything not theirs.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use nordlys_store::{AuditEntry, ChangeRecord, CustomerFilter, Domain, WebSubject};
+use serde::Deserialize;
+
+use super::session::{RequireSession, SignedIn};
+use super::{Frame, html, not_found_page};
+use crate::AppState;
+use crate::extract::ApiPath;
+use crate::problem::ApiError;
+
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+fn cell(text: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        href: None,
+    }
+}
+
+fn link(text: impl Into<String>, href: impl Into<String>) -> Cell {
+    Cell {
+        text: text.into(),
+        href: Some(href.into()),
+    }
+}
+
+pub struct Section {
+    pub heading: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_tables.html")]
+struct TablesPage {
+    page: Frame,
+    title: String,
+    search: bool,
+    query: String,
+    intro: Vec<String>,
+    sections: Vec<Section>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_signin.html")]
+struct StaffSignInPage {
+    page: Frame,
+    title: String,
+    message: Option<String>,
+}
+
+async fn staff_frame(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: Option<&SignedIn>,
+    path: &str,
+    current: &str,
+) -> Frame {
+    state.frame(headers, signed_in, None, path, current).await
+}
+
+async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .audit(&AuditEntry {
+            at_us: state.clock.now().as_microsecond(),
+            actor_kind: "staff".to_owned(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            detail: detail.to_owned(),
+        })
+        .await
+        .map_err(ApiError::from)
+}
+
+async fn get_sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let page = staff_frame(&state, &headers, None, "/staff/signin", "").await;
+    let title = page.t("staff-signin-title");
+    html(
+        StatusCode::OK,
+        &StaffSignInPage {
+            page,
+            title,
+            message: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct StaffForm {
+    name: String,
+    password: String,
+    code: String,
+}
+
+async fn post_sign_in(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<StaffForm>,
+) -> Response {
+    let name = form.name.trim().to_owned();
+    let fail = |status: StatusCode, id: &'static str| {
+        let state = Arc::clone(&state);
+        let headers = headers.clone();
+        async move {
+            let page = staff_frame(&state, &headers, None, "/staff/signin", "").await;
+            let title = page.t("staff-signin-title");
+            let message = Some(page.t(id));
+            html(
+                status,
+                &StaffSignInPage {
+                    page,
+                    title,
+                    message,
+                },
+            )
+        }
+    };
+    if !state
+        .sign_in_limiter
+        .allow(super::client_ip(&headers), &format!("staff:{name}"))
+    {
+        return fail(StatusCode::TOO_MANY_REQUESTS, "signin-limited").await;
+    }
+    let now = state.clock.now();
+    let unix = u64::try_from(now.as_second()).unwrap_or(0);
+    match nordlys_app::staff::verify_staff(&state.store, &name, &form.password, &form.code, unix)
+        .await
+    {
+        Ok(true) => {
+            if let Err(error) = audit(
+                &state,
+                &name,
+                "staff_sign_in",
+                &format!("staff:{name}"),
+                "password and TOTP",
+            )
+            .await
+            {
+                return error.into_response();
+            }
+            let subject = WebSubject {
+                kind: "staff".to_owned(),
+                subject: name,
+            };
+            let mut response = super::session::signed_in_response(&state, &subject).await;
+            if let Some(location) = response.headers_mut().get_mut(axum::http::header::LOCATION) {
+                *location = axum::http::HeaderValue::from_static("/staff");
+            }
+            response
+        }
+        Ok(false) => fail(StatusCode::UNAUTHORIZED, "staff-signin-failed").await,
+        Err(error) => ApiError::internal(&error).into_response(),
+    }
+}
+
+/// A back-office page needs a staff session; anyone else gets 404.
+async fn staff_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+) -> Result<String, Response> {
+    match signed_in.staff() {
+        Some(name) => Ok(name.to_owned()),
+        None => Err(not_found_page(state, headers).await),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+async fn search(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<SearchQuery>,
+) -> Response {
+    let staff = match staff_of(&state, &headers, &signed_in).await {
+        Ok(staff) => staff,
+        Err(response) => return response,
+    };
+    let page = staff_frame(&state, &headers, Some(&signed_in), "/staff", "/staff").await;
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let mut sections = Vec::new();
+    if !q.is_empty() {
+        let found = async {
+            let mut ids: Vec<String> = Vec::new();
+            if q.len() == 18 && q.bytes().all(|b| b.is_ascii_digit()) {
+                ids.extend(state.store.customers_of_point(&q).await?);
+            }
+            if let Ok(nordlys_app::wire::DocumentKey::Number(number)) =
+                nordlys_app::wire::DocumentKey::parse(&q)
+                && let Some(id) = state.store.document_id_by_number(&number).await?
+                && let Some(document) = state.store.document(id).await?
+                && let Some(account) = state.store.account(&document.account_id).await?
+            {
+                ids.push(account.customer_id);
+            }
+            if q.bytes().all(|b| b.is_ascii_digit()) {
+                ids.extend(state.store.customers_by_kid(&q).await?);
+            }
+            let mut customers = Vec::new();
+            for id in &ids {
+                if let Some(c) = state.store.customer(id).await? {
+                    customers.push(c);
+                }
+            }
+            let page = state
+                .store
+                .customers_page(
+                    &CustomerFilter {
+                        text: Some(q.clone()),
+                    },
+                    None,
+                    50,
+                )
+                .await?;
+            for c in page.items {
+                if !customers
+                    .iter()
+                    .any(|k: &nordlys_core::model::Customer| k.customer_id == c.customer_id)
+                {
+                    customers.push(c);
+                }
+            }
+            Ok::<_, nordlys_store::StoreError>(customers)
+        }
+        .await;
+        let customers = match found {
+            Ok(customers) => customers,
+            Err(error) => return ApiError::from(error).into_response(),
+        };
+        if let Err(error) = audit(
+            &state,
+            &staff,
+            "search",
+            "customers",
+            &format!("{} found", customers.len()),
+        )
+        .await
+        {
+            return error.into_response();
+        }
+        sections.push(Section {
+            heading: page.t("staff-results"),
+            headers: vec![
+                page.t("col-id"),
+                page.t("col-name"),
+                page.t("col-address"),
+                page.t("col-email"),
+                page.t("col-phone"),
+            ],
+            rows: customers
+                .iter()
+                .map(|c| {
+                    vec![
+                        link(
+                            c.customer_id.clone(),
+                            format!("/staff/customers/{}", c.customer_id),
+                        ),
+                        cell(c.name.clone()),
+                        cell(format!(
+                            "{}, {} {}",
+                            c.address.street, c.address.postcode, c.address.city
+                        )),
+                        cell(c.email.clone()),
+                        cell(c.phone.clone()),
+                    ]
+                })
+                .collect(),
+        });
+    }
+    let title = page.t("staff-search-title");
+    html(
+        StatusCode::OK,
+        &TablesPage {
+            page,
+            title,
+            search: true,
+            query: q,
+            intro: Vec::new(),
+            sections,
+        },
+    )
+}
+
+/// What a change did, field by field: `email: a → b` for an update, the fields set for a create.
+fn change_summary(change: &ChangeRecord) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "–".to_owned(),
+        other => other.to_string(),
+    };
+    match (
+        change.before.as_ref().and_then(|b| b.as_object()),
+        change.after.as_ref().and_then(|a| a.as_object()),
+    ) {
+        (Some(before), Some(after)) => after
+            .iter()
+            .filter(|(key, value)| before.get(*key) != Some(value))
+            .map(|(key, value)| {
+                format!(
+                    "{key}: {} → {}",
+                    before.get(key).map(text).unwrap_or_default(),
+                    text(value)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        (None, Some(after)) => after
+            .iter()
+            .filter(|(_, value)| !value.is_null())
+            .take(6)
+            .map(|(key, value)| format!("{key}: {}", text(value)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => String::new(),
+    }
+}
+
+fn change_rows(changes: &mut [ChangeRecord]) -> Vec<Vec<Cell>> {
+    changes.sort_by_key(|c| std::cmp::Reverse(c.seq));
+    changes
+        .iter()
+        .take(100)
+        .map(|c| {
+            vec![
+                cell(c.changed_at.strftime("%Y-%m-%d %H:%M:%S").to_string()),
+                cell(format!("{} {}", c.domain.code(), c.key)),
+                cell(c.op.code()),
+                cell(change_summary(c)),
+            ]
+        })
+        .collect()
+}
+
+async fn customer_view(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(id): ApiPath<String>,
+) -> Response {
+    let staff = match staff_of(&state, &headers, &signed_in).await {
+        Ok(staff) => staff,
+        Err(response) => return response,
+    };
+    let holdings = match nordlys_app::self_service::Holdings::load(&state.store, &id).await {
+        Ok(holdings) => holdings,
+        Err(nordlys_app::self_service::SelfServiceError::NotFound) => {
+            return not_found_page(&state, &headers).await;
+        }
+        Err(nordlys_app::self_service::SelfServiceError::Store(e)) => {
+            return ApiError::from(e).into_response();
+        }
+        Err(e) => return ApiError::internal(&e).into_response(),
+    };
+    if let Err(error) = audit(
+        &state,
+        &staff,
+        "view_customer",
+        &format!("customer:{id}"),
+        "360° view, identity number shown",
+    )
+    .await
+    {
+        return error.into_response();
+    }
+    let page = staff_frame(
+        &state,
+        &headers,
+        Some(&signed_in),
+        &format!("/staff/customers/{id}"),
+        "/staff",
+    )
+    .await;
+    let language = page.language;
+    let c = &holdings.customer;
+    let intro = vec![
+        format!(
+            "{} · {} · {}",
+            c.name,
+            c.identity.kind().code(),
+            c.identity.as_str()
+        ),
+        format!(
+            "{}, {} {} · {} · {}",
+            c.address.street, c.address.postcode, c.address.city, c.email, c.phone
+        ),
+    ];
+    let mut sections = vec![Section {
+        heading: page.t("staff-accounts"),
+        headers: vec![
+            page.t("col-id"),
+            page.t("col-payer"),
+            page.t("col-channel"),
+            page.t("col-email"),
+        ],
+        rows: holdings
+            .accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    cell(a.account_id.clone()),
+                    link(
+                        a.payer_customer_id.clone(),
+                        format!("/staff/customers/{}", a.payer_customer_id),
+                    ),
+                    cell(a.invoice_channel.code()),
+                    cell(a.email.clone()),
+                ]
+            })
+            .collect(),
+    }];
+    let mut contracts = Vec::new();
+    for account in &holdings.accounts {
+        match state
+            .store
+            .contracts_page(Some(&account.account_id), None, None, 500)
+            .await
+        {
+            Ok(page) => contracts.extend(page.items),
+            Err(error) => return ApiError::from(error).into_response(),
+        }
+    }
+    sections.push(Section {
+        heading: page.t("staff-contracts"),
+        headers: vec![
+            page.t("col-contract"),
+            page.t("col-product"),
+            page.t("col-role"),
+            page.t("col-point"),
+            page.t("col-start"),
+            page.t("col-end"),
+        ],
+        rows: contracts
+            .iter()
+            .map(|k| {
+                vec![
+                    cell(k.contract_id.clone()),
+                    cell(k.product_code.clone()),
+                    cell(k.role.code()),
+                    cell(
+                        k.metering_point_id
+                            .as_ref()
+                            .map(|g| g.as_str().to_owned())
+                            .unwrap_or_default(),
+                    ),
+                    cell(k.start.to_string()),
+                    cell(k.end.map(|e| e.to_string()).unwrap_or_default()),
+                ]
+            })
+            .collect(),
+    });
+    sections.push(Section {
+        heading: page.t("staff-points"),
+        headers: vec![
+            page.t("col-point"),
+            page.t("col-area"),
+            page.t("col-address"),
+            page.t("col-kind"),
+        ],
+        rows: holdings
+            .points
+            .iter()
+            .map(|p| {
+                vec![
+                    cell(p.metering_point_id.as_str()),
+                    cell(p.price_area.code()),
+                    cell(p.address.street.clone()),
+                    cell(format!("{} {}", p.utility.code(), p.resolution.code())),
+                ]
+            })
+            .collect(),
+    });
+    let documents = match holdings.documents(&state.store, 200).await {
+        Ok(documents) => documents,
+        Err(e) => return ApiError::internal(&e).into_response(),
+    };
+    sections.push(Section {
+        heading: page.t("staff-documents"),
+        headers: vec![
+            page.t("col-number"),
+            page.t("col-period"),
+            page.t("col-total"),
+            "KID".to_owned(),
+        ],
+        rows: documents
+            .iter()
+            .map(|d| {
+                vec![
+                    link(
+                        d.display_number(),
+                        format!("/api/v1/invoices/{}", d.display_number()),
+                    ),
+                    cell(d.period.clone()),
+                    cell(nordlys_documents::i18n::format::money(
+                        d.gross, d.currency, language,
+                    )),
+                    cell(d.kid.clone().unwrap_or_default()),
+                ]
+            })
+            .collect(),
+    });
+    let mut changes = Vec::new();
+    let keys: Vec<(Domain, String)> = std::iter::once((Domain::Customer, c.customer_id.clone()))
+        .chain(
+            holdings
+                .accounts
+                .iter()
+                .map(|a| (Domain::Account, a.account_id.clone())),
+        )
+        .chain(holdings.points.iter().map(|p| {
+            (
+                Domain::MeteringPoint,
+                p.metering_point_id.as_str().to_owned(),
+            )
+        }))
+        .chain(
+            contracts
+                .iter()
+                .map(|k| (Domain::Contract, k.contract_id.clone())),
+        )
+        .collect();
+    for (domain, key) in keys {
+        match state.store.history(domain, &key).await {
+            Ok(records) => changes.extend(records),
+            Err(error) => return ApiError::from(error).into_response(),
+        }
+    }
+    sections.push(Section {
+        heading: page.t("staff-history"),
+        headers: vec![
+            page.t("col-when"),
+            page.t("col-target"),
+            page.t("col-what"),
+            page.t("col-detail"),
+        ],
+        rows: change_rows(&mut changes),
+    });
+    let title = page.tv("staff-customer", &[("id", &id)]);
+    html(
+        StatusCode::OK,
+        &TablesPage {
+            page,
+            title,
+            search: false,
+            query: String::new(),
+            intro,
+            sections,
+        },
+    )
+}
+
+async fn runs(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+) -> Response {
+    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
+        return response;
+    }
+    let page = staff_frame(
+        &state,
+        &headers,
+        Some(&signed_in),
+        "/staff/runs",
+        "/staff/runs",
+    )
+    .await;
+    let runs = match state.store.runs(100).await {
+        Ok(runs) => runs,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let sections = vec![Section {
+        heading: page.t("staff-runs-title"),
+        headers: vec![
+            page.t("col-id"),
+            page.t("col-kind"),
+            page.t("col-period"),
+            page.t("col-status"),
+            page.t("col-invoices"),
+            page.t("col-credit-notes"),
+            page.t("col-not-ready"),
+        ],
+        rows: runs
+            .iter()
+            .map(|r| {
+                let wire = nordlys_app::wire::runs::WireRun::from(r);
+                vec![
+                    link(r.id.to_string(), format!("/staff/runs/{}", r.id)),
+                    cell(r.kind.clone()),
+                    cell(r.period.clone()),
+                    cell(wire.status),
+                    cell(r.invoices.to_string()),
+                    cell(r.credit_notes.to_string()),
+                    cell(r.not_ready.to_string()),
+                ]
+            })
+            .collect(),
+    }];
+    let title = page.t("staff-runs-title");
+    html(
+        StatusCode::OK,
+        &TablesPage {
+            page,
+            title,
+            search: false,
+            query: String::new(),
+            intro: Vec::new(),
+            sections,
+        },
+    )
+}
+
+async fn run(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
+        return response;
+    }
+    let page = staff_frame(
+        &state,
+        &headers,
+        Some(&signed_in),
+        "/staff/runs",
+        "/staff/runs",
+    )
+    .await;
+    let loaded = async {
+        let Some(run) = state.store.run(id).await? else {
+            return Ok(None);
+        };
+        let batches = state.store.run_batches(id).await?;
+        let documents = state.store.run_documents(id).await?;
+        let tasks = state.store.missing_basis_tasks().await?;
+        Ok::<_, nordlys_store::StoreError>(Some(nordlys_app::wire::runs::WireRunReport::new(
+            &run, &documents, &batches, &tasks,
+        )))
+    }
+    .await;
+    let report = match loaded {
+        Ok(Some(report)) => report,
+        Ok(None) => return not_found_page(&state, &headers).await,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let intro = report
+        .documents
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}: {} ({}–{}), {} {}",
+                s.series,
+                s.currency,
+                s.documents,
+                s.first_number,
+                s.last_number,
+                s.gross,
+                s.currency
+            )
+        })
+        .collect();
+    let sections = vec![Section {
+        heading: page.t("staff-not-ready"),
+        headers: vec![
+            page.t("col-contract"),
+            page.t("col-point"),
+            page.t("col-reason"),
+        ],
+        rows: report
+            .not_ready_list
+            .iter()
+            .map(|t| {
+                vec![
+                    cell(t.contract_id.clone()),
+                    cell(t.metering_point.clone().unwrap_or_default()),
+                    cell(t.reason.clone()),
+                ]
+            })
+            .collect(),
+    }];
+    let title = page.tv(
+        "staff-run-title",
+        &[
+            ("id", &id.to_string()),
+            ("kind", &report.run.kind),
+            ("period", &report.run.period),
+        ],
+    );
+    html(
+        StatusCode::OK,
+        &TablesPage {
+            page,
+            title,
+            search: false,
+            query: String::new(),
+            intro,
+            sections,
+        },
+    )
+}
+
+async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+) -> Response {
+    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
+        return response;
+    }
+    let page = staff_frame(
+        &state,
+        &headers,
+        Some(&signed_in),
+        "/staff/audit",
+        "/staff/audit",
+    )
+    .await;
+    let entries = match state.store.audit_log(None, 500).await {
+        Ok(entries) => entries,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let sections = vec![Section {
+        heading: page.t("staff-audit-title"),
+        headers: vec![
+            page.t("col-when"),
+            page.t("col-who"),
+            page.t("col-what"),
+            page.t("col-target"),
+            page.t("col-detail"),
+        ],
+        rows: entries
+            .iter()
+            .map(|e| {
+                vec![
+                    cell(
+                        jiff::Timestamp::from_microsecond(e.at_us)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    cell(format!("{} {}", e.actor_kind, e.actor)),
+                    cell(e.action.clone()),
+                    cell(e.target.clone()),
+                    cell(e.detail.clone()),
+                ]
+            })
+            .collect(),
+    }];
+    let title = page.t("staff-audit-title");
+    html(
+        StatusCode::OK,
+        &TablesPage {
+            page,
+            title,
+            search: false,
+            query: String::new(),
+            intro: Vec::new(),
+            sections,
+        },
+    )
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/staff/signin", get(get_sign_in).post(post_sign_in))
+        .route("/staff", get(search))
+        .route("/staff/customers/{id}", get(customer_view))
+        .route("/staff/runs", get(runs))
+        .route("/staff/runs/{id}", get(run))
+        .route("/staff/audit", get(audit_log))
+}
