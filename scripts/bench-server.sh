@@ -33,7 +33,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}'
 "$bin" --db "$db" demo --customers 200 --months 12 --start 2025-01 --seed 3 --no-serve >"$work/demo.log"
 token=$("$bin" --db "$db" tokens create bench --scope read 2>/dev/null)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" --db "$db" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+"$bin" --db "$db" serve --listen "127.0.0.1:$port" --demo-sign-in >"$work/server.log" 2>&1 &
 server=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 100); do
@@ -74,3 +74,30 @@ echo "input: demo utility of 200 metering points, 12 months (2025) in $(basename
 echo "request: GET $path -> $values hourly values, $size bytes of JSON, total $total Wh"
 echo "load: wrk, 2 threads, $connections connections, $seconds s, from a second process on loopback"
 wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$base$path"
+
+# The self-service overview page of a signed-in customer (the development sign-in: the code is
+# read from the server's console).
+cookie=$(python3 - "$base" "$work/server.log" <<'PY'
+import re, sys, time, urllib.parse, urllib.request
+base, log = sys.argv[1], sys.argv[2]
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+opener = urllib.request.build_opener(NoRedirect)
+urllib.request.urlopen(base + "/signin", data=urllib.parse.urlencode({"who": "K000001"}).encode())
+code = None
+for _ in range(50):
+    found = re.findall(r"sign-in code for K000001: (\d{6})", open(log).read())
+    if found:
+        code = found[-1]
+        break
+    time.sleep(0.1)
+try:
+    opener.open(base + "/signin/verify", data=urllib.parse.urlencode({"who": "K000001", "code": code}).encode())
+except urllib.error.HTTPError as e:
+    print(e.headers["Set-Cookie"].split(";")[0])
+PY
+)
+echo
+echo "request: GET / (the self-service overview of customer K000001: the month so far, the latest invoice, open invoices), signed in"
+wrk -t2 -c"$connections" -d"${seconds}s" --latency -H "Cookie: $cookie" "$base/"
