@@ -140,6 +140,22 @@ try {
   const pdf = readFileSync(pdfPath);
   check(pdf.subarray(0, 5).toString() === '%PDF-', `the invoice PDF downloads (${pdf.length} bytes)`);
 
+  // Postpone the invoice within the rules: the invoice then says so.
+  await page.goto(base + `/invoices/${number}`);
+  const due = await page.getAttribute('#due', 'min');
+  await page.fill('#due', due);
+  await page.click('form[action$="/postpone"] button');
+  await page.waitForLoadState();
+  check((await page.textContent('main')).includes('Utsatt til'), `invoice ${number} is postponed`);
+
+  // Report a move.
+  await visit(page, '/move', 'move');
+  await page.fill('#date', '2025-01-25');
+  await page.fill('#note', 'Ny adresse: Storgata 1');
+  await page.click('form[action="/move"] button');
+  await page.waitForURL(/reported=1/);
+  check((await page.textContent('main')).includes('venter på kundeservice'), 'the move is reported and waits for customer service');
+
   // Settings: change the invoice channel and the contact details.
   await visit(page, '/settings', 'settings');
   const radio = page.locator('form[action="/settings/channel"] input[value="efaktura"]').first();
@@ -208,6 +224,10 @@ try {
   check((await desk.textContent('h1')).includes(customer), `the 360° view of ${customer} opens`);
   await axe(desk, 'staff-customer');
   await desk.screenshot({ path: `${shots}/staff-customer.png`, fullPage: true });
+  await visit(desk, '/staff/work-orders', 'staff-work-orders');
+  await desk.locator('button[value=approve]').first().click();
+  await desk.waitForURL(/decided=1/);
+  check((await desk.textContent('main')).includes('godkjent'), 'staff approve the reported move');
   await visit(desk, '/staff/runs', 'staff-runs');
   await visit(desk, '/staff/audit', 'staff-audit');
   check((await desk.textContent('main')).includes('view_customer'), 'the audit log shows the view of the customer');

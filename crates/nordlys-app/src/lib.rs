@@ -19,6 +19,7 @@ pub mod rate;
 pub mod self_service;
 pub mod staff;
 pub mod wire;
+pub mod work_orders;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use progress::{NoProgress, Progress};

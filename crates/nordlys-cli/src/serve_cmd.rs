@@ -23,6 +23,12 @@ pub struct ServeArgs {
     pub demo_sign_in: bool,
     #[command(flatten)]
     pub oidc: OidcArgs,
+    /// How many days after its due date a customer may postpone an invoice to.
+    #[arg(long, env = "NORDLYS_POSTPONE_MAX_DAYS", default_value_t = 14)]
+    pub postpone_max_days: i64,
+    /// How many times a customer may postpone one invoice.
+    #[arg(long, env = "NORDLYS_POSTPONE_PER_INVOICE", default_value_t = 1)]
+    pub postpone_per_invoice: usize,
 }
 
 /// Sign-in of customers through an OpenID provider (BankID or ID-porten through a broker, or any
@@ -107,7 +113,7 @@ pub enum TokensWhat {
 
 /// Serve `store` on `listen` until Ctrl-C or SIGTERM; `demo_sign_in`: the development sign-in.
 pub async fn serve_store(store: Store, listen: &str, demo_sign_in: bool) -> Result<()> {
-    serve_with(store, listen, demo_sign_in, None).await
+    serve_with(store, listen, demo_sign_in, None, Default::default()).await
 }
 
 /// The OpenID provider the flags name, discovered (`None` without `--oidc-issuer`).
@@ -151,6 +157,7 @@ async fn serve_with(
     listen: &str,
     demo_sign_in: bool,
     oidc: Option<Arc<nordlys_web::web::oidc::OidcProvider>>,
+    postpone_rules: nordlys_app::work_orders::PostponeRules,
 ) -> Result<()> {
     let address: SocketAddr = listen.parse().with_context(|| {
         format!("--listen {listen:?}: give an address and port, e.g. 127.0.0.1:8080")
@@ -169,6 +176,7 @@ async fn serve_with(
     );
     let mut options = nordlys_web::ServerOptions {
         oidc,
+        postpone_rules,
         ..Default::default()
     };
     if let Some(provider) = &options.oidc {
@@ -215,7 +223,17 @@ async fn shutdown_signal() {
 pub async fn serve(db: &str, args: ServeArgs) -> Result<()> {
     let store = open(db).await?;
     let oidc = oidc_provider(&args.oidc, &args.listen).await?;
-    serve_with(store, &args.listen, args.demo_sign_in, oidc).await
+    if !(1..=90).contains(&args.postpone_max_days) {
+        bail!(
+            "--postpone-max-days {}: give 1 to 90 days",
+            args.postpone_max_days
+        );
+    }
+    let rules = nordlys_app::work_orders::PostponeRules {
+        max_days: args.postpone_max_days,
+        per_invoice: args.postpone_per_invoice,
+    };
+    serve_with(store, &args.listen, args.demo_sign_in, oidc, rules).await
 }
 
 fn access_error(error: AccessError) -> anyhow::Error {

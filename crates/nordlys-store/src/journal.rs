@@ -65,10 +65,12 @@ pub enum Domain {
     Delivery,
     /// A service account's API token (made, revoked; never its secret).
     ApiToken,
+    /// A customer's request (a move, a postponement) and its decision.
+    WorkOrder,
 }
 
 impl Domain {
-    pub const ALL: [Domain; 15] = [
+    pub const ALL: [Domain; 16] = [
         Domain::Customer,
         Domain::Account,
         Domain::MeteringPoint,
@@ -84,6 +86,7 @@ impl Domain {
         Domain::Issuer,
         Domain::Delivery,
         Domain::ApiToken,
+        Domain::WorkOrder,
     ];
 
     pub fn code(self) -> &'static str {
@@ -103,6 +106,7 @@ impl Domain {
             Domain::Issuer => "issuer",
             Domain::Delivery => "delivery",
             Domain::ApiToken => "api_token",
+            Domain::WorkOrder => "work_order",
         }
     }
 

@@ -30,6 +30,7 @@ pub mod testing;
 mod usage;
 mod versions;
 mod web_sessions;
+mod work_orders;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -65,6 +66,7 @@ pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
 };
 pub use web_sessions::{AuditEntry, StaffUser, WebSession, WebSubject};
+pub use work_orders::WorkOrder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

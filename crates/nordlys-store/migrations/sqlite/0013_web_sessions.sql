@@ -48,3 +48,23 @@ CREATE TABLE staff_users (
     created_at_us  INTEGER NOT NULL,
     disabled_at_us INTEGER
 );
+
+-- Work orders: what a customer asked for that changes their contracts or documents (a move out
+-- of a metering point, a postponed due date), and what staff or the rules decided. Journaled
+-- (domain work_order).
+CREATE TABLE work_orders (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT    NOT NULL CHECK (kind IN ('move_out', 'postpone')),
+    customer_id     TEXT    NOT NULL,
+    account_id      TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    requested_date  TEXT    NOT NULL,
+    detail          TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('requested', 'approved', 'rejected')),
+    requested_at_us INTEGER NOT NULL,
+    decided_by      TEXT,
+    decided_at_us   INTEGER,
+    decision_note   TEXT
+);
+CREATE INDEX work_orders_by_status ON work_orders (status, id);
+CREATE INDEX work_orders_by_customer ON work_orders (customer_id, id);

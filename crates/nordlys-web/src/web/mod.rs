@@ -154,10 +154,12 @@ impl AppState {
             ("/prices", "nav-prices"),
             ("/invoices", "nav-invoices"),
             ("/settings", "nav-settings"),
+            ("/move", "nav-move"),
             ("/privacy", "nav-privacy"),
         ];
         let staff_nav: &[(&'static str, &str)] = &[
             ("/staff", "nav-staff-search"),
+            ("/staff/work-orders", "nav-staff-orders"),
             ("/staff/runs", "nav-staff-runs"),
             ("/staff/audit", "nav-staff-audit"),
         ];

@@ -879,6 +879,12 @@ struct LineRow {
     why: Vec<String>,
 }
 
+struct PostponeForm {
+    min: String,
+    max: String,
+    hint: String,
+}
+
 #[derive(Template)]
 #[template(path = "invoice.html")]
 struct InvoicePage {
@@ -888,6 +894,8 @@ struct InvoicePage {
     facts: Vec<String>,
     lines: Vec<LineRow>,
     totals: Vec<(String, String)>,
+    postpone: Option<PostponeForm>,
+    message: Option<String>,
 }
 
 async fn invoice_page(
@@ -896,13 +904,25 @@ async fn invoice_page(
     RequireSession(signed_in): RequireSession,
     ApiPath(number): ApiPath<String>,
 ) -> Response {
+    invoice_response(&state, &headers, &signed_in, &number, StatusCode::OK, None).await
+}
+
+async fn invoice_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+    number: &str,
+    status: StatusCode,
+    message: Option<String>,
+) -> Response {
+    let (state, headers, signed_in, number) = (state, headers, signed_in, number.to_owned());
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
+        let holdings = holdings(state, signed_in).await?;
         let summary = holdings.document(&state.store, &number).await?;
         let page = state
             .frame(
-                &headers,
-                Some(&signed_in),
+                headers,
+                Some(signed_in),
                 preferred_language(&holdings),
                 "/invoices",
                 "/invoices",
@@ -927,6 +947,36 @@ async fn invoice_page(
                 &[("numbers", &document.corrects_all.join(", "))],
             ));
         }
+        let postponed = nordlys_app::work_orders::postponed_due_date(
+            &state.store,
+            &holdings.customer.customer_id,
+            &row.number,
+        )
+        .await?;
+        if let Some(date) = postponed {
+            facts.push(page.tv(
+                "invoice-postponed",
+                &[("date", &format::date(date, language))],
+            ));
+        }
+        let rules = state.options.postpone_rules;
+        let postpone = match (summary.kind, summary.due_date, postponed) {
+            (DocumentKind::Invoice, Some(due), None) => Some(PostponeForm {
+                min: due.tomorrow().unwrap_or(due).to_string(),
+                max: due
+                    .checked_add(rules.max_days.days())
+                    .unwrap_or(due)
+                    .to_string(),
+                hint: page.tv(
+                    "invoice-postpone-hint",
+                    &[
+                        ("days", &rules.max_days.to_string()),
+                        ("due", &format::date(due, language)),
+                    ],
+                ),
+            }),
+            _ => None,
+        };
         let lines = document
             .lines
             .unwrap_or_default()
@@ -958,7 +1008,7 @@ async fn invoice_page(
             &[("kind", &row.kind), ("number", &row.number)],
         );
         Ok(html(
-            StatusCode::OK,
+            status,
             &InvoicePage {
                 page,
                 title,
@@ -966,8 +1016,213 @@ async fn invoice_page(
                 facts,
                 lines,
                 totals,
+                postpone,
+                message: message.clone(),
             },
         ))
+    }
+    .await;
+    answer(state, headers, result).await
+}
+
+#[derive(Deserialize)]
+struct PostponeFormData {
+    csrf: String,
+    date: String,
+}
+
+async fn post_postpone(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(number): ApiPath<String>,
+    Form(form): Form<PostponeFormData>,
+) -> Response {
+    if !signed_in.csrf_ok(&form.csrf) {
+        return csrf_page(&state, &headers, &signed_in).await;
+    }
+    let holdings = match holdings(&state, &signed_in).await {
+        Ok(holdings) => holdings,
+        Err(error) => return answer(&state, &headers, Err(error)).await,
+    };
+    let refused = |rule: String| {
+        invoice_response(
+            &state,
+            &headers,
+            &signed_in,
+            &number,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(rule),
+        )
+    };
+    let date = match nordlys_core::time::parse_date("date", &form.date) {
+        Ok(date) => date,
+        Err(e) => return refused(e.rule.to_string()).await,
+    };
+    match nordlys_app::work_orders::postpone_invoice(
+        &state.store,
+        &holdings,
+        &number,
+        date,
+        state.options.postpone_rules,
+        state.clock.as_ref(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/invoices/{number}")).into_response(),
+        Err(SelfServiceError::Invalid(e)) => refused(e.rule.to_string()).await,
+        Err(e) => answer(&state, &headers, Err(e.into())).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "move.html")]
+struct MovePage {
+    page: Frame,
+    title: String,
+    message: Option<String>,
+    message_class: &'static str,
+    points: Vec<(String, String)>,
+    orders: Vec<String>,
+}
+
+async fn move_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+    status: StatusCode,
+    message: Option<(String, &'static str)>,
+) -> Result<Response, PageError> {
+    let holdings = holdings(state, signed_in).await?;
+    let page = state
+        .frame(
+            headers,
+            Some(signed_in),
+            preferred_language(&holdings),
+            "/move",
+            "/move",
+        )
+        .await;
+    let language = page.language;
+    let orders = state
+        .store
+        .work_orders(Some(&holdings.customer.customer_id), None, 50)
+        .await?
+        .iter()
+        .map(|o| {
+            let date = o
+                .requested_date
+                .parse::<Date>()
+                .map(|d| format::date(d, language))
+                .unwrap_or_default();
+            page.tv(
+                "order-line",
+                &[
+                    ("kind", &page.t(&format!("order-{}", o.kind))),
+                    ("subject", &o.subject),
+                    ("date", &date),
+                    ("status", &page.t(&format!("status-{}", o.status))),
+                ],
+            )
+        })
+        .collect();
+    let points = holdings
+        .points
+        .iter()
+        .map(|p| {
+            (
+                p.metering_point_id.as_str().to_owned(),
+                format!("{} · {}", p.metering_point_id.as_str(), p.address.street),
+            )
+        })
+        .collect();
+    let title = page.t("move-title");
+    let (message, message_class) = match message {
+        Some((text, class)) => (Some(text), class),
+        None => (None, "ok"),
+    };
+    Ok(html(
+        status,
+        &MovePage {
+            page,
+            title,
+            message,
+            message_class,
+            points,
+            orders,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveQuery {
+    reported: Option<String>,
+}
+
+async fn move_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<MoveQuery>,
+) -> Response {
+    let message = if query.reported.is_some() {
+        let frame = state.frame(&headers, None, None, "/", "").await;
+        Some((frame.t("move-reported"), "ok"))
+    } else {
+        None
+    };
+    let result = move_response(&state, &headers, &signed_in, StatusCode::OK, message).await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    csrf: String,
+    point: String,
+    date: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn post_move(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    Form(form): Form<MoveForm>,
+) -> Response {
+    if !signed_in.csrf_ok(&form.csrf) {
+        return csrf_page(&state, &headers, &signed_in).await;
+    }
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let refused = |rule: String| {
+            move_response(
+                &state,
+                &headers,
+                &signed_in,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((rule, "error")),
+            )
+        };
+        let date = match nordlys_core::time::parse_date("date", &form.date) {
+            Ok(date) => date,
+            Err(e) => return refused(e.rule.to_string()).await,
+        };
+        match nordlys_app::work_orders::request_move_out(
+            &state.store,
+            &holdings,
+            &form.point,
+            date,
+            &form.note,
+            state.clock.as_ref(),
+        )
+        .await
+        {
+            Ok(_) => Ok(Redirect::to("/move?reported=1").into_response()),
+            Err(SelfServiceError::Invalid(e)) => refused(e.rule.to_string()).await,
+            Err(e) => Err(e.into()),
+        }
     }
     .await;
     answer(&state, &headers, result).await
@@ -1426,6 +1681,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/invoices/{number}", get(invoice_page))
         .route("/invoices/{number}/pdf", get(invoice_pdf))
         .route("/invoices/{number}/xml", get(invoice_xml))
+        .route("/invoices/{number}/postpone", post(post_postpone))
+        .route("/move", get(move_page).post(post_move))
         .route("/settings", get(settings_page))
         .route("/settings/channel", post(post_channel))
         .route("/settings/contact", post(post_contact))

@@ -789,6 +789,157 @@ async fn audit_log(
     )
 }
 
+pub struct OrderView {
+    pub id: i64,
+    pub heading: String,
+    pub text: String,
+    pub open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_work_orders.html")]
+struct WorkOrdersPage {
+    page: Frame,
+    title: String,
+    message: Option<String>,
+    orders: Vec<OrderView>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecidedQuery {
+    decided: Option<String>,
+}
+
+async fn work_orders(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<DecidedQuery>,
+) -> Response {
+    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
+        return response;
+    }
+    let page = staff_frame(
+        &state,
+        &headers,
+        Some(&signed_in),
+        "/staff/work-orders",
+        "/staff/work-orders",
+    )
+    .await;
+    let orders = match state.store.work_orders(None, None, 200).await {
+        Ok(orders) => orders,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let orders = orders
+        .iter()
+        .map(|o| OrderView {
+            id: o.id,
+            heading: format!(
+                "#{} · {} {} · {}",
+                o.id,
+                page.t(&format!("order-{}", o.kind)),
+                o.subject,
+                page.t(&format!("status-{}", o.status))
+            ),
+            text: format!(
+                "{} · {} {} · {}{}",
+                o.customer_id,
+                o.account_id,
+                o.requested_date,
+                o.detail,
+                o.decided_by
+                    .as_ref()
+                    .map(|by| format!(" · {by}: {}", o.decision_note.clone().unwrap_or_default()))
+                    .unwrap_or_default()
+            ),
+            open: o.status == "requested",
+        })
+        .collect();
+    let title = page.t("staff-orders-title");
+    let message = query.decided.map(|_| page.t("staff-decided"));
+    html(
+        StatusCode::OK,
+        &WorkOrdersPage {
+            page,
+            title,
+            message,
+            orders,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn decide(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let staff = match staff_of(&state, &headers, &signed_in).await {
+        Ok(staff) => staff,
+        Err(response) => return response,
+    };
+    if !signed_in.csrf_ok(&form.csrf) {
+        return super::csrf_page(&state, &headers, &signed_in).await;
+    }
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return ApiError::invalid("decision", format!("decision {other:?}: approve or reject"))
+                .into_response();
+        }
+    };
+    match nordlys_app::work_orders::decide_work_order(
+        &state.store,
+        id,
+        approve,
+        &staff,
+        form.note.trim(),
+        state.clock.as_ref(),
+    )
+    .await
+    {
+        Ok(Some(order)) => {
+            let action = if approve {
+                "approve_work_order"
+            } else {
+                "reject_work_order"
+            };
+            if let Err(error) = audit(
+                &state,
+                &staff,
+                action,
+                &format!("customer:{}", order.customer_id),
+                &format!("work order {id}: {} {}", order.kind, order.subject),
+            )
+            .await
+            {
+                return error.into_response();
+            }
+            axum::response::Redirect::to("/staff/work-orders?decided=1").into_response()
+        }
+        Ok(None) => not_found_page(&state, &headers).await,
+        Err(nordlys_app::self_service::SelfServiceError::Invalid(e)) => {
+            ApiError::rejected(&e).into_response()
+        }
+        Err(nordlys_app::self_service::SelfServiceError::Store(e)) => {
+            ApiError::from(e).into_response()
+        }
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/staff/signin", get(get_sign_in).post(post_sign_in))
@@ -797,4 +948,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/staff/runs", get(runs))
         .route("/staff/runs/{id}", get(run))
         .route("/staff/audit", get(audit_log))
+        .route("/staff/work-orders", get(work_orders))
+        .route("/staff/work-orders/{id}", axum::routing::post(decide))
 }

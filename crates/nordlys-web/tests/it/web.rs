@@ -591,3 +591,200 @@ fn staff_sign_in_with_password_and_totp_find_customers_and_every_view_is_audited
         );
     }
 }
+
+/// Sign in staff member `name` (made here): the session cookie.
+fn staff_sign_in(s: &TestServer, name: &str) -> String {
+    let made = s
+        .block_on(nordlys_app::staff::add_staff(
+            &s.store,
+            name,
+            "correct horse battery",
+            &nordlys_app::SystemClock,
+        ))
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = nordlys_app::staff::totp_code(&made.totp_secret, now).unwrap();
+    let (status, headers, _) = request(
+        "POST",
+        &s.url("/staff/signin"),
+        None,
+        Some(&format!(
+            "name={name}&password=correct+horse+battery&code={code}"
+        )),
+    );
+    assert_eq!(status, 303);
+    headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_reported_move_approved_in_the_back_office_ends_the_contracts_and_a_postponement_keeps_the_rules()
+ {
+    let s = TestServer::start_with(12, true, true);
+    let customers = crate::get_json(&s.url("/api/v1/customers?limit=1"), &s.admin);
+    let id = customers["items"][0]["id"].as_str().unwrap().to_owned();
+    let account = crate::get_json(&s.url(&format!("/api/v1/accounts?customer={id}")), &s.admin)["items"][0]["id"].as_str().unwrap().to_owned();
+    let point = crate::get_json(
+        &s.url(&format!("/api/v1/metering-points?account={account}")),
+        &s.admin,
+    )["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = sign_in(&s, &id);
+    let (_, _, page) = request("GET", &s.url("/move"), Some(&cookie), None);
+    let csrf = csrf_of(&page);
+
+    // A move before the contract starts is refused; a good one is reported, once.
+    let (status, _, body) = request(
+        "POST",
+        &s.url("/move"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&point={point}&date=2000-01-01&note=")),
+    );
+    assert_eq!(status, 422, "{body}");
+    let (status, headers, _) = request(
+        "POST",
+        &s.url("/move"),
+        Some(&cookie),
+        Some(&format!(
+            "csrf={csrf}&point={point}&date=2025-01-20&note=Storgata+1"
+        )),
+    );
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/move?reported=1")
+    );
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/move"),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&point={point}&date=2025-01-21&note=")),
+    );
+    assert_eq!(
+        status, 422,
+        "a second move of the same point while the first waits"
+    );
+    let (_, _, page) = request("GET", &s.url("/move?reported=1"), Some(&cookie), None);
+    assert!(page.contains("venter på kundeservice"), "{page}");
+
+    // Staff approve it: the contracts on the point end on the moving day, journaled and audited.
+    let staff = staff_sign_in(&s, "kari");
+    let (_, _, orders) = request("GET", &s.url("/staff/work-orders"), Some(&staff), None);
+    let order = orders
+        .split("action=\"/staff/work-orders/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let staff_csrf = csrf_of(&orders);
+    let head = s.block_on(s.store.journal_head()).unwrap();
+    let (status, _, _) = request(
+        "POST",
+        &s.url(&format!("/staff/work-orders/{order}")),
+        Some(&staff),
+        Some(&format!("csrf={staff_csrf}&decision=approve&note=ok")),
+    );
+    assert_eq!(status, 303);
+    let contracts = crate::get_json(
+        &s.url(&format!(
+            "/api/v1/contracts?account={account}&metering_point={point}"
+        )),
+        &s.admin,
+    );
+    for contract in contracts["items"].as_array().unwrap() {
+        assert_eq!(contract["end"], "2025-01-20", "{contract}");
+    }
+    let changes = crate::get_json(&s.url(&format!("/api/v1/changes?after={head}")), &s.admin);
+    let domains: Vec<&str> = changes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["domain"].as_str().unwrap())
+        .collect();
+    assert!(
+        domains.contains(&"work_order") && domains.contains(&"contract"),
+        "{domains:?}"
+    );
+    let audit = s
+        .block_on(s.store.audit_log(Some(&format!("customer:{id}")), 10))
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "approve_work_order" && e.actor == "kari")
+    );
+    // Decided once: a second decision finds nothing to decide.
+    let (status, _, _) = request(
+        "POST",
+        &s.url(&format!("/staff/work-orders/{order}")),
+        Some(&staff),
+        Some(&format!("csrf={staff_csrf}&decision=reject&note=")),
+    );
+    assert_eq!(status, 404);
+
+    // Postpone an invoice: beyond the rules refused, within them approved at once, only once.
+    let invoice = crate::get_json(
+        &s.url(&format!("/api/v1/invoices?account={account}")),
+        &s.admin,
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .find(|d| d["kind"] == "invoice")
+    .unwrap()
+    .clone();
+    let number = invoice["number"].as_str().unwrap();
+    let due: jiff::civil::Date = invoice["due_date"].as_str().unwrap().parse().unwrap();
+    let (_, _, page) = request(
+        "GET",
+        &s.url(&format!("/invoices/{number}")),
+        Some(&cookie),
+        None,
+    );
+    assert!(page.contains(&format!("action=\"/invoices/{number}/postpone\"")));
+    let too_late = due.checked_add(jiff::ToSpan::days(15)).unwrap();
+    let (status, _, _) = request(
+        "POST",
+        &s.url(&format!("/invoices/{number}/postpone")),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&date={too_late}")),
+    );
+    assert_eq!(status, 422);
+    let fine = due.checked_add(jiff::ToSpan::days(7)).unwrap();
+    let (status, _, _) = request(
+        "POST",
+        &s.url(&format!("/invoices/{number}/postpone")),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&date={fine}")),
+    );
+    assert_eq!(status, 303);
+    let (_, _, page) = request(
+        "GET",
+        &s.url(&format!("/invoices/{number}")),
+        Some(&cookie),
+        None,
+    );
+    assert!(page.contains("Utsatt til"), "{page}");
+    assert!(
+        !page.contains("/postpone\""),
+        "the form is gone after the one postponement"
+    );
+    let (status, _, _) = request(
+        "POST",
+        &s.url(&format!("/invoices/{number}/postpone")),
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&date={fine}")),
+    );
+    assert_eq!(status, 422);
+}

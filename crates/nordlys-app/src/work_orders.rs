@@ -1,0 +1,272 @@
+//! Work orders from self-service: reporting a move out of a metering point (staff approve it,
+//! which ends the customer's contracts there on the moving day, so the next settlement run of
+//! that month is the final one), and postponing an invoice's due date within the rules of
+//! configuration (decided at once by the rules: at most once per invoice, at most `max_days`
+//! after the due date). Each is one journaled transaction.
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use nordlys_core::ParseError;
+use nordlys_core::document::DocumentKind;
+use nordlys_store::{Store, StoreError, WorkOrder};
+
+use crate::Clock;
+use crate::self_service::{Holdings, SelfServiceError};
+
+/// The rules a customer's postponement must keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostponeRules {
+    /// How many days after the due date the new one may be.
+    pub max_days: i64,
+    /// How many postponements one invoice may have.
+    pub per_invoice: usize,
+}
+
+impl Default for PostponeRules {
+    fn default() -> Self {
+        PostponeRules {
+            max_days: 14,
+            per_invoice: 1,
+        }
+    }
+}
+
+fn invalid(
+    field: &'static str,
+    value: impl Into<String>,
+    rule: impl Into<String>,
+) -> SelfServiceError {
+    SelfServiceError::Invalid(ParseError::new(field, value, rule))
+}
+
+/// Ask to move out of metering point `gsrn` on `day` (the first day without the contract).
+pub async fn request_move_out(
+    store: &Store,
+    holdings: &Holdings,
+    gsrn: &str,
+    day: Date,
+    note: &str,
+    clock: &dyn Clock,
+) -> Result<WorkOrder, SelfServiceError> {
+    let point = holdings.point(gsrn)?;
+    let mut open = None;
+    for account in &holdings.accounts {
+        let contracts = store
+            .contracts_page(
+                Some(&account.account_id),
+                Some(&point.metering_point_id),
+                None,
+                100,
+            )
+            .await?
+            .items;
+        if let Some(c) = contracts.iter().find(|c| c.end.is_none_or(|e| e > day)) {
+            open = Some((account.account_id.clone(), c.start));
+        }
+    }
+    let Some((account_id, start)) = open else {
+        return Err(invalid(
+            "metering_point",
+            gsrn,
+            "no contract of yours runs on this metering point on that day",
+        ));
+    };
+    if day <= start {
+        return Err(invalid(
+            "date",
+            day.to_string(),
+            format!("the contract starts {start}: move out after that"),
+        ));
+    }
+    let pending = store
+        .work_orders(Some(&holdings.customer.customer_id), Some("requested"), 100)
+        .await?;
+    if pending
+        .iter()
+        .any(|o| o.kind == "move_out" && o.subject == gsrn)
+    {
+        return Err(invalid(
+            "metering_point",
+            gsrn,
+            "a move from this metering point is already reported",
+        ));
+    }
+    if note.chars().count() > 500 {
+        return Err(invalid("note", "(long)", "at most 500 characters"));
+    }
+    let mut tx = store
+        .begin_import(
+            "work_order",
+            &format!(
+                "self-service: customer {} reports a move",
+                holdings.customer.customer_id
+            ),
+            clock.now(),
+        )
+        .await?;
+    let order = tx
+        .create_work_order(&WorkOrder {
+            id: 0,
+            kind: "move_out".to_owned(),
+            customer_id: holdings.customer.customer_id.clone(),
+            account_id,
+            subject: gsrn.to_owned(),
+            requested_date: day.to_string(),
+            detail: note.trim().to_owned(),
+            status: "requested".to_owned(),
+            requested_at_us: 0,
+            decided_by: None,
+            decided_at_us: None,
+            decision_note: None,
+        })
+        .await?;
+    tx.commit(Default::default()).await?;
+    Ok(order)
+}
+
+/// The due date of document `number` as postponed (the latest approved postponement), if any.
+pub async fn postponed_due_date(
+    store: &Store,
+    customer: &str,
+    number: &str,
+) -> Result<Option<Date>, StoreError> {
+    let orders = store
+        .work_orders(Some(customer), Some("approved"), 500)
+        .await?;
+    Ok(orders
+        .iter()
+        .filter(|o| o.kind == "postpone" && o.subject == number)
+        .filter_map(|o| o.requested_date.parse().ok())
+        .max())
+}
+
+/// Postpone invoice `number` to `new_due`, if the rules allow: approved at once by them.
+pub async fn postpone_invoice(
+    store: &Store,
+    holdings: &Holdings,
+    number: &str,
+    new_due: Date,
+    rules: PostponeRules,
+    clock: &dyn Clock,
+) -> Result<WorkOrder, SelfServiceError> {
+    let document = holdings.document(store, number).await?;
+    if document.kind != DocumentKind::Invoice {
+        return Err(invalid(
+            "number",
+            number,
+            "only an invoice has a due date to postpone",
+        ));
+    }
+    let Some(due) = document.due_date else {
+        return Err(invalid(
+            "number",
+            number,
+            "this invoice asks for no payment",
+        ));
+    };
+    let earlier = store
+        .work_orders(Some(&holdings.customer.customer_id), Some("approved"), 500)
+        .await?
+        .iter()
+        .filter(|o| o.kind == "postpone" && o.subject == document.display_number())
+        .count();
+    if earlier >= rules.per_invoice {
+        return Err(invalid(
+            "number",
+            number,
+            format!(
+                "an invoice can be postponed {} time(s); this one has been",
+                rules.per_invoice
+            ),
+        ));
+    }
+    let latest = due.checked_add(rules.max_days.days()).unwrap_or(due);
+    if new_due <= due || new_due > latest {
+        return Err(invalid(
+            "date",
+            new_due.to_string(),
+            format!(
+                "choose a day after {due} and no later than {latest} ({} days)",
+                rules.max_days
+            ),
+        ));
+    }
+    let mut tx = store
+        .begin_import(
+            "work_order",
+            &format!(
+                "self-service: customer {} postpones {number}",
+                holdings.customer.customer_id
+            ),
+            clock.now(),
+        )
+        .await?;
+    let order = tx
+        .create_work_order(&WorkOrder {
+            id: 0,
+            kind: "postpone".to_owned(),
+            customer_id: holdings.customer.customer_id.clone(),
+            account_id: document.account_id.clone(),
+            subject: document.display_number(),
+            requested_date: new_due.to_string(),
+            detail: format!("due {due}"),
+            status: "approved".to_owned(),
+            requested_at_us: 0,
+            decided_by: Some("rules".to_owned()),
+            decided_at_us: None,
+            decision_note: Some(format!(
+                "within {} days, {} per invoice",
+                rules.max_days, rules.per_invoice
+            )),
+        })
+        .await?;
+    tx.commit(Default::default()).await?;
+    Ok(order)
+}
+
+/// Approve or reject requested work order `id` as staff member `staff`. Approving a move ends
+/// the account's contracts on the metering point on the moving day, in the same transaction.
+/// `Ok(None)`: no such requested order (decided already).
+pub async fn decide_work_order(
+    store: &Store,
+    id: i64,
+    approve: bool,
+    staff: &str,
+    note: &str,
+    clock: &dyn Clock,
+) -> Result<Option<WorkOrder>, SelfServiceError> {
+    let mut tx = store
+        .begin_import(
+            "work_order",
+            &format!("back-office: {staff} decides work order {id}"),
+            clock.now(),
+        )
+        .await?;
+    let Some(order) = tx.decide_work_order(id, approve, staff, note).await? else {
+        return Ok(None);
+    };
+    if approve && order.kind == "move_out" {
+        let day: Date = order.requested_date.parse().map_err(|_| {
+            invalid(
+                "date",
+                order.requested_date.clone(),
+                "stored date is unreadable",
+            )
+        })?;
+        let gsrn =
+            nordlys_core::ids::Gsrn::parse(&order.subject).map_err(SelfServiceError::Invalid)?;
+        let contracts = store
+            .contracts_page(Some(&order.account_id), Some(&gsrn), None, 100)
+            .await?
+            .items;
+        for mut contract in contracts
+            .into_iter()
+            .filter(|c| c.start < day && c.end.is_none_or(|e| e > day))
+        {
+            contract.end = Some(day);
+            tx.upsert_contract(&contract).await?;
+        }
+    }
+    tx.commit(Default::default()).await?;
+    Ok(Some(order))
+}
