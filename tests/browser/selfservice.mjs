@@ -122,6 +122,11 @@ try {
   const priceRows = await page.locator('table tbody tr').count();
   check(priceRows >= 23, `the spot price page lists today's hours (${priceRows})`);
 
+  // Compare agreements.
+  await visit(page, '/compare', 'compare');
+  const options = await page.locator('table tbody tr').count();
+  check(options >= 2, `the comparison lists the agreements offered (${options})`);
+
   // Invoices: the list, one invoice, its PDF.
   await visit(page, '/invoices', 'invoices');
   const first = page.locator('tbody a').first();

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod billing;
 pub mod clock;
+pub mod compare;
 pub mod consumption;
 pub mod demo;
 pub mod documents;

@@ -270,6 +270,19 @@ impl Store {
         .await?)
     }
 
+    /// The products of contracts of `role` (what the utility offers in that role).
+    pub async fn product_codes_of_role(
+        &self,
+        role: nordlys_core::model::ContractRole,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT product_code FROM contracts WHERE role = $1 ORDER BY product_code",
+        )
+        .bind(role.code())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Append to the audit log.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(

@@ -152,6 +152,7 @@ impl AppState {
             ("/consumption", "nav-consumption"),
             ("/peaks", "nav-peaks"),
             ("/prices", "nav-prices"),
+            ("/compare", "nav-compare"),
             ("/invoices", "nav-invoices"),
             ("/settings", "nav-settings"),
             ("/move", "nav-move"),

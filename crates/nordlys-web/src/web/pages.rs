@@ -75,6 +75,59 @@ fn preferred_language(holdings: &Holdings) -> Option<Language> {
     holdings.accounts.first().map(|a| a.language)
 }
 
+/// The signed-in customer's holdings and the frame of their page at `path`.
+async fn customer_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+    path: &str,
+) -> Result<(Holdings, Frame), PageError> {
+    let holdings = holdings(state, signed_in).await?;
+    let page = state
+        .frame(
+            headers,
+            Some(signed_in),
+            preferred_language(&holdings),
+            path,
+            path,
+        )
+        .await;
+    Ok((holdings, page))
+}
+
+/// The customer's metering points as (GSRN, label) for a chooser.
+fn point_choices(holdings: &Holdings) -> Vec<(String, String)> {
+    holdings
+        .points
+        .iter()
+        .map(|p| {
+            let id = p.metering_point_id.as_str().to_owned();
+            let label = format!("{id} · {}", p.address.street);
+            (id, label)
+        })
+        .collect()
+}
+
+/// The metering point a page asks for (the customer's first if none).
+fn chosen_point<'h>(
+    holdings: &'h Holdings,
+    asked: &Option<String>,
+) -> Result<&'h nordlys_core::model::MeteringPoint, PageError> {
+    match asked {
+        Some(p) => Ok(holdings.point(p)?),
+        None => holdings.points.first().ok_or(PageError::NotFound),
+    }
+}
+
+/// Today in the customer's zone, and the last day with readings (today if none).
+async fn today_and_last(state: &AppState, holdings: &Holdings) -> Result<(Date, Date), PageError> {
+    let today = today(state, holdings);
+    let last = last_day_with_readings(state, holdings, today)
+        .await?
+        .unwrap_or(today);
+    Ok((today, last))
+}
+
 /// Energy for reading, to 0.1 kWh.
 fn kwh(energy_wh: i64, language: Language) -> String {
     format::decimal(Decimal::new(energy_wh, 3).round_dp(1), language, 1, 1)
@@ -168,16 +221,7 @@ async fn overview(
     RequireSession(signed_in): RequireSession,
 ) -> Response {
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
-        let page = state
-            .frame(
-                &headers,
-                Some(&signed_in),
-                preferred_language(&holdings),
-                "/",
-                "/",
-            )
-            .await;
+        let (holdings, page) = customer_page(&state, &headers, &signed_in, "/").await?;
         let language = page.language;
         let today = today(&state, &holdings);
         let last = last_day_with_readings(&state, &holdings, today).await?;
@@ -421,16 +465,7 @@ async fn consumption_page(
     axum::extract::Query(query): axum::extract::Query<ConsumptionQuery>,
 ) -> Response {
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
-        let page = state
-            .frame(
-                &headers,
-                Some(&signed_in),
-                preferred_language(&holdings),
-                "/consumption",
-                "/consumption",
-            )
-            .await;
+        let (holdings, page) = customer_page(&state, &headers, &signed_in, "/consumption").await?;
         let language = page.language;
         let range = range_of(&state, &holdings, &query).await?;
         let point = holdings.point(&range.point)?;
@@ -526,15 +561,7 @@ async fn consumption_page(
             None => (String::new(), Vec::new(), String::new()),
         };
         let title = page.t("consumption-title");
-        let points = holdings
-            .points
-            .iter()
-            .map(|p| {
-                let id = p.metering_point_id.as_str().to_owned();
-                let label = format!("{id} · {}", p.address.street);
-                (id, label)
-            })
-            .collect();
+        let points = point_choices(&holdings);
         let resolutions = Step::ALL
             .iter()
             .filter(|s| {
@@ -676,25 +703,10 @@ async fn peaks_page(
     axum::extract::Query(query): axum::extract::Query<PointQuery>,
 ) -> Response {
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
-        let page = state
-            .frame(
-                &headers,
-                Some(&signed_in),
-                preferred_language(&holdings),
-                "/peaks",
-                "/peaks",
-            )
-            .await;
+        let (holdings, page) = customer_page(&state, &headers, &signed_in, "/peaks").await?;
         let language = page.language;
-        let point = match &query.point {
-            Some(p) => holdings.point(p)?,
-            None => holdings.points.first().ok_or(PageError::NotFound)?,
-        };
-        let today = today(&state, &holdings);
-        let last = last_day_with_readings(&state, &holdings, today)
-            .await?
-            .unwrap_or(today);
+        let point = chosen_point(&holdings, &query.point)?;
+        let (today, last) = today_and_last(&state, &holdings).await?;
         // The month of the latest readings; "today" is their last day when the clock is past them.
         let tz = point.market.time_zone();
         let now = if last < today {
@@ -800,16 +812,7 @@ async fn peaks_page(
                 Err(e) => return Err(PageError::Api(ApiError::internal(&e))),
             };
         let title = page.t("peaks-title");
-        let points = holdings
-            .points
-            .iter()
-            .map(|p| {
-                (
-                    p.metering_point_id.as_str().to_owned(),
-                    format!("{} · {}", p.metering_point_id.as_str(), p.address.street),
-                )
-            })
-            .collect();
+        let points = point_choices(&holdings);
         Ok(html(
             StatusCode::OK,
             &PeaksPage {
@@ -841,16 +844,7 @@ async fn invoices_page(
     RequireSession(signed_in): RequireSession,
 ) -> Response {
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
-        let page = state
-            .frame(
-                &headers,
-                Some(&signed_in),
-                preferred_language(&holdings),
-                "/invoices",
-                "/invoices",
-            )
-            .await;
+        let (holdings, page) = customer_page(&state, &headers, &signed_in, "/invoices").await?;
         let documents = holdings
             .documents(&state.store, 200)
             .await?
@@ -1488,16 +1482,7 @@ async fn prices_page(
     RequireSession(signed_in): RequireSession,
 ) -> Response {
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
-        let page = state
-            .frame(
-                &headers,
-                Some(&signed_in),
-                preferred_language(&holdings),
-                "/prices",
-                "/prices",
-            )
-            .await;
+        let (holdings, page) = customer_page(&state, &headers, &signed_in, "/prices").await?;
         let language = page.language;
         let point = holdings.points.first().ok_or(PageError::NotFound)?;
         let tz = point.market.time_zone();
@@ -1592,6 +1577,97 @@ async fn prices_page(
 }
 
 #[derive(Template)]
+#[template(path = "compare.html")]
+struct ComparePage {
+    page: Frame,
+    title: String,
+    points: Vec<(String, String)>,
+    point: String,
+    intro: String,
+    rows: Vec<(String, String, String)>,
+    norgespris: Vec<String>,
+}
+
+async fn compare_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    axum::extract::Query(query): axum::extract::Query<PointQuery>,
+) -> Response {
+    let result = async {
+        let (holdings, page) = customer_page(&state, &headers, &signed_in, "/compare").await?;
+        let language = page.language;
+        let point = chosen_point(&holdings, &query.point)?;
+        let (_, last) = today_and_last(&state, &holdings).await?;
+        let comparison = nordlys_app::compare::compare_agreements(
+            &state.store,
+            &holdings,
+            point.metering_point_id.as_str(),
+            last,
+        )
+        .await?;
+        let currency = nordlys_core::quantity::Currency::parse(&comparison.currency)
+            .unwrap_or(point.market.currency());
+        let money = |amount: Decimal| format::money(amount, currency, language);
+        let mine = comparison
+            .products
+            .iter()
+            .find(|p| p.current)
+            .map(|p| p.total);
+        let rows = comparison
+            .products
+            .iter()
+            .map(|p| {
+                let difference = match mine {
+                    _ if p.current => page.t("compare-yours"),
+                    Some(mine) if p.total > mine => {
+                        page.tv("compare-more", &[("amount", &money(p.total - mine))])
+                    }
+                    Some(mine) => page.tv("compare-less", &[("amount", &money(mine - p.total))]),
+                    None => String::new(),
+                };
+                (
+                    format!("{} ({})", p.name, p.product),
+                    money(p.total),
+                    difference,
+                )
+            })
+            .collect();
+        let months = match (comparison.months.first(), comparison.months.last()) {
+            (Some(first), Some(last)) if first != last => format!("{first} – {last}"),
+            (Some(first), _) => first.clone(),
+            _ => String::new(),
+        };
+        let norgespris = comparison
+            .norgespris
+            .map(|(spot, fixed)| {
+                vec![page.tv(
+                    "compare-norgespris",
+                    &[("norgespris", &money(fixed)), ("spot", &money(spot))],
+                )]
+            })
+            .unwrap_or_default();
+        let title = page.t("compare-title");
+        let intro = page.tv("compare-intro", &[("months", &months)]);
+        let points = point_choices(&holdings);
+        Ok(html(
+            StatusCode::OK,
+            &ComparePage {
+                page,
+                title,
+                points,
+                point: point.metering_point_id.as_str().to_owned(),
+                intro,
+                rows,
+                norgespris,
+            },
+        ))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+#[derive(Template)]
 #[template(path = "privacy.html")]
 struct PrivacyPage {
     page: Frame,
@@ -1604,16 +1680,7 @@ async fn privacy_page(
     RequireSession(signed_in): RequireSession,
 ) -> Response {
     let result = async {
-        let holdings = holdings(&state, &signed_in).await?;
-        let page = state
-            .frame(
-                &headers,
-                Some(&signed_in),
-                preferred_language(&holdings),
-                "/privacy",
-                "/privacy",
-            )
-            .await;
+        let (_, page) = customer_page(&state, &headers, &signed_in, "/privacy").await?;
         let title = page.t("privacy-title");
         Ok(html(StatusCode::OK, &PrivacyPage { page, title }))
     }
@@ -1687,6 +1754,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settings/channel", post(post_channel))
         .route("/settings/contact", post(post_contact))
         .route("/prices", get(prices_page))
+        .route("/compare", get(compare_page))
         .route("/privacy", get(privacy_page))
         .route("/privacy/export", post(privacy_export))
 }

@@ -113,8 +113,10 @@ fn a_customer_signs_in_reads_every_page_and_changes_settings_with_csrf() {
         "/consumption?resolution=hour",
         "/peaks",
         "/prices",
+        "/compare",
         "/invoices",
         "/settings",
+        "/move",
         "/privacy",
         "/consumption.csv",
     ] {
@@ -288,6 +290,7 @@ fn customer_a_gets_404_for_everything_of_customer_b() {
         format!("/consumption?point={b_point}"),
         format!("/consumption.csv?point={b_point}"),
         format!("/peaks?point={b_point}"),
+        format!("/compare?point={b_point}"),
     ];
     for path in &gets {
         let (status, _, body) = request("GET", &s.url(path), Some(&cookie), None);
@@ -787,4 +790,81 @@ fn a_reported_move_approved_in_the_back_office_ends_the_contracts_and_a_postpone
         Some(&format!("csrf={csrf}&date={fine}")),
     );
     assert_eq!(status, 422);
+}
+
+#[test]
+fn comparing_agreements_rates_the_current_one_to_what_the_invoice_asked() {
+    let s = TestServer::start_with(12, true, true);
+    let customers = crate::get_json(&s.url("/api/v1/customers?limit=50"), &s.admin);
+    // A customer whose account has one metering point and nothing else.
+    let (customer, account, point) = customers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| {
+            let id = c["id"].as_str().unwrap().to_owned();
+            let accounts =
+                crate::get_json(&s.url(&format!("/api/v1/accounts?customer={id}")), &s.admin);
+            let account = accounts["items"][0]["id"].as_str()?.to_owned();
+            let contracts = crate::get_json(
+                &s.url(&format!("/api/v1/contracts?account={account}")),
+                &s.admin,
+            );
+            let points: std::collections::BTreeSet<String> = contracts["items"]
+                .as_array()?
+                .iter()
+                .map(|k| k["metering_point"].as_str().unwrap_or("").to_owned())
+                .collect();
+            (points.len() == 1 && !points.contains(""))
+                .then(|| (id, account, points.into_iter().next().unwrap()))
+        })
+        .unwrap();
+    let invoices = crate::get_json(
+        &s.url(&format!(
+            "/api/v1/invoices?account={account}&period=2025-01"
+        )),
+        &s.admin,
+    );
+    let invoices = invoices.as_array().unwrap();
+    assert_eq!(invoices.len(), 1, "{invoices:?}");
+    let asked: rust_decimal::Decimal = invoices[0]["total"].as_str().unwrap().parse().unwrap();
+    let holdings = s
+        .block_on(nordlys_app::self_service::Holdings::load(
+            &s.store, &customer,
+        ))
+        .unwrap();
+    let comparison = s
+        .block_on(nordlys_app::compare::compare_agreements(
+            &s.store,
+            &holdings,
+            &point,
+            jiff::civil::date(2025, 1, 31),
+        ))
+        .unwrap();
+    assert_eq!(comparison.months, vec!["2025-01".to_owned()]);
+    assert!(comparison.products.len() >= 2, "{comparison:?}");
+    let current = comparison.products.iter().find(|p| p.current).unwrap();
+    assert_eq!(
+        current.total, asked,
+        "the current agreement rated again is what the invoice asked"
+    );
+    assert!(
+        comparison
+            .products
+            .windows(2)
+            .all(|w| w[0].total <= w[1].total),
+        "cheapest first"
+    );
+    // The page shows every product.
+    let cookie = sign_in(&s, &customer);
+    let (status, _, page) = request(
+        "GET",
+        &s.url(&format!("/compare?point={point}")),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(status, 200);
+    for p in &comparison.products {
+        assert!(page.contains(&p.product), "{} missing", p.product);
+    }
 }
