@@ -78,19 +78,6 @@ pub async fn request_move_out(
             format!("the contract starts {start}: move out after that"),
         ));
     }
-    let pending = store
-        .work_orders(Some(&holdings.customer.customer_id), Some("requested"), 100)
-        .await?;
-    if pending
-        .iter()
-        .any(|o| o.kind == "move_out" && o.subject == gsrn)
-    {
-        return Err(invalid(
-            "metering_point",
-            gsrn,
-            "a move from this metering point is already reported",
-        ));
-    }
     if note.chars().count() > 500 {
         return Err(invalid("note", "(long)", "at most 500 characters"));
     }
@@ -104,6 +91,17 @@ pub async fn request_move_out(
             clock.now(),
         )
         .await?;
+    if tx
+        .lock_work_orders_of("move_out", gsrn, "requested")
+        .await?
+        > 0
+    {
+        return Err(invalid(
+            "metering_point",
+            gsrn,
+            "a move from this metering point is already reported",
+        ));
+    }
     let order = tx
         .create_work_order(&WorkOrder {
             id: 0,
@@ -164,22 +162,6 @@ pub async fn postpone_invoice(
             "this invoice asks for no payment",
         ));
     };
-    let earlier = store
-        .work_orders(Some(&holdings.customer.customer_id), Some("approved"), 500)
-        .await?
-        .iter()
-        .filter(|o| o.kind == "postpone" && o.subject == document.display_number())
-        .count();
-    if earlier >= rules.per_invoice {
-        return Err(invalid(
-            "number",
-            number,
-            format!(
-                "an invoice can be postponed {} time(s); this one has been",
-                rules.per_invoice
-            ),
-        ));
-    }
     let latest = due.checked_add(rules.max_days.days()).unwrap_or(due);
     if new_due <= due || new_due > latest {
         return Err(invalid(
@@ -201,6 +183,19 @@ pub async fn postpone_invoice(
             clock.now(),
         )
         .await?;
+    let earlier = tx
+        .lock_work_orders_of("postpone", &document.display_number(), "approved")
+        .await?;
+    if earlier >= i64::try_from(rules.per_invoice).unwrap_or(i64::MAX) {
+        return Err(invalid(
+            "number",
+            number,
+            format!(
+                "an invoice can be postponed {} time(s); this one has been",
+                rules.per_invoice
+            ),
+        ));
+    }
     let order = tx
         .create_work_order(&WorkOrder {
             id: 0,

@@ -62,6 +62,29 @@ fn from_row(row: &DbRow) -> WorkOrder {
 }
 
 impl StoreTx {
+    /// The work orders of `kind` about `subject` with `status`, read after taking the subject's
+    /// lock until this transaction ends: a check of them ("once per invoice", "no second move
+    /// while one waits") followed by [`StoreTx::create_work_order`] holds against a concurrent
+    /// writer of the same subject (SQLite has one writer at a time anyway).
+    pub async fn lock_work_orders_of(
+        &mut self,
+        kind: &str,
+        subject: &str,
+        status: &str,
+    ) -> Result<i64, StoreError> {
+        self.journal
+            .lock_series(&format!("work_order:{kind}:{subject}"))
+            .await?;
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM work_orders WHERE kind = $1 AND subject = $2 AND status = $3",
+        )
+        .bind(kind)
+        .bind(subject)
+        .bind(status)
+        .fetch_one(self.journal.conn())
+        .await?)
+    }
+
     /// Record a new work order (its `id` is assigned); `status` is `requested`, or `approved`
     /// when rules decided at once (`decided_by` names them).
     pub async fn create_work_order(&mut self, order: &WorkOrder) -> Result<WorkOrder, StoreError> {

@@ -868,3 +868,53 @@ fn comparing_agreements_rates_the_current_one_to_what_the_invoice_asked() {
         assert!(page.contains(&p.product), "{} missing", p.product);
     }
 }
+
+#[test]
+fn two_postponements_of_one_invoice_at_once_give_one() {
+    let s = TestServer::start_with(6, true, true);
+    let id = crate::get_json(&s.url("/api/v1/customers?limit=1"), &s.admin)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account = crate::get_json(&s.url(&format!("/api/v1/accounts?customer={id}")), &s.admin)["items"][0]["id"].as_str().unwrap().to_owned();
+    let invoice = crate::get_json(
+        &s.url(&format!("/api/v1/invoices?account={account}")),
+        &s.admin,
+    )[0]
+    .clone();
+    let number = invoice["number"].as_str().unwrap().to_owned();
+    let due: jiff::civil::Date = invoice["due_date"].as_str().unwrap().parse().unwrap();
+    let cookie = sign_in(&s, &id);
+    let (_, _, page) = request("GET", &s.url("/settings"), Some(&cookie), None);
+    let csrf = csrf_of(&page);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [3, 5]
+            .map(|days| {
+                let (url, cookie, csrf) = (
+                    s.url(&format!("/invoices/{number}/postpone")),
+                    cookie.clone(),
+                    csrf.clone(),
+                );
+                let date = due.checked_add(jiff::ToSpan::days(days)).unwrap();
+                scope.spawn(move || {
+                    request(
+                        "POST",
+                        &url,
+                        Some(&cookie),
+                        Some(&format!("csrf={csrf}&date={date}")),
+                    )
+                    .0
+                })
+            })
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec![303, 422], "{statuses:?}");
+    let orders = s
+        .block_on(s.store.work_orders(Some(&id), Some("approved"), 10))
+        .unwrap();
+    assert_eq!(orders.iter().filter(|o| o.subject == number).count(), 1);
+}
