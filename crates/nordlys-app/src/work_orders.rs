@@ -122,20 +122,35 @@ pub async fn request_move_out(
     Ok(order)
 }
 
-/// The due date of document `number` as postponed (the latest approved postponement), if any.
+/// The due dates of a customer's documents as postponed (the latest approved postponement of
+/// each), by document number.
+pub async fn postponed_due_dates(
+    store: &Store,
+    customer: &str,
+) -> Result<std::collections::HashMap<String, Date>, StoreError> {
+    let mut dates = std::collections::HashMap::new();
+    for order in store
+        .work_orders(Some(customer), Some("approved"), 10_000)
+        .await?
+    {
+        if order.kind != "postpone" {
+            continue;
+        }
+        if let Ok(date) = order.requested_date.parse::<Date>() {
+            let entry = dates.entry(order.subject).or_insert(date);
+            *entry = (*entry).max(date);
+        }
+    }
+    Ok(dates)
+}
+
+/// The due date of document `number` as postponed, if it was.
 pub async fn postponed_due_date(
     store: &Store,
     customer: &str,
     number: &str,
 ) -> Result<Option<Date>, StoreError> {
-    let orders = store
-        .work_orders(Some(customer), Some("approved"), 500)
-        .await?;
-    Ok(orders
-        .iter()
-        .filter(|o| o.kind == "postpone" && o.subject == number)
-        .filter_map(|o| o.requested_date.parse().ok())
-        .max())
+    Ok(postponed_due_dates(store, customer).await?.remove(number))
 }
 
 /// Postpone invoice `number` to `new_due`, if the rules allow: approved at once by them.

@@ -185,6 +185,23 @@ struct DocumentRow {
     total: String,
 }
 
+/// The documents with their due dates as postponed (what the customer now owes by when).
+async fn postponed(
+    state: &AppState,
+    holdings: &Holdings,
+    documents: &mut [nordlys_store::DocumentSummary],
+) -> Result<(), PageError> {
+    let dates =
+        nordlys_app::work_orders::postponed_due_dates(&state.store, &holdings.customer.customer_id)
+            .await?;
+    for d in documents {
+        if let Some(date) = dates.get(&d.display_number()) {
+            d.due_date = Some(*date);
+        }
+    }
+    Ok(())
+}
+
 fn document_row(frame: &Frame, d: &nordlys_store::DocumentSummary) -> DocumentRow {
     let language = frame.language;
     DocumentRow {
@@ -266,7 +283,8 @@ async fn overview(
             }
             None => (page.t("nav-consumption"), Vec::new()),
         };
-        let documents = holdings.documents(&state.store, 50).await?;
+        let mut documents = holdings.documents(&state.store, 50).await?;
+        postponed(&state, &holdings, &mut documents).await?;
         let latest = documents.first().map(|d| document_row(&page, d));
         let open = documents
             .iter()
@@ -845,12 +863,9 @@ async fn invoices_page(
 ) -> Response {
     let result = async {
         let (holdings, page) = customer_page(&state, &headers, &signed_in, "/invoices").await?;
-        let documents = holdings
-            .documents(&state.store, 200)
-            .await?
-            .iter()
-            .map(|d| document_row(&page, d))
-            .collect();
+        let mut summaries = holdings.documents(&state.store, 200).await?;
+        postponed(&state, &holdings, &mut summaries).await?;
+        let documents = summaries.iter().map(|d| document_row(&page, d)).collect();
         let title = page.t("invoices-title");
         Ok(html(
             StatusCode::OK,

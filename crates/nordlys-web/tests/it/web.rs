@@ -779,6 +779,15 @@ fn a_reported_move_approved_in_the_back_office_ends_the_contracts_and_a_postpone
         None,
     );
     assert!(page.contains("Utsatt til"), "{page}");
+    // The overview and the list give the new due date.
+    let new_due = format!("{:02}.{:02}.{}", fine.day(), fine.month(), fine.year());
+    for path in ["/", "/invoices"] {
+        let (_, _, body) = request("GET", &s.url(path), Some(&cookie), None);
+        assert!(
+            body.contains(&new_due),
+            "{path} lacks the postponed due date {new_due}"
+        );
+    }
     assert!(
         !page.contains("/postpone\""),
         "the form is gone after the one postponement"
