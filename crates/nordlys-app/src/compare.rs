@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
-use nordlys_core::document::{DocumentLine, document_totals};
 use nordlys_core::model::{ContractRole, Market};
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::{Scratch, Statutory};
-use nordlys_store::{BillableContract, Store, utc_days_of};
+use nordlys_store::{BillableContract, Store};
 use rust_decimal::Decimal;
 
 use crate::billing::{BillingError, PeriodContext};
+use crate::cost::{failed, gross, rated};
 use crate::self_service::{Holdings, SelfServiceError};
 
 /// What one product would have cost over the months compared.
@@ -42,43 +42,6 @@ pub struct Comparison {
     pub products: Vec<ProductCost>,
     /// Norway: (spot with strømstøtte, Norgespris) with the current product, VAT included.
     pub norgespris: Option<(Decimal, Decimal)>,
-}
-
-fn gross(lines: &[DocumentLine]) -> Decimal {
-    let (net, _, vat, _) = document_totals(lines);
-    net + vat
-}
-
-fn failed(error: impl std::fmt::Display) -> SelfServiceError {
-    SelfServiceError::Invalid(nordlys_core::ParseError::new(
-        "comparison",
-        "",
-        error.to_string(),
-    ))
-}
-
-/// Rate `contract` for `period` (or `None` if it is not ready).
-async fn rated(
-    store: &Store,
-    context: &mut PeriodContext,
-    contract: &BillableContract,
-    scratch: &mut Scratch,
-) -> Result<Option<Vec<DocumentLine>>, SelfServiceError> {
-    let point = contract.point.as_ref();
-    let (first, last) = utc_days_of(
-        context.period.start,
-        context.period.end,
-        &point.map_or(Market::No, |p| p.market).time_zone(),
-    );
-    let chunks = match point {
-        Some(p) => store.day_chunks(&[p.id], first, last).await?,
-        None => HashMap::new(),
-    };
-    let series = point.and_then(|p| chunks.get(&p.id)).map(|v| v.as_slice());
-    Ok(context
-        .rate_contract(store, contract, series, true, scratch)
-        .await?
-        .ok())
 }
 
 /// Compare the agreements of metering point `gsrn` over the months with readings up to `last`.

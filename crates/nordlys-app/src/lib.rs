@@ -7,6 +7,7 @@ pub mod billing;
 pub mod clock;
 pub mod compare;
 pub mod consumption;
+pub mod cost;
 pub mod demo;
 pub mod documents;
 pub mod export;

@@ -1,10 +1,12 @@
-//! Consumption series as served, kept by request and by the journal head they were read at:
-//! a series is read again only when something was written since (by this server or any other
-//! process), which every write moves the head past. The hot read of the self-service web —
-//! one metering point's year of hourly values — is then one small query and a copy.
+//! Answers kept by request and by the journal head they were read at: an answer is computed
+//! again only when something was written since (by this server or any other process), which
+//! every write moves the head past. The hot reads of the self-service web — one metering
+//! point's year of hourly values, this month's cost so far — are then one small query and a
+//! copy.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
@@ -15,14 +17,59 @@ use nordlys_store::Store;
 
 use crate::problem::ApiError;
 
-/// Series kept at most; the cache starts over when full.
+/// Answers kept at most per cache; a cache starts over when full.
 const MAX_ENTRIES: usize = 4096;
 
-type Key = (String, Date, Date, &'static str);
+/// Values of `V` by key, each valid while the journal head is the one it was computed at.
+pub struct HeadCache<K, V> {
+    entries: Mutex<HashMap<K, (i64, V)>>,
+}
 
+impl<K, V> Default for HeadCache<K, V> {
+    fn default() -> Self {
+        HeadCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> HeadCache<K, V> {
+    /// The value of `key`, from the cache if nothing was written since it was computed.
+    pub async fn get_or_compute<E, F, Fut>(&self, store: &Store, key: K, compute: F) -> Result<V, E>
+    where
+        E: From<nordlys_store::StoreError>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let head = store.journal_head().await?;
+        if let Ok(entries) = self.entries.lock()
+            && let Some((at, value)) = entries.get(&key)
+            && *at == head
+        {
+            return Ok(value.clone());
+        }
+        let value = compute().await?;
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key, (head, value.clone()));
+        }
+        Ok(value)
+    }
+
+    /// Forget every value (after this server wrote what they were computed from).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
+/// A consumption series as JSON, by metering point, range and resolution.
 #[derive(Default)]
 pub struct ConsumptionCache {
-    entries: Mutex<HashMap<Key, (i64, Bytes)>>,
+    series: HeadCache<(String, Date, Date, &'static str), Bytes>,
 }
 
 impl ConsumptionCache {
@@ -40,29 +87,19 @@ impl ConsumptionCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<ConsumptionSeries, ApiError>>,
     {
-        let head = store.journal_head().await?;
-        let key: Key = (gsrn.as_str().to_owned(), from, to, step.code());
-        if let Ok(entries) = self.entries.lock()
-            && let Some((at, body)) = entries.get(&key)
-            && *at == head
-        {
-            return Ok(body.clone());
-        }
-        let series = compute().await?;
-        let body = Bytes::from(serde_json::to_vec(&series).map_err(|e| ApiError::internal(&e))?);
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(key, (head, body.clone()));
-        }
-        Ok(body)
+        let key = (gsrn.as_str().to_owned(), from, to, step.code());
+        self.series
+            .get_or_compute(store, key, || async {
+                let series = compute().await?;
+                serde_json::to_vec(&series)
+                    .map(Bytes::from)
+                    .map_err(|e| ApiError::internal(&e))
+            })
+            .await
     }
 
     /// Forget every series (after this server wrote readings).
     pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+        self.series.clear();
     }
 }

@@ -47,6 +47,9 @@ pub struct AppState {
     pub options: ServerOptions,
     tokens: extract::TokenCache,
     consumption_cache: cache::ConsumptionCache,
+    /// This month's cost so far by customer and last day with readings.
+    month_cost_cache:
+        cache::HeadCache<(String, jiff::civil::Date), Option<nordlys_app::cost::MonthToDate>>,
     /// The PDF/EHF renderer for the current issuer profile, made at first need.
     render: tokio::sync::Mutex<Option<Arc<RenderContext>>>,
     /// The web's texts in every language.
@@ -73,6 +76,7 @@ impl AppState {
             options,
             tokens: Default::default(),
             consumption_cache: Default::default(),
+            month_cost_cache: Default::default(),
             render: tokio::sync::Mutex::new(None),
             web_texts: Arc::new(web_texts),
             sign_in_limiter: Default::default(),

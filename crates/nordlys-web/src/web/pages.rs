@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use nordlys_app::consumption::{ConsumptionSeries, Step, boundaries, consumption};
+use nordlys_app::cost::{CostRater, CostScope};
 use nordlys_app::peak_view::{PeakViewError, peak_view};
 use nordlys_app::self_service::{
     Holdings, SelfServiceError, change_invoice_channel, update_contact,
@@ -263,10 +264,40 @@ async fn overview(
                     }
                 }
                 let days_in_month = i64::from(month.days_in_month());
-                let mut lines = vec![page.tv(
+                let mut lines = Vec::new();
+                let cost = state
+                    .month_cost_cache
+                    .get_or_compute(
+                        &state.store,
+                        (holdings.customer.customer_id.clone(), last),
+                        || async {
+                            let mut rater = CostRater::new(&state.store).await?;
+                            rater.month_to_date(&state.store, &holdings, last).await
+                        },
+                    )
+                    .await?;
+                if let Some(cost) = cost {
+                    lines.push(page.tv(
+                        "overview-month-cost",
+                        &[
+                            (
+                                "amount",
+                                &format::money(cost.so_far, cost.currency, language),
+                            ),
+                            ("date", &format::date(cost.through, language)),
+                        ],
+                    ));
+                    if let Some(forecast) = cost.forecast {
+                        lines.push(page.tv(
+                            "overview-month-cost-forecast",
+                            &[("amount", &format::money(forecast, cost.currency, language))],
+                        ));
+                    }
+                }
+                lines.push(page.tv(
                     "overview-month-so-far",
                     &[("kwh", &kwh(total, language)), ("days", &days.to_string())],
-                )];
+                ));
                 if days > 0 && (days as i64) < days_in_month {
                     lines.push(page.tv(
                         "overview-month-forecast",
@@ -344,11 +375,16 @@ struct ConsumptionPage {
     to: String,
     message: Option<String>,
     total: String,
+    cost: Option<String>,
     previous_total: Option<String>,
     previous_href: String,
+    last_year_total: Option<String>,
+    last_year_href: String,
     csv_href: String,
     chart: String,
-    rows: Vec<(String, String, String)>,
+    /// Start, kWh, spot price, and the cost where each interval is rated on its own (months).
+    rows: Vec<(String, String, String, Option<String>)>,
+    cost_column: bool,
 }
 
 /// The range a consumption page shows: as asked, or the month of the last readings.
@@ -520,6 +556,70 @@ async fn consumption_page(
         .await
         .ok()
         .filter(|s| s.energy_wh.iter().any(Option::is_some));
+        let (last_year_from, last_year_to) = (
+            range.from.checked_sub(1.year()).unwrap_or(range.from),
+            range.to.checked_sub(1.year()).unwrap_or(range.to),
+        );
+        let last_year = consumption(
+            &state.store,
+            &point.metering_point_id,
+            last_year_from,
+            last_year_to,
+            range.step,
+        )
+        .await
+        .ok()
+        .filter(|s| s.energy_wh.iter().any(Option::is_some));
+        let mut rater = CostRater::new(&state.store).await?;
+        let scope = CostScope::MeteringPoint(&range.point);
+        let mut cost_of = async |from: Date, to: Date| -> Result<Option<String>, PageError> {
+            Ok(rater
+                .cost(&state.store, &holdings, scope, from, to)
+                .await?
+                .map(|c| format::money(c.gross, c.currency, language)))
+        };
+        let with_cost = |kwh_text: String, cost: Option<String>| match cost {
+            Some(cost) => format!("{kwh_text} · {cost}"),
+            None => kwh_text,
+        };
+        let mut compared = Vec::new();
+        for (series, key, from, to) in [
+            (
+                previous,
+                "consumption-previous-total",
+                previous_from,
+                range.from,
+            ),
+            (
+                last_year,
+                "consumption-last-year-total",
+                last_year_from,
+                last_year_to,
+            ),
+        ] {
+            compared.push(match series {
+                Some(series) => Some(with_cost(
+                    page.tv(key, &[("kwh", &kwh(series.total_wh, language))]),
+                    cost_of(from, to).await?,
+                )),
+                None => None,
+            });
+        }
+        let last_year_total = compared.pop().flatten();
+        let previous_total = compared.pop().flatten();
+        let cost_column = range.step == Step::Month;
+        let mut month_costs = Vec::new();
+        if cost_column && series.is_some() {
+            for (from, to) in nordlys_app::cost::month_parts(range.from, range.to) {
+                month_costs.push(cost_of(from, to).await?);
+            }
+        }
+        let cost = match &series {
+            Some(_) => cost_of(range.from, range.to)
+                .await?
+                .map(|amount| page.tv("consumption-cost", &[("amount", &amount)])),
+            None => None,
+        };
         let (chart, rows, total) = match &series {
             Some(series) => {
                 let spot = spot_per_interval(&state, &holdings, &range).await?;
@@ -564,6 +664,7 @@ async fn consumption_page(
                             spot[i]
                                 .map(|p| format::decimal(p, language, 2, 2))
                                 .unwrap_or_default(),
+                            month_costs.get(i).cloned().flatten(),
                         )
                     })
                     .collect();
@@ -596,12 +697,17 @@ async fn consumption_page(
         Ok(html(
             StatusCode::OK,
             &ConsumptionPage {
-                previous_total: previous.map(|p| {
-                    page.tv(
-                        "consumption-previous-total",
-                        &[("kwh", &kwh(p.total_wh, language))],
-                    )
-                }),
+                cost,
+                previous_total,
+                last_year_total,
+                last_year_href: consumption_href(
+                    "/consumption",
+                    &range.point,
+                    last_year_from,
+                    last_year_to,
+                    range.step,
+                ),
+                cost_column,
                 previous_href: consumption_href(
                     "/consumption",
                     &range.point,

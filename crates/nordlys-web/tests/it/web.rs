@@ -804,39 +804,8 @@ fn a_reported_move_approved_in_the_back_office_ends_the_contracts_and_a_postpone
 #[test]
 fn comparing_agreements_rates_the_current_one_to_what_the_invoice_asked() {
     let s = TestServer::start_with(12, true, true);
-    let customers = crate::get_json(&s.url("/api/v1/customers?limit=50"), &s.admin);
-    // A customer whose account has one metering point and nothing else.
-    let (customer, account, point) = customers["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find_map(|c| {
-            let id = c["id"].as_str().unwrap().to_owned();
-            let accounts =
-                crate::get_json(&s.url(&format!("/api/v1/accounts?customer={id}")), &s.admin);
-            let account = accounts["items"][0]["id"].as_str()?.to_owned();
-            let contracts = crate::get_json(
-                &s.url(&format!("/api/v1/contracts?account={account}")),
-                &s.admin,
-            );
-            let points: std::collections::BTreeSet<String> = contracts["items"]
-                .as_array()?
-                .iter()
-                .map(|k| k["metering_point"].as_str().unwrap_or("").to_owned())
-                .collect();
-            (points.len() == 1 && !points.contains(""))
-                .then(|| (id, account, points.into_iter().next().unwrap()))
-        })
-        .unwrap();
-    let invoices = crate::get_json(
-        &s.url(&format!(
-            "/api/v1/invoices?account={account}&period=2025-01"
-        )),
-        &s.admin,
-    );
-    let invoices = invoices.as_array().unwrap();
-    assert_eq!(invoices.len(), 1, "{invoices:?}");
-    let asked: rust_decimal::Decimal = invoices[0]["total"].as_str().unwrap().parse().unwrap();
+    let (customer, account, point) = single_point_customer(&s);
+    let (asked, _) = january_invoice_total(&s, &account);
     let holdings = s
         .block_on(nordlys_app::self_service::Holdings::load(
             &s.store, &customer,
@@ -926,4 +895,128 @@ fn two_postponements_of_one_invoice_at_once_give_one() {
         .block_on(s.store.work_orders(Some(&id), Some("approved"), 10))
         .unwrap();
     assert_eq!(orders.iter().filter(|o| o.subject == number).count(), 1);
+}
+
+/// A customer whose account has one metering point and nothing else: (customer, account,
+/// metering point).
+fn single_point_customer(s: &TestServer) -> (String, String, String) {
+    let customers = crate::get_json(&s.url("/api/v1/customers?limit=50"), &s.admin);
+    customers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| {
+            let id = c["id"].as_str().unwrap().to_owned();
+            let accounts =
+                crate::get_json(&s.url(&format!("/api/v1/accounts?customer={id}")), &s.admin);
+            let account = accounts["items"][0]["id"].as_str()?.to_owned();
+            let contracts = crate::get_json(
+                &s.url(&format!("/api/v1/contracts?account={account}")),
+                &s.admin,
+            );
+            let points: std::collections::BTreeSet<String> = contracts["items"]
+                .as_array()?
+                .iter()
+                .map(|k| k["metering_point"].as_str().unwrap_or("").to_owned())
+                .collect();
+            (points.len() == 1 && !points.contains(""))
+                .then(|| (id, account, points.into_iter().next().unwrap()))
+        })
+        .unwrap()
+}
+
+/// What the invoice of `account` for January 2025 asked, VAT included, and its currency.
+fn january_invoice_total(s: &TestServer, account: &str) -> (rust_decimal::Decimal, String) {
+    let invoices = crate::get_json(
+        &s.url(&format!(
+            "/api/v1/invoices?account={account}&period=2025-01"
+        )),
+        &s.admin,
+    );
+    let invoices = invoices.as_array().unwrap();
+    assert_eq!(invoices.len(), 1, "{invoices:?}");
+    (
+        invoices[0]["total"].as_str().unwrap().parse().unwrap(),
+        invoices[0]["currency"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn the_cost_of_a_month_is_what_its_invoice_asked_and_the_month_so_far_has_a_forecast() {
+    let s = TestServer::start_with(12, true, true);
+    let (customer, account, point) = single_point_customer(&s);
+    let (asked, currency) = january_invoice_total(&s, &account);
+    let currency = nordlys_core::quantity::Currency::parse(&currency).unwrap();
+    let shown =
+        nordlys_documents::i18n::format::money(asked, currency, nordlys_core::model::Language::Nb);
+    let cookie = sign_in(&s, &customer);
+    // January at month resolution: the month's cost, in the total and in the table, is what
+    // its invoice asked.
+    let (status, _, page) = request(
+        "GET",
+        &s.url(&format!(
+            "/consumption?point={point}&from=2025-01-01&to=2025-02-01&resolution=month"
+        )),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page.matches(&shown).count(), 2, "{shown} in {page}");
+    // December 2024 and January 2024 have no readings: no comparison, and no cost.
+    assert!(!page.contains("Samme periode i fjor:"), "{page}");
+    // The overview: the last readings are of 31 January, so January is complete: its cost
+    // is the invoice's and there is nothing to forecast.
+    let (status, _, overview) = request("GET", &s.url("/"), Some(&cookie), None);
+    assert_eq!(status, 200);
+    assert!(overview.contains(&shown), "{shown} in {overview}");
+    assert!(
+        !overview.contains("Hele måneden i samme tempo"),
+        "{overview}"
+    );
+
+    // Halfway through the month: the cost of the fifteen days, and the month at that pace.
+    let holdings = s
+        .block_on(nordlys_app::self_service::Holdings::load(
+            &s.store, &customer,
+        ))
+        .unwrap();
+    let mut rater = s
+        .block_on(nordlys_app::cost::CostRater::new(&s.store))
+        .unwrap();
+    let half = s
+        .block_on(rater.month_to_date(&s.store, &holdings, jiff::civil::date(2025, 1, 15)))
+        .unwrap()
+        .unwrap();
+    let fifteen_days = s
+        .block_on(rater.cost(
+            &s.store,
+            &holdings,
+            nordlys_app::cost::CostScope::Customer,
+            jiff::civil::date(2025, 1, 1),
+            jiff::civil::date(2025, 1, 16),
+        ))
+        .unwrap()
+        .unwrap();
+    assert_eq!((half.days_elapsed, half.days_in_month), (15, 31));
+    assert_eq!(half.so_far, fifteen_days.gross);
+    assert!(half.so_far < asked, "{half:?} against {asked}");
+    let forecast = half.forecast.unwrap();
+    assert!(
+        forecast > half.so_far
+            && forecast > asked / rust_decimal::Decimal::TWO
+            && forecast < asked * rust_decimal::Decimal::TWO,
+        "a forecast of {forecast} for a month that cost {asked}"
+    );
+    // A span with a day without readings has no cost.
+    assert_eq!(
+        s.block_on(rater.cost(
+            &s.store,
+            &holdings,
+            nordlys_app::cost::CostScope::MeteringPoint(&point),
+            jiff::civil::date(2025, 1, 20),
+            jiff::civil::date(2025, 2, 3),
+        ))
+        .unwrap(),
+        None
+    );
 }
