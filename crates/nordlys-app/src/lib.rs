@@ -12,6 +12,7 @@ pub mod demo;
 pub mod documents;
 pub mod export;
 pub mod import;
+pub mod invoice_data;
 pub mod peak_view;
 pub mod peppol;
 pub mod personal_data;

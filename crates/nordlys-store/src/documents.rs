@@ -33,7 +33,7 @@ pub(crate) struct Unnumbered {
     corrects: Vec<Vec<String>>,
 }
 
-use crate::sql_values::{date, decimal, optional_date};
+use crate::sql_values::{bad, date, decimal, optional_date};
 
 /// A one-line view of an issued document, for lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,8 @@ pub struct DocumentSummary {
     /// The numbers (`F-12`) of the documents this one corrects, in order; empty for a first invoice.
     pub references: Vec<String>,
     pub lines: i64,
+    /// When the document was written (its inputs are the ones recorded before).
+    pub issued_at: jiff::Timestamp,
 }
 
 impl DocumentSummary {
@@ -154,7 +156,7 @@ const DOCUMENT_SUMMARY: &str = "SELECT d.id, d.kind, d.series, d.number, d.kid, 
         d.net::text, d.vat::text, d.gross::text,
         (SELECT string_agg(r.series || '-' || r.number, ' ') FROM (SELECT o.series, o.number FROM document_references x JOIN documents o ON o.id = x.referenced_document_id
                                                                        WHERE x.document_id = d.id ORDER BY x.position) r),
-        (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id)
+        (SELECT count(*) FROM document_lines l WHERE l.document_id = d.id), d.issued_at_us
  FROM documents d";
 
 fn summary_from_row(row: &DbRow) -> Result<DocumentSummary, StoreError> {
@@ -177,6 +179,11 @@ fn summary_from_row(row: &DbRow) -> Result<DocumentSummary, StoreError> {
             .map(|r| r.split(' ').map(str::to_owned).collect())
             .unwrap_or_default(),
         lines: row.get(14),
+        issued_at: {
+            let us: i64 = row.get(15);
+            jiff::Timestamp::from_microsecond(us)
+                .map_err(|_| bad("issued_at_us", &us.to_string()))?
+        },
     })
 }
 

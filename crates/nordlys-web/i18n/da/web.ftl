@@ -88,6 +88,7 @@ kind-credit_note = Kreditnota
 invoice-title = { $kind } { $number }
 invoice-download-pdf = Hent PDF
 invoice-download-ehf = Hent OIOUBL/EHF (XML)
+invoice-download-data = Målerdata og priser bag den (CSV)
 invoice-line = Linje
 invoice-quantity = Mængde
 invoice-price = Enhedspris

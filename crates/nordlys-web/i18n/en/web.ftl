@@ -88,6 +88,7 @@ kind-credit_note = Credit note
 invoice-title = { $kind } { $number }
 invoice-download-pdf = Download PDF
 invoice-download-ehf = Download EHF (XML)
+invoice-download-data = The readings and prices behind it (CSV)
 invoice-line = Line
 invoice-quantity = Quantity
 invoice-price = Unit price

@@ -88,6 +88,7 @@ kind-credit_note = Kreditnota
 invoice-title = { $kind } { $number }
 invoice-download-pdf = Last ned PDF
 invoice-download-ehf = Last ned EHF (XML)
+invoice-download-data = Målerverdiene og prisene bak (CSV)
 invoice-line = Linje
 invoice-quantity = Mengde
 invoice-price = Enhetspris

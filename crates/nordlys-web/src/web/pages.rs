@@ -784,19 +784,13 @@ async fn consumption_csv(
                 quality
             ));
         }
-        let mut response = out.into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&format!(
-            "attachment; filename=\"consumption-{}-{}-{}.csv\"",
-            range.point, range.from, range.to
-        )) {
-            headers.insert(header::CONTENT_DISPOSITION, value);
-        }
-        Ok(response)
+        Ok(csv_download(
+            out,
+            &format!(
+                "consumption-{}-{}-{}.csv",
+                range.point, range.from, range.to
+            ),
+        ))
     }
     .await;
     answer(&state, &headers, result).await
@@ -1361,6 +1355,37 @@ async fn invoice_file(
     answer(state, headers, result).await
 }
 
+/// The readings and spot prices behind an invoice, as CSV.
+async fn invoice_data(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    ApiPath(number): ApiPath<String>,
+) -> Response {
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let csv =
+            nordlys_app::invoice_data::invoice_data_csv(&state.store, &holdings, &number).await?;
+        Ok(csv_download(csv, &format!("invoice-{number}-data.csv")))
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+/// `text` as a CSV file to save as `filename`.
+fn csv_download(text: String, filename: &str) -> Response {
+    let mut response = text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
 async fn invoice_pdf(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -1869,6 +1894,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/invoices/{number}", get(invoice_page))
         .route("/invoices/{number}/pdf", get(invoice_pdf))
         .route("/invoices/{number}/xml", get(invoice_xml))
+        .route("/invoices/{number}/data.csv", get(invoice_data))
         .route("/invoices/{number}/postpone", post(post_postpone))
         .route("/move", get(move_page).post(post_move))
         .route("/settings", get(settings_page))

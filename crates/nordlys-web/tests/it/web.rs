@@ -287,6 +287,7 @@ fn customer_a_gets_404_for_everything_of_customer_b() {
         format!("/invoices/{b_invoice}"),
         format!("/invoices/{b_invoice}/pdf"),
         format!("/invoices/{b_invoice}/xml"),
+        format!("/invoices/{b_invoice}/data.csv"),
         format!("/consumption?point={b_point}"),
         format!("/consumption.csv?point={b_point}"),
         format!("/peaks?point={b_point}"),
@@ -1019,4 +1020,59 @@ fn the_cost_of_a_month_is_what_its_invoice_asked_and_the_month_so_far_has_a_fore
         .unwrap(),
         None
     );
+}
+
+#[test]
+fn the_data_behind_an_invoice_is_its_readings_with_their_prices() {
+    let s = TestServer::start_with(12, true, true);
+    let (customer, account, point) = single_point_customer(&s);
+    let invoice = &crate::get_json(
+        &s.url(&format!(
+            "/api/v1/invoices?account={account}&period=2025-01"
+        )),
+        &s.admin,
+    )[0];
+    let number = invoice["number"].as_str().unwrap();
+    let cookie = sign_in(&s, &customer);
+    let (status, headers, csv) = request(
+        "GET",
+        &s.url(&format!("/invoices/{number}/data.csv")),
+        Some(&cookie),
+        None,
+    );
+    assert_eq!(status, 200, "{csv}");
+    assert_eq!(
+        headers["content-type"].to_str().unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let mut rows = csv.lines();
+    assert_eq!(
+        rows.next(),
+        Some(nordlys_app::invoice_data::INVOICE_DATA_HEADER)
+    );
+    let rows: Vec<Vec<&str>> = rows.map(|r| r.split(',').collect()).collect();
+    // Every interval of January, of the invoice's one metering point, each with a price.
+    let per_day = rows.len() / 31;
+    assert!(per_day == 24 || per_day == 96, "{} rows", rows.len());
+    assert_eq!(rows.len() % 31, 0);
+    assert!(
+        rows.iter().all(|r| r[0] == point && !r[6].is_empty()),
+        "{csv}"
+    );
+    assert!(rows[0][1].starts_with("2025-01-01T00:00"), "{:?}", rows[0]);
+    // The energy in the file is the energy the invoice's spot line billed.
+    let energy_kwh: rust_decimal::Decimal = rows
+        .iter()
+        .map(|r| r[3].parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    let whole = crate::get_json(&s.url(&format!("/api/v1/invoices/{number}")), &s.admin);
+    let lines = whole["lines"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{whole}"));
+    let spot = lines
+        .iter()
+        .find(|l| l["line_kind"] == "spot")
+        .unwrap_or_else(|| panic!("a spot line in {lines:?}"));
+    let billed: rust_decimal::Decimal = spot["quantity"].as_str().unwrap().parse().unwrap();
+    assert_eq!(energy_kwh, billed);
 }
