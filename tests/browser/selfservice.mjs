@@ -102,13 +102,33 @@ try {
   const bars = await page.locator('figure.chart svg rect.bar').count();
   check(bars >= 28, `the daily chart draws a bar per day (${bars})`);
   check(await page.locator('figure.chart svg polyline.spot').count() === 1, 'the spot price is drawn over the consumption');
+  // With JavaScript, choosing a resolution updates the chart in place (htmx): the page is not
+  // loaded again (a mark set on it survives) and the address names the new resolution.
+  await page.evaluate(() => { window.nordlysMark = 'kept'; });
+  await page.focus('#resolution');
   await page.selectOption('#resolution', 'hour');
-  await page.click('form.filters button');
-  await page.waitForLoadState();
+  await page.waitForFunction(() => document.querySelectorAll('figure.chart svg rect.bar').length >= 24 * 28);
   const hourly = await page.locator('figure.chart svg rect.bar').count();
   check(hourly >= 24 * 28, `the hourly chart draws a bar per hour (${hourly})`);
+  check(await page.evaluate(() => window.nordlysMark) === 'kept', 'the chart changed in place, without loading the page again');
+  check(page.url().includes('resolution=hour'), `the address names the resolution (${page.url()})`);
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'resolution',
+    'the focus stays on the resolution chosen');
   await axe(page, 'consumption-hourly');
   await page.screenshot({ path: `${shots}/consumption-hourly.png`, fullPage: true });
+
+  // Without JavaScript the same form loads the page anew, with the same chart.
+  {
+    const plain = await browser.newContext({ javaScriptEnabled: false, locale: 'nb-NO' });
+    await plain.addCookies(await context.cookies());
+    const still = await plain.newPage();
+    await still.goto(base + '/consumption');
+    await still.selectOption('#resolution', 'hour');
+    await Promise.all([still.waitForURL(/resolution=hour/), still.click('form.filters button')]);
+    const bars = await still.locator('figure.chart svg rect.bar').count();
+    check(bars === hourly, `without JavaScript the form gives the same hourly chart (${bars} bars)`);
+    await plain.close();
+  }
 
   // The peak view.
   await visit(page, '/peaks', 'peaks');

@@ -39,7 +39,11 @@ pub fn web_source(language: Language) -> &'static str {
 pub const LANGUAGE_COOKIE: &str = "nordlys_lang";
 
 /// The security headers of a page: no script at all, styles and images from this origin only.
-const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The path of the one script: htmx, which updates parts of a page in place where a page asks
+/// for it (`hx-*` attributes). Every page works without it. Versioned, so it is cached for good.
+pub const HTMX_PATH: &str = "/static/htmx-2.0.11.min.js";
 
 pub struct NavItem {
     pub href: &'static str,
@@ -519,6 +523,18 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// htmx 2.0.11 as published on npm (`htmx.org`, licence 0BSD: `static/vendor/htmx-LICENSE`).
+async fn htmx_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        include_str!("../../static/vendor/htmx-2.0.11.min.js"),
+    )
+        .into_response()
+}
+
 /// The brand's colours as CSS variables (from the issuer profile).
 async fn brand_css(State(state): State<Arc<AppState>>) -> Response {
     let css = match state.store.issuer_profile(None).await {
@@ -577,6 +593,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/signout", post(post_sign_out))
         .route("/lang/{code}", get(choose_language_link))
         .route("/static/app.css", get(stylesheet))
+        .route(HTMX_PATH, get(htmx_script))
         .route("/brand.css", get(brand_css))
         .route("/brand/logo.svg", get(brand_logo))
         .merge(pages::routes())

@@ -125,12 +125,25 @@ fn a_customer_signs_in_reads_every_page_and_changes_settings_with_csrf() {
         if path != "/consumption.csv" {
             let csp = headers["content-security-policy"].to_str().unwrap();
             assert!(
-                csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+                csp.contains("default-src 'none'")
+                    && csp.contains("frame-ancestors 'none'")
+                    && csp.contains("script-src 'self';"),
                 "{csp}"
             );
+            assert!(body.contains(nordlys_web::web::HTMX_PATH), "{path}");
             assert!(body.contains("<html lang=\"nb\">"), "{path}");
         }
     }
+    // The one script the pages load (to update parts in place), from this server only.
+    let (status, headers, script) = request("GET", &s.url(nordlys_web::web::HTMX_PATH), None, None);
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.contains("htmx"), "{}", &script[..80]);
     let (_, _, csv) = request("GET", &s.url("/consumption.csv"), Some(&cookie), None);
     assert!(csv.starts_with("start,end,quantity_kwh,quality\n"), "{csv}");
     assert_eq!(
