@@ -1,0 +1,2 @@
+mod ocr;
+mod ocr_properties;
