@@ -491,3 +491,20 @@ fn the_writer_refuses_what_the_format_cannot_carry() {
     t.assignments[0].payments.clear();
     assert_eq!(write_ocr(&t).unwrap_err().path, "assignments[0].payments");
 }
+
+#[test]
+fn reversals_are_added_to_the_control_totals() {
+    // Type 18 (reversal with KID) with the sample's totals unchanged: its amount is added.
+    let mut lines = sample_lines();
+    for line in &mut lines[2..4] {
+        line.replace_range(4..6, "18");
+    }
+    let transmission = parse_ocr(&file(&lines, "\n")).unwrap();
+    let payment = &transmission.assignments[0].payments[0];
+    assert_eq!(
+        payment.transaction_type,
+        OcrTransactionType::ReversalWithKid
+    );
+    assert!(payment.transaction_type.is_reversal());
+    assert_eq!(payment.amount_minor, 102_000, "the amount as sent");
+}
