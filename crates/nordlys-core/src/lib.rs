@@ -6,6 +6,7 @@
 
 pub mod document;
 pub mod error;
+pub mod fik;
 pub mod ids;
 pub mod kid;
 pub mod model;

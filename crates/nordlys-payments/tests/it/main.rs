@@ -1,0 +1,5 @@
+mod camt;
+mod camt_properties;
+mod ocr;
+mod ocr_properties;
+mod payments;
