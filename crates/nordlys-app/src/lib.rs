@@ -19,6 +19,7 @@ pub mod personal_data;
 pub mod products;
 pub mod progress;
 pub mod rate;
+pub mod receivables;
 pub mod self_service;
 pub mod staff;
 pub mod wire;

@@ -11,6 +11,8 @@
 pub mod master;
 pub mod runs;
 
+use std::collections::HashMap;
+
 use jiff::civil::Date;
 use nordlys_core::ParseError;
 use nordlys_core::document::{DocumentKind, DocumentLine};
@@ -93,6 +95,14 @@ pub struct Document {
     /// The lines, when one document is shown; absent in lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Vec<Line>>,
+    /// An invoice's state in the ledger as of the day listed: `open`, `partially_paid`,
+    /// `paid`, `credited`, `overdue`, `reminded`, `in_collection` or `written_off`. Absent for
+    /// a credit note (it settles the invoice it corrects) and where the ledger was not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// What is still to pay of an invoice, as of the same day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_amount: Option<String>,
 }
 
 /// VAT of one category and rate on a document.
@@ -201,6 +211,8 @@ pub struct DocumentFilter {
     pub period: Option<LocalPeriod>,
     /// The most documents returned, newest first.
     pub limit: u32,
+    /// The day the invoices' `status` and `open_amount` stand at; `None` leaves them out.
+    pub as_of: Option<Date>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,13 +244,35 @@ pub async fn list_documents(
         .await?;
     let ids: Vec<i64> = summaries.iter().map(|s| s.id).collect();
     let mut details = store.document_details(&ids).await?;
-    Ok(summaries
+    let mut documents: Vec<Document> = summaries
         .into_iter()
         .map(|summary| {
             let details = details.remove(&summary.id);
             document(summary, details, None)
         })
-        .collect::<Result<_, _>>()?)
+        .collect::<Result<_, _>>()?;
+    if let Some(as_of) = filter.as_of {
+        let accounts: Vec<String> = documents
+            .iter()
+            .map(|d| d.account.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let basis = store.receivables_basis_of(&accounts).await?;
+        let items: HashMap<i64, crate::receivables::ledger::OpenItem> =
+            crate::receivables::ledger::ledgers(&basis, as_of)
+                .into_values()
+                .flat_map(|l| l.items)
+                .map(|i| (i.document_id, i))
+                .collect();
+        for d in &mut documents {
+            if let Some(item) = items.get(&d.id) {
+                d.status = Some(item.status.code().to_owned());
+                d.open_amount = Some(Decimal::new(item.open_minor, 2).to_string());
+            }
+        }
+    }
+    Ok(documents)
 }
 
 /// One document with its lines, or `None` if no document has this number or id.
@@ -316,6 +350,8 @@ fn document(
             .collect(),
         line_count: u64::try_from(summary.lines).unwrap_or_default(),
         lines,
+        status: None,
+        open_amount: None,
     })
 }
 
@@ -536,6 +572,8 @@ mod tests {
             }],
             line_count: 1,
             lines: Some(vec![line]),
+            status: None,
+            open_amount: None,
         };
         let expected = r#"{
   "number": "K-1",

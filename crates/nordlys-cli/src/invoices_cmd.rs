@@ -141,6 +141,7 @@ pub async fn invoices(db: &str, what: InvoicesWhat) -> Result<()> {
                 account,
                 period,
                 limit,
+                as_of: Some(crate::receivables_cmd::today()),
             };
             let store = open(db).await?;
             let documents = match wire::list_documents(&store, &filter).await {

@@ -38,6 +38,7 @@ mod products_cmd;
 mod progress;
 mod rate_bench;
 mod rate_cmd;
+mod receivables_cmd;
 mod runs_cmd;
 mod serve_cmd;
 mod support;
@@ -167,6 +168,16 @@ enum Command {
         #[command(subcommand)]
         what: serve_cmd::StaffWhat,
     },
+    /// Imported payments and the worklist of those that matched no invoice.
+    Payments {
+        #[command(subcommand)]
+        command: receivables_cmd::PaymentsCommand,
+    },
+    /// An account's ledger: invoices, credit notes, payments, balance and open items.
+    Ledger {
+        #[command(subcommand)]
+        command: receivables_cmd::LedgerCommand,
+    },
     /// Service accounts' API tokens: create (the secret is shown once), list, revoke.
     Tokens {
         #[command(subcommand)]
@@ -217,11 +228,14 @@ enum Kind {
     ExchangeRates,
     Products,
     Usage,
+    /// Payment files: OCR giro or ISO 20022 camt.054/053.
+    Payments,
 }
 
-impl From<Kind> for ImportKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
+impl Kind {
+    /// The import of a CSV or product file (payments have their own).
+    fn csv_kind(self) -> Option<ImportKind> {
+        Some(match self {
             Kind::Customers => ImportKind::Customers,
             Kind::Accounts => ImportKind::Accounts,
             Kind::MeteringPoints => ImportKind::MeteringPoints,
@@ -231,7 +245,8 @@ impl From<Kind> for ImportKind {
             Kind::ExchangeRates => ImportKind::ExchangeRates,
             Kind::Products => ImportKind::Products,
             Kind::Usage => ImportKind::Usage,
-        }
+            Kind::Payments => return None,
+        })
     }
 }
 
@@ -331,8 +346,10 @@ async fn run(cli: Cli) -> Result<()> {
             files,
             timezone,
         } => {
+            let Some(kind) = kind.csv_kind() else {
+                return receivables_cmd::import_payments(&cli.db, &files, &clock).await;
+            };
             let store = open(&cli.db).await?;
-            let kind = ImportKind::from(kind);
             for path in &files {
                 let report = import_file(&store, kind, path, &timezone, &clock).await?;
                 println!("{report}");
@@ -415,6 +432,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tokens { what } => serve_cmd::tokens(&cli.db, what).await?,
         Command::Staff { what } => serve_cmd::staff(&cli.db, what).await?,
         Command::Peppol { command } => peppol_cmd::peppol(&cli.db, command).await?,
+        Command::Payments { command } => receivables_cmd::payments(&cli.db, command).await?,
+        Command::Ledger { command } => receivables_cmd::ledger(&cli.db, command, &clock).await?,
     }
     Ok(())
 }

@@ -67,10 +67,12 @@ pub enum Domain {
     ApiToken,
     /// A customer's request (a move, a postponement) and its decision.
     WorkOrder,
+    /// A payment in and where its money went (allocations to invoices or to a credit).
+    Payment,
 }
 
 impl Domain {
-    pub const ALL: [Domain; 16] = [
+    pub const ALL: [Domain; 17] = [
         Domain::Customer,
         Domain::Account,
         Domain::MeteringPoint,
@@ -87,6 +89,7 @@ impl Domain {
         Domain::Delivery,
         Domain::ApiToken,
         Domain::WorkOrder,
+        Domain::Payment,
     ];
 
     pub fn code(self) -> &'static str {
@@ -107,6 +110,7 @@ impl Domain {
             Domain::Delivery => "delivery",
             Domain::ApiToken => "api_token",
             Domain::WorkOrder => "work_order",
+            Domain::Payment => "payment",
         }
     }
 

@@ -23,6 +23,7 @@ mod master;
 mod meter_values;
 mod peppol;
 mod products;
+mod receivables;
 mod runs;
 mod settlements;
 mod sql_values;
@@ -61,6 +62,10 @@ pub use master::{CustomerFilter, Page, PointRef};
 pub use meter_values::{MergeCounts, StoredReading};
 pub use peppol::{PeppolDirectoryImport, PeppolParticipant, PeppolSource};
 pub use products::StoredProduct;
+pub use receivables::{
+    LedgerDocument, NewAllocation, NewPayment, PaymentFile, ReceivablesBasis, StoredAllocation,
+    StoredPayment, to_minor,
+};
 pub use runs::{BatchClaim, BatchCounts, BatchStatus, RunDocuments, RunSummary, SeriesTotals};
 pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,

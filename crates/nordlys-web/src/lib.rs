@@ -84,6 +84,14 @@ impl AppState {
     }
 }
 
+/// Today where the utilities are (Norway and Denmark keep the same civil time), by the
+/// server's clock: the day invoices' status stands at.
+pub(crate) fn today_in_market(state: &AppState) -> jiff::civil::Date {
+    let now = state.clock.now();
+    let zone = nordlys_core::model::Market::No.time_zone();
+    zone.to_offset(now).to_datetime(now).date()
+}
+
 /// The largest request body accepted (a day of 15-minute readings for some thousand points
 /// as CSV fits; a bigger import belongs in `nordlys import`).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;

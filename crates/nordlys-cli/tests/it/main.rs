@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod invoices;
+mod payments;
 mod peppol;
 
 /// The demo utility of 60 customers and January 2025 with seed 7, billed, not served: the

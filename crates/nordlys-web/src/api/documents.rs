@@ -34,7 +34,7 @@ pub struct DocumentQuery {
     pub limit: Option<u32>,
 }
 
-fn filter_of(query: &DocumentQuery) -> Result<DocumentFilter, ApiError> {
+fn filter_of(state: &AppState, query: &DocumentQuery) -> Result<DocumentFilter, ApiError> {
     let period = query
         .period
         .as_deref()
@@ -48,6 +48,7 @@ fn filter_of(query: &DocumentQuery) -> Result<DocumentFilter, ApiError> {
         account: query.account.clone(),
         period,
         limit: u32::try_from(crate::extract::page_limit(query.limit)?).unwrap_or(100),
+        as_of: Some(crate::today_in_market(state)),
     })
 }
 
@@ -73,7 +74,7 @@ pub async fn list_invoices(
     ApiQuery(query): ApiQuery<DocumentQuery>,
 ) -> Result<Json<Vec<Document>>, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(Json(list(&state, &filter_of(&query)?).await?))
+    Ok(Json(list(&state, &filter_of(&state, &query)?).await?))
 }
 
 /// Credit notes, newest first, each with the documents it corrects (`corrects_all`).
@@ -86,7 +87,7 @@ pub async fn list_corrections(
     ApiQuery(query): ApiQuery<DocumentQuery>,
 ) -> Result<Json<Vec<Document>>, ApiError> {
     caller.require(Scope::Read)?;
-    let mut filter = filter_of(&query)?;
+    let mut filter = filter_of(&state, &query)?;
     let wanted = filter.limit as usize;
     filter.limit = 500;
     let mut documents = list(&state, &filter).await?;

@@ -1,0 +1,240 @@
+//! `nordlys import payments`, `nordlys payments list` and `nordlys ledger show`: payment files
+//! in, the worklist of payments that matched no invoice, and an account's ledger as of a date.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use nordlys_app::Clock;
+use nordlys_app::receivables::import::import_payment_file;
+use nordlys_app::receivables::ledger::{AccountLedger, ledgers};
+use nordlys_core::time::parse_date;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::rate_cmd::OutputFormat;
+use crate::{flag_error, open};
+
+#[derive(Subcommand)]
+pub enum PaymentsCommand {
+    /// Imported payments, oldest first.
+    List {
+        /// Only those with money not allocated to any account (the worklist).
+        #[arg(long)]
+        unmatched: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// An account's entries, balance and open items as of a date.
+    Show {
+        /// The account id.
+        account: String,
+        /// The date the ledger stands at (YYYY-MM-DD); default today.
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+    },
+}
+
+/// The civil day of `now` where the utilities are (Norway and Denmark keep the same time).
+fn day_of(now: jiff::Timestamp) -> jiff::civil::Date {
+    let zone = nordlys_core::model::Market::No.time_zone();
+    zone.to_offset(now).to_datetime(now).date()
+}
+
+/// Today, for the invoices' status.
+pub fn today() -> jiff::civil::Date {
+    day_of(jiff::Timestamp::now())
+}
+
+/// An amount in minor units as the CLI's JSON writes money: a decimal string.
+fn money(minor: i64) -> String {
+    Decimal::new(minor, 2).to_string()
+}
+
+/// Import each payment file in its own transaction; stop at the first refused.
+pub async fn import_payments(db: &str, files: &[PathBuf], clock: &dyn Clock) -> Result<()> {
+    let store = open(db).await?;
+    for path in files {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let name = path.display().to_string();
+        match import_payment_file(&store, &name, &bytes, clock).await {
+            Ok(report) if report.already_imported => {
+                println!("{name}: imported before; nothing changed");
+            }
+            Ok(report) => {
+                println!(
+                    "{name}: {} payments ({}), {} in total: {} matched by KID, {} by reference, {} unmatched (nordlys payments list --unmatched); {} kept as credit",
+                    report.payments,
+                    report.format,
+                    money(report.total_minor),
+                    report.matched_by_kid,
+                    report.matched_by_reference,
+                    report.unmatched,
+                    money(report.credit_minor),
+                );
+                for skipped in &report.skipped {
+                    println!("  skipped {skipped}");
+                }
+            }
+            Err(error) => {
+                store.close().await;
+                bail!("{error}; nothing of the file was stored");
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn payments(db: &str, command: PaymentsCommand) -> Result<()> {
+    let PaymentsCommand::List { unmatched, format } = command;
+    let store = open(db).await?;
+    let payments = store.payments(unmatched).await?;
+    store.close().await;
+    let rows: Vec<serde_json::Value> = payments
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "bank_reference": p.payment.bank_reference,
+                "booking_date": p.payment.booking_date.to_string(),
+                "amount": money(p.payment.amount_minor),
+                "currency": p.payment.currency.code(),
+                "unallocated": money(p.payment.amount_minor - p.allocated_minor),
+                "reference_kind": p.payment.reference_kind,
+                "reference": p.payment.reference,
+                "payer_name": p.payment.payer_name,
+                "free_text": p.payment.free_text,
+                "line": p.payment.line,
+            })
+        })
+        .collect();
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        OutputFormat::Table => {
+            println!(
+                "{:>6}  {:<24} {:<10} {:>12} {:>12}  reference",
+                "id", "bank reference", "booked", "amount", "unallocated"
+            );
+            for p in &payments {
+                println!(
+                    "{:>6}  {:<24} {:<10} {:>12} {:>12}  {} {}",
+                    p.id,
+                    p.payment.bank_reference,
+                    p.payment.booking_date,
+                    money(p.payment.amount_minor),
+                    money(p.payment.amount_minor - p.allocated_minor),
+                    p.payment.reference_kind,
+                    p.payment.reference.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn ledger(db: &str, command: LedgerCommand, clock: &dyn Clock) -> Result<()> {
+    let LedgerCommand::Show {
+        account,
+        as_of,
+        format,
+    } = command;
+    let as_of = match as_of {
+        Some(text) => parse_date("as-of", &text).map_err(|e| flag_error("--as-of", e))?,
+        None => day_of(clock.now()),
+    };
+    let store = open(db).await?;
+    if !store.account_exists(&account).await? {
+        store.close().await;
+        bail!("{account:?}: no account has this id");
+    }
+    let basis = store
+        .receivables_basis_of(std::slice::from_ref(&account))
+        .await?;
+    store.close().await;
+    let ledger = ledgers(&basis, as_of)
+        .remove(&account)
+        .unwrap_or(AccountLedger {
+            account_id: account.clone(),
+            as_of,
+            entries: Vec::new(),
+            balance_minor: 0,
+            credit_minor: 0,
+            items: Vec::new(),
+        });
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&ledger_json(&ledger))?),
+        OutputFormat::Table => print_ledger(&ledger),
+    }
+    Ok(())
+}
+
+/// The ledger as JSON (amounts as decimal strings).
+pub fn ledger_json(ledger: &AccountLedger) -> serde_json::Value {
+    json!({
+        "account_id": ledger.account_id,
+        "as_of": ledger.as_of.to_string(),
+        "balance": money(ledger.balance_minor),
+        "credit": money(ledger.credit_minor),
+        "entries": ledger.entries.iter().map(|e| json!({
+            "date": e.date.to_string(), "kind": e.kind, "reference": e.reference,
+            "amount": money(e.amount_minor), "balance": money(e.balance_minor), "detail": e.detail,
+        })).collect::<Vec<_>>(),
+        "open_items": ledger.items.iter().map(|i| json!({
+            "number": i.number, "kid": i.kid, "issue_date": i.issue_date.to_string(),
+            "due_date": i.due_date.map(|d| d.to_string()), "currency": i.currency.code(),
+            "amount": money(i.amount_minor), "paid": money(i.paid_minor),
+            "credited": money(i.credited_minor), "open_amount": money(i.open_minor),
+            "status": i.status.code(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_ledger(ledger: &AccountLedger) {
+    println!("Account {} as of {}", ledger.account_id, ledger.as_of);
+    println!(
+        "{:<10}  {:<12} {:<24} {:>12} {:>12}  detail",
+        "date", "kind", "reference", "amount", "balance"
+    );
+    for e in &ledger.entries {
+        println!(
+            "{:<10}  {:<12} {:<24} {:>12} {:>12}  {}",
+            e.date,
+            e.kind,
+            e.reference,
+            money(e.amount_minor),
+            money(e.balance_minor),
+            e.detail
+        );
+    }
+    println!(
+        "balance {}{}",
+        money(ledger.balance_minor),
+        if ledger.credit_minor > 0 {
+            format!(" (credit {} not used yet)", money(ledger.credit_minor))
+        } else {
+            String::new()
+        }
+    );
+    println!();
+    println!(
+        "{:<10} {:<12} {:>12} {:>12}  status",
+        "invoice", "due", "amount", "open"
+    );
+    for i in &ledger.items {
+        println!(
+            "{:<10} {:<12} {:>12} {:>12}  {}",
+            i.number,
+            i.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            money(i.amount_minor),
+            money(i.open_minor),
+            i.status.code()
+        );
+    }
+}

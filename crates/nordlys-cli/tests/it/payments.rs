@@ -1,0 +1,297 @@
+//! `nordlys import payments`, `payments list` and `ledger show` on a billed demo utility: OCR
+//! files made by the library the import reads them with, paying the demo's invoices by KID, in
+//! part, too much, by an invoice number in the text, and not at all; the same file twice, the
+//! same payment in another file, a broken file, and two imports at once.
+
+use jiff::civil::Date;
+use nordlys_payments::{OcrAssignment, OcrPayment, OcrTransactionType, OcrTransmission, write_ocr};
+use serde_json::Value;
+
+use crate::{BILLED_DEMO_60, Workdir, arg};
+
+/// The day the demo's invoices were issued (today): payments come after.
+fn issued(invoice: &Value) -> Date {
+    invoice["issue_date"].as_str().unwrap().parse().unwrap()
+}
+
+/// A payment on `day` of `amount_minor` with `kid` (or the text), archive reference `archive`.
+fn payment(
+    day: Date,
+    n: u32,
+    amount_minor: i64,
+    kid: Option<&str>,
+    text: Option<&str>,
+    archive: u64,
+) -> OcrPayment {
+    OcrPayment {
+        transaction_type: if text.is_some() {
+            OcrTransactionType::PurchaseWithText
+        } else {
+            OcrTransactionType::GiroDebitedAccount
+        },
+        transaction_number: n,
+        settlement_date: day,
+        centre_id: "13".into(),
+        day_code: "10".into(),
+        partial_settlement: "1".into(),
+        serial_number: "00001".into(),
+        amount_minor,
+        kid: kid.map(str::to_owned),
+        form_number: format!("{:010}", 9_000_000_000u64 + u64::from(n)),
+        archive_reference: format!("{archive:09}"),
+        bank_date: Some(day),
+        debit_account: Some(format!("{:011}", 12_345_678_900u64 + u64::from(n))),
+        free_text: text.map(str::to_owned),
+        line: 0,
+    }
+}
+
+fn ocr_file(
+    w: &Workdir,
+    name: &str,
+    transmission: &str,
+    payments: Vec<OcrPayment>,
+) -> std::path::PathBuf {
+    let day = payments[0].settlement_date;
+    let file = write_ocr(&OcrTransmission {
+        sender: "00008080".into(),
+        transmission_number: transmission.into(),
+        recipient: "00010200".into(),
+        nets_date: day,
+        assignments: vec![OcrAssignment {
+            agreement_id: "001008566".into(),
+            assignment_number: transmission.into(),
+            payee_account: "15030100001".into(),
+            nets_date: day,
+            payments,
+        }],
+    })
+    .unwrap();
+    let path = w.path(name);
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+/// Øre of a decimal text ("1234.50").
+fn ore(text: &Value) -> i64 {
+    let d: rust_decimal::Decimal = text.as_str().unwrap().parse().unwrap();
+    i64::try_from(d * rust_decimal::Decimal::from(100)).unwrap()
+}
+
+fn ledger(w: &Workdir, account: &str, as_of: &str) -> Value {
+    serde_json::from_str(&w.ok(&[
+        "ledger", "show", account, "--as-of", as_of, "--format", "json",
+    ]))
+    .unwrap()
+}
+
+fn item<'l>(ledger: &'l Value, number: &str) -> &'l Value {
+    ledger["open_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["number"] == number)
+        .unwrap_or_else(|| panic!("{number} in {ledger}"))
+}
+
+#[test]
+fn payments_in_settle_invoices_by_kid_part_too_much_and_text_and_the_rest_waits() {
+    let w = Workdir::new();
+    w.ok(&BILLED_DEMO_60);
+    let invoices: Vec<Value> =
+        serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
+            .unwrap();
+    let mut invoices: Vec<&Value> = invoices
+        .iter()
+        // OCR giro is Norway's: payments in NOK.
+        .filter(|d| d["kind"] == "invoice" && d["status"] == "open" && d["currency"] == "NOK")
+        .collect();
+    invoices.sort_by_key(|d| d["id"].as_i64());
+    let day = issued(invoices[0]);
+    // Before any payment every invoice is open or overdue, with all of it open.
+    assert!(
+        invoices.iter().all(|d| d["open_amount"] == d["total"]),
+        "{invoices:?}"
+    );
+    let (full, part, over, text) = (invoices[0], invoices[1], invoices[2], invoices[3]);
+    let total = |d: &Value| ore(&d["total"]);
+    let kid = |d: &Value| d["kid"].as_str().unwrap().to_owned();
+    let number = |d: &Value| d["number"].as_str().unwrap().to_owned();
+    let file = ocr_file(
+        &w,
+        "ocr-1.txt",
+        "0000001",
+        vec![
+            payment(day, 1, total(full), Some(&kid(full)), None, 100_001),
+            payment(day, 2, total(part) / 2, Some(&kid(part)), None, 100_002),
+            payment(
+                day,
+                3,
+                total(over) + 10_000,
+                Some(&kid(over)),
+                None,
+                100_003,
+            ),
+            payment(
+                day,
+                4,
+                total(text),
+                None,
+                Some(&format!("Betaling {}", number(text))),
+                100_004,
+            ),
+            // A valid MOD10 KID of no invoice: the worklist.
+            payment(day, 5, 12_345, Some("99999999999999999995"), None, 100_005),
+        ],
+    );
+    let out = w.ok(&["import", "payments", arg(&file)]);
+    assert!(
+        out.contains("5 payments (ocr)")
+            && out.contains("3 matched by KID, 1 by reference, 1 unmatched"),
+        "{out}"
+    );
+    let as_of = &day.to_string();
+    let account = |d: &Value| d["account"].as_str().unwrap().to_owned();
+    assert_eq!(
+        item(&ledger(&w, &account(full), as_of), &number(full))["status"],
+        "paid"
+    );
+    let partly = ledger(&w, &account(part), as_of);
+    assert_eq!(
+        ore(&item(&partly, &number(part))["open_amount"]),
+        total(part) - total(part) / 2
+    );
+    let overpaid = ledger(&w, &account(over), as_of);
+    assert_eq!(item(&overpaid, &number(over))["status"], "paid");
+    assert_eq!(
+        ore(&overpaid["credit"]),
+        10_000,
+        "the 100.00 too much is the account's credit"
+    );
+    assert_eq!(ore(&overpaid["balance"]), -10_000, "{overpaid}");
+    let by_text = ledger(&w, &account(text), as_of);
+    assert_eq!(item(&by_text, &number(text))["status"], "paid");
+    assert!(
+        by_text["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "payment"
+                && e["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("invoice number {} in the text", number(text)))),
+        "the evidence of the match is kept: {by_text}"
+    );
+    let unmatched: Vec<Value> =
+        serde_json::from_str(&w.ok(&["payments", "list", "--unmatched", "--format", "json"]))
+            .unwrap();
+    assert_eq!(unmatched.len(), 1, "{unmatched:?}");
+    assert_eq!(unmatched[0]["reference"], "99999999999999999995");
+    // invoices list gives the status and what is open.
+    let listed: Vec<Value> =
+        serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
+            .unwrap();
+    let status_of = |n: &str| listed.iter().find(|d| d["number"] == n).unwrap()["status"].clone();
+    assert_eq!(status_of(&number(full)), "paid");
+    assert_eq!(status_of(&number(part)), "partially_paid");
+    let due: Date = part["due_date"].as_str().unwrap().parse().unwrap();
+    let late = ledger(&w, &account(part), &due.tomorrow().unwrap().to_string());
+    assert_eq!(
+        item(&late, &number(part))["status"],
+        "overdue",
+        "half paid, after the due date"
+    );
+
+    // The same file again changes nothing.
+    let again = w.ok(&["import", "payments", arg(&file)]);
+    assert!(
+        again.contains("imported before; nothing changed"),
+        "{again}"
+    );
+    let all: Vec<Value> =
+        serde_json::from_str(&w.ok(&["payments", "list", "--format", "json"])).unwrap();
+    assert_eq!(all.len(), 5);
+    // Another file with one payment of the first: refused whole, with the line.
+    let twice = ocr_file(
+        &w,
+        "ocr-2.txt",
+        "0000002",
+        vec![
+            payment(day, 1, 50_000, None, None, 200_001),
+            payment(day, 2, total(full), Some(&kid(full)), None, 100_001),
+        ],
+    );
+    let (_, error) = w.fails(&["import", "payments", arg(&twice)]);
+    assert!(
+        error.contains("ocr-2.txt:5:") && error.contains("000100001 was imported before"),
+        "{error}"
+    );
+    // A file cut short: refused with where it ends.
+    let whole = std::fs::read_to_string(&twice).unwrap();
+    let cut = w.write("ocr-cut.txt", &whole[..whole.len() - 82]);
+    let (_, error) = w.fails(&["import", "payments", arg(&cut)]);
+    assert!(error.contains("ocr-cut.txt:"), "{error}");
+    let after: Vec<Value> =
+        serde_json::from_str(&w.ok(&["payments", "list", "--format", "json"])).unwrap();
+    assert_eq!(after.len(), 5, "nothing of a refused file is stored");
+}
+
+#[test]
+fn two_imports_at_once_never_settle_one_invoice_twice() {
+    let w = Workdir::new();
+    w.ok(&BILLED_DEMO_60);
+    let invoices: Vec<Value> =
+        serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
+            .unwrap();
+    let invoice = invoices
+        .iter()
+        .find(|d| d["kind"] == "invoice" && d["status"] == "open")
+        .unwrap();
+    let day = issued(invoice);
+    let amount = ore(&invoice["total"]);
+    let kid = invoice["kid"].as_str().unwrap();
+    // Two banks' files, each paying the whole invoice.
+    let files: Vec<_> = (0..2u64)
+        .map(|i| {
+            ocr_file(
+                &w,
+                &format!("ocr-{i}.txt"),
+                &format!("{:07}", 10 + i),
+                vec![payment(day, 1, amount, Some(kid), None, 300_000 + i)],
+            )
+        })
+        .collect();
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_nordlys"))
+                .arg("--db")
+                .arg(w.db())
+                .args(["import", "payments", arg(f)])
+                .env_remove("NORDLYS_DATABASE_URL")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let account = invoice["account"].as_str().unwrap();
+    let l = ledger(&w, account, &day.to_string());
+    let it = item(&l, invoice["number"].as_str().unwrap());
+    assert_eq!(ore(&it["paid"]), amount, "paid once: {l}");
+    assert_eq!(it["status"], "paid");
+    assert_eq!(
+        ore(&l["credit"]),
+        amount,
+        "the second payment is the account's credit: {l}"
+    );
+}
