@@ -11,8 +11,6 @@
 pub mod master;
 pub mod runs;
 
-use std::collections::HashMap;
-
 use jiff::civil::Date;
 use nordlys_core::ParseError;
 use nordlys_core::document::{DocumentKind, DocumentLine};
@@ -258,13 +256,7 @@ pub async fn list_documents(
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
-        let basis = store.receivables_basis_of(&accounts).await?;
-        let items: HashMap<i64, crate::receivables::ledger::OpenItem> =
-            crate::receivables::ledger::ledgers(&basis, as_of)
-                .into_values()
-                .flat_map(|l| l.items)
-                .map(|i| (i.document_id, i))
-                .collect();
+        let items = crate::receivables::items_of_accounts(store, &accounts, as_of).await?;
         for d in &mut documents {
             if let Some(item) = items.get(&d.id) {
                 d.status = Some(item.status.code().to_owned());

@@ -177,6 +177,35 @@ pub async fn postpone_invoice(
             "this invoice asks for no payment",
         ));
     };
+    // The ledger as it stands today: nothing to postpone on a settled invoice, and not once
+    // the claim has gone to collection.
+    let now = clock.now();
+    let today = nordlys_core::model::Market::No
+        .time_zone()
+        .to_offset(now)
+        .to_datetime(now)
+        .date();
+    let items = crate::receivables::items_of_accounts(
+        store,
+        std::slice::from_ref(&document.account_id),
+        today,
+    )
+    .await?;
+    if let Some(item) = items.get(&document.id) {
+        use crate::receivables::ledger::InvoiceStatus;
+        let refusal = match item.status {
+            InvoiceStatus::Paid | InvoiceStatus::Credited => {
+                Some("this invoice is settled: there is nothing to postpone")
+            }
+            InvoiceStatus::InCollection | InvoiceStatus::WrittenOff => Some(
+                "this invoice is in collection: a new due date is agreed with the collection agency",
+            ),
+            _ => None,
+        };
+        if let Some(rule) = refusal {
+            return Err(invalid("number", number, rule));
+        }
+    }
     let latest = due.checked_add(rules.max_days.days()).unwrap_or(due);
     if new_due <= due || new_due > latest {
         return Err(invalid(

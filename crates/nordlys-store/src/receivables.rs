@@ -89,6 +89,8 @@ pub struct LedgerDocument {
     pub gross: Decimal,
     /// The documents it corrects, in order (ids).
     pub references: Vec<i64>,
+    /// The due date as postponed (the latest approved postponement), if it was.
+    pub postponed_to: Option<Date>,
 }
 
 impl LedgerDocument {
@@ -367,6 +369,7 @@ async fn read_basis(
             currency: Currency::parse(&currency).map_err(StoreError::CorruptValue)?,
             gross: decimal(&row, 9, "gross")?,
             references: Vec::new(),
+            postponed_to: None,
         };
         index.insert(document.id, basis.documents.len());
         basis.documents.push(document);
@@ -385,6 +388,30 @@ async fn read_basis(
         let (document, referenced): (i64, i64) = (row.get(0), row.get(1));
         if let Some(i) = index.get(&document) {
             basis.documents[*i].references.push(referenced);
+        }
+    }
+    // Postponed due dates: approved postponements name the document by its number.
+    let mut query = SqlBuilder::new(
+        "SELECT subject, requested_date FROM work_orders WHERE kind = 'postpone' AND status = 'approved'",
+    );
+    if let Some(accounts) = accounts {
+        query
+            .push(" AND account_id IN (")
+            .bind_list(accounts.iter().cloned())
+            .push(")");
+    }
+    let numbers: HashMap<String, usize> = basis
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.display_number(), i))
+        .collect();
+    for row in query.build(backend).fetch_all(&mut *conn).await? {
+        let number: String = row.get(0);
+        let to = date(&row, 1, "requested_date")?;
+        if let Some(&i) = numbers.get(&number) {
+            let document = &mut basis.documents[i];
+            document.postponed_to = Some(document.postponed_to.map_or(to, |d| d.max(to)));
         }
     }
     let mut query = SqlBuilder::new("SELECT ");

@@ -53,7 +53,10 @@ pub struct OpenItem {
     pub kid: Option<String>,
     pub account_id: String,
     pub issue_date: Date,
+    /// The due date in force: as postponed, if it was.
     pub due_date: Option<Date>,
+    /// The due date was postponed (from the document's own).
+    pub postponed: bool,
     pub currency: Currency,
     pub amount_minor: i64,
     pub paid_minor: i64,
@@ -131,7 +134,8 @@ pub fn ledgers(basis: &ReceivablesBasis, as_of: Date) -> BTreeMap<String, Accoun
             kid: d.kid.clone(),
             account_id: d.account_id.clone(),
             issue_date: d.issue_date,
-            due_date: d.due_date,
+            due_date: d.postponed_to.or(d.due_date),
+            postponed: d.postponed_to.is_some(),
             currency: d.currency,
             amount_minor: minor(d.gross),
             paid_minor: 0,
@@ -314,6 +318,7 @@ mod tests {
             currency: Currency::Nok,
             gross: Decimal::new(gross, 2),
             references: Vec::new(),
+            postponed_to: None,
         }
     }
 

@@ -155,6 +155,7 @@ mod tests {
             account_id: format!("A{id}"),
             issue_date: date(2026, 1, 5),
             due_date: Some(date(2026, 1, 20)),
+            postponed: false,
             currency: Currency::Nok,
             amount_minor: open_minor,
             paid_minor: 0,

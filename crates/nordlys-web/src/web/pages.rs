@@ -16,6 +16,7 @@ use jiff::civil::Date;
 use nordlys_app::consumption::{ConsumptionSeries, Step, boundaries, consumption};
 use nordlys_app::cost::{CostRater, CostScope};
 use nordlys_app::peak_view::{PeakViewError, peak_view};
+use nordlys_app::receivables::ledger::OpenItem;
 use nordlys_app::self_service::{
     Holdings, SelfServiceError, change_invoice_channel, update_contact,
 };
@@ -184,6 +185,30 @@ struct DocumentRow {
     issued: String,
     due: String,
     total: String,
+    /// The invoice's state in the ledger (empty for a credit note).
+    status: String,
+    /// What is left to pay, when something is.
+    open: Option<String>,
+}
+
+/// The customer's invoices as the ledger stands today, by document id.
+async fn ledger_items(
+    state: &AppState,
+    holdings: &Holdings,
+) -> Result<std::collections::HashMap<i64, OpenItem>, PageError> {
+    let accounts: Vec<String> = holdings
+        .accounts
+        .iter()
+        .map(|a| a.account_id.clone())
+        .collect();
+    Ok(
+        nordlys_app::receivables::items_of_accounts(
+            &state.store,
+            &accounts,
+            today(state, holdings),
+        )
+        .await?,
+    )
 }
 
 /// The documents with their due dates as postponed (what the customer now owes by when).
@@ -203,9 +228,19 @@ async fn postponed(
     Ok(())
 }
 
-fn document_row(frame: &Frame, d: &nordlys_store::DocumentSummary) -> DocumentRow {
+fn document_row(
+    frame: &Frame,
+    d: &nordlys_store::DocumentSummary,
+    item: Option<&OpenItem>,
+) -> DocumentRow {
     let language = frame.language;
     DocumentRow {
+        status: item
+            .map(|i| frame.t(&format!("status-{}", i.status.code())))
+            .unwrap_or_default(),
+        open: item
+            .filter(|i| i.open_minor > 0)
+            .map(|i| format::money(Decimal::new(i.open_minor, 2), i.currency, language)),
         number: d.display_number(),
         kind: frame.t(match d.kind {
             DocumentKind::Invoice => "kind-invoice",
@@ -316,13 +351,14 @@ async fn overview(
         };
         let mut documents = holdings.documents(&state.store, 50).await?;
         postponed(&state, &holdings, &mut documents).await?;
-        let latest = documents.first().map(|d| document_row(&page, d));
+        let items = ledger_items(&state, &holdings).await?;
+        let latest = documents
+            .first()
+            .map(|d| document_row(&page, d, items.get(&d.id)));
         let open = documents
             .iter()
-            .filter(|d| {
-                d.kind == DocumentKind::Invoice && d.due_date.is_some_and(|due| due >= today)
-            })
-            .map(|d| document_row(&page, d))
+            .filter(|d| items.get(&d.id).is_some_and(|i| i.open_minor > 0))
+            .map(|d| document_row(&page, d, items.get(&d.id)))
             .collect();
         let accounts = holdings
             .accounts
@@ -965,7 +1001,11 @@ async fn invoices_page(
         let (holdings, page) = customer_page(&state, &headers, &signed_in, "/invoices").await?;
         let mut summaries = holdings.documents(&state.store, 200).await?;
         postponed(&state, &holdings, &mut summaries).await?;
-        let documents = summaries.iter().map(|d| document_row(&page, d)).collect();
+        let items = ledger_items(&state, &holdings).await?;
+        let documents = summaries
+            .iter()
+            .map(|d| document_row(&page, d, items.get(&d.id)))
+            .collect();
         let title = page.t("invoices-title");
         Ok(html(
             StatusCode::OK,
@@ -1042,13 +1082,24 @@ async fn invoice_response(
         let document = nordlys_app::wire::find_document(&state.store, &key)
             .await?
             .ok_or(PageError::NotFound)?;
-        let row = document_row(&page, &summary);
+        let items = ledger_items(state, &holdings).await?;
+        let item = items.get(&summary.id);
+        let row = document_row(&page, &summary, item);
         let mut facts = vec![row.period.clone(), row.issued.clone()];
         if !row.due.is_empty() {
             facts.push(row.due.clone());
         }
         if let Some(kid) = &document.kid {
             facts.push(format!("{} {kid}", page.t("invoice-kid")));
+        }
+        if !row.status.is_empty() {
+            facts.push(match &row.open {
+                Some(open) => page.tv(
+                    "invoice-status-open",
+                    &[("status", &row.status), ("amount", open)],
+                ),
+                None => row.status.clone(),
+            });
         }
         if !document.corrects_all.is_empty() {
             facts.push(page.tv(

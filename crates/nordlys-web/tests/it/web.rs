@@ -939,8 +939,8 @@ fn single_point_customer(s: &TestServer) -> (String, String, String) {
         .unwrap()
 }
 
-/// What the invoice of `account` for January 2025 asked, VAT included, and its currency.
-fn january_invoice_total(s: &TestServer, account: &str) -> (rust_decimal::Decimal, String) {
+/// The invoice of `account` for January 2025, as the API lists it.
+fn january_invoice(s: &TestServer, account: &str) -> serde_json::Value {
     let invoices = crate::get_json(
         &s.url(&format!(
             "/api/v1/invoices?account={account}&period=2025-01"
@@ -949,9 +949,15 @@ fn january_invoice_total(s: &TestServer, account: &str) -> (rust_decimal::Decima
     );
     let invoices = invoices.as_array().unwrap();
     assert_eq!(invoices.len(), 1, "{invoices:?}");
+    invoices[0].clone()
+}
+
+/// What the invoice of `account` for January 2025 asked, VAT included, and its currency.
+fn january_invoice_total(s: &TestServer, account: &str) -> (rust_decimal::Decimal, String) {
+    let invoice = january_invoice(s, account);
     (
-        invoices[0]["total"].as_str().unwrap().parse().unwrap(),
-        invoices[0]["currency"].as_str().unwrap().to_owned(),
+        invoice["total"].as_str().unwrap().parse().unwrap(),
+        invoice["currency"].as_str().unwrap().to_owned(),
     )
 }
 
@@ -1039,12 +1045,7 @@ fn the_cost_of_a_month_is_what_its_invoice_asked_and_the_month_so_far_has_a_fore
 fn the_data_behind_an_invoice_is_its_readings_with_their_prices() {
     let s = TestServer::start_with(12, true, true);
     let (customer, account, point) = single_point_customer(&s);
-    let invoice = &crate::get_json(
-        &s.url(&format!(
-            "/api/v1/invoices?account={account}&period=2025-01"
-        )),
-        &s.admin,
-    )[0];
+    let invoice = &january_invoice(&s, &account);
     let number = invoice["number"].as_str().unwrap();
     let cookie = sign_in(&s, &customer);
     let (status, headers, csv) = request(
@@ -1088,4 +1089,108 @@ fn the_data_behind_an_invoice_is_its_readings_with_their_prices() {
         .unwrap_or_else(|| panic!("a spot line in {lines:?}"));
     let billed: rust_decimal::Decimal = spot["quantity"].as_str().unwrap().parse().unwrap();
     assert_eq!(energy_kwh, billed);
+}
+
+/// The overview's card of what is unpaid, as HTML.
+fn unpaid_card(s: &TestServer, cookie: &str) -> String {
+    let (_, _, overview) = request("GET", &s.url("/"), Some(cookie), None);
+    overview
+        .split("id=\"open-h\"")
+        .nth(1)
+        .and_then(|card| card.split("</section>").next())
+        .unwrap_or_else(|| panic!("no unpaid card in {overview}"))
+        .to_owned()
+}
+
+#[test]
+fn a_paid_invoice_leaves_the_unpaid_list_and_cannot_be_postponed() {
+    use nordlys_payments::{OcrAssignment, OcrPayment, OcrTransactionType, OcrTransmission};
+    let s = TestServer::start_with(12, true, true);
+    let (customer, account, _) = single_point_customer(&s);
+    let invoice = &january_invoice(&s, &account);
+    let number = invoice["number"].as_str().unwrap().to_owned();
+    // The server's clock is today's: the 2025 invoice is long overdue, and unpaid.
+    assert_eq!(invoice["status"], "overdue", "{invoice}");
+    let cookie = sign_in(&s, &customer);
+    let unpaid = unpaid_card(&s, &cookie);
+    assert!(
+        unpaid.contains(&number) && unpaid.contains("Forfalt"),
+        "{unpaid}"
+    );
+
+    // The bank's OCR file pays it by KID.
+    let day = jiff::civil::date(2025, 2, 10);
+    let amount: rust_decimal::Decimal = invoice["total"].as_str().unwrap().parse().unwrap();
+    let file = nordlys_payments::write_ocr(&OcrTransmission {
+        sender: "00008080".into(),
+        transmission_number: "0000001".into(),
+        recipient: "00010200".into(),
+        nets_date: day,
+        assignments: vec![OcrAssignment {
+            agreement_id: "001008566".into(),
+            assignment_number: "0000001".into(),
+            payee_account: "15030100001".into(),
+            nets_date: day,
+            payments: vec![OcrPayment {
+                transaction_type: OcrTransactionType::GiroDebitedAccount,
+                transaction_number: 1,
+                settlement_date: day,
+                centre_id: "13".into(),
+                day_code: "10".into(),
+                partial_settlement: "1".into(),
+                serial_number: "00001".into(),
+                amount_minor: i64::try_from(amount * rust_decimal::Decimal::from(100)).unwrap(),
+                kid: Some(invoice["kid"].as_str().unwrap().to_owned()),
+                form_number: "9000000001".into(),
+                archive_reference: "000100001".into(),
+                bank_date: Some(day),
+                debit_account: None,
+                free_text: None,
+                line: 0,
+            }],
+        }],
+    })
+    .unwrap();
+    let report = s
+        .block_on(nordlys_app::receivables::import::import_payment_file(
+            &s.store,
+            "ocr.txt",
+            &file,
+            &nordlys_app::SystemClock,
+        ))
+        .unwrap();
+    assert_eq!(report.matched_by_kid, 1, "{report:?}");
+
+    let unpaid = unpaid_card(&s, &cookie);
+    assert!(
+        !unpaid.contains(&number) && unpaid.contains("Ingenting å betale"),
+        "{unpaid}"
+    );
+    let (_, _, invoices) = request("GET", &s.url("/invoices"), Some(&cookie), None);
+    assert!(invoices.contains("Betalt"), "{invoices}");
+    assert_eq!(
+        crate::get_json(
+            &s.url(&format!("/api/v1/invoices?account={account}")),
+            &s.admin
+        )[0]["status"],
+        "paid"
+    );
+    // Postponing a paid invoice is refused, and nothing is stored.
+    let (_, _, page) = request(
+        "GET",
+        &s.url(&format!("/invoices/{number}")),
+        Some(&cookie),
+        None,
+    );
+    assert!(page.contains("Betalt"), "{page}");
+    let head = s.block_on(s.store.journal_head()).unwrap();
+    let (status, _, body) = request(
+        "POST",
+        &s.url(&format!("/invoices/{number}/postpone")),
+        Some(&cookie),
+        Some(&format!("csrf={}&date=2025-02-25", csrf_of(&page))),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("nothing to postpone"), "{body}");
+    assert_eq!(s.block_on(s.store.journal_head()).unwrap(), head);
 }
