@@ -173,6 +173,11 @@ enum Command {
         #[command(subcommand)]
         command: receivables_cmd::PaymentsCommand,
     },
+    /// Reminders, collection notices and handovers of open invoices, by the dunning policy.
+    Dunning {
+        #[command(subcommand)]
+        command: receivables_cmd::DunningCommand,
+    },
     /// An account's ledger: invoices, credit notes, payments, balance and open items.
     Ledger {
         #[command(subcommand)]
@@ -433,6 +438,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Staff { what } => serve_cmd::staff(&cli.db, what).await?,
         Command::Peppol { command } => peppol_cmd::peppol(&cli.db, command).await?,
         Command::Payments { command } => receivables_cmd::payments(&cli.db, command).await?,
+        Command::Dunning { command } => receivables_cmd::dunning(&cli.db, command, &clock).await?,
         Command::Ledger { command } => receivables_cmd::ledger(&cli.db, command, &clock).await?,
     }
     Ok(())

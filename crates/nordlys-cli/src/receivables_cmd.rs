@@ -28,6 +28,28 @@ pub enum PaymentsCommand {
 }
 
 #[derive(Subcommand)]
+pub enum DunningCommand {
+    /// Evaluate every open invoice and send what is due: reminders, collection notices and
+    /// handovers, each with its fee and deadline.
+    Run {
+        /// The day the run stands at (YYYY-MM-DD); default today.
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
+        /// Only report what would be sent; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Dunning tables (policies, fees, interest) instead of the shipped ones.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Write the claims handed over to the collection agency to this CSV file.
+        #[arg(long)]
+        handover_out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum LedgerCommand {
     /// An account's entries, balance and open items as of a date.
     Show {
@@ -139,6 +161,172 @@ pub async fn payments(db: &str, command: PaymentsCommand) -> Result<()> {
     Ok(())
 }
 
+pub async fn dunning(db: &str, command: DunningCommand, clock: &dyn Clock) -> Result<()> {
+    use nordlys_app::receivables::dunning::run_dunning;
+    use nordlys_dunning::{DunningTables, StepKind};
+    let DunningCommand::Run {
+        as_of,
+        dry_run,
+        policy,
+        handover_out,
+        format,
+    } = command;
+    let as_of = match as_of {
+        Some(text) => parse_date("as-of", &text).map_err(|e| flag_error("--as-of", e))?,
+        None => day_of(clock.now()),
+    };
+    let tables = match &policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            DunningTables::from_toml(&text).with_context(|| format!("{}", path.display()))?
+        }
+        None => DunningTables::default(),
+    };
+    let store = open(db).await?;
+    let report = run_dunning(&store, &tables, as_of, dry_run, clock).await?;
+    if let Some(path) = &handover_out {
+        let handed: Vec<&str> = report
+            .sent
+            .iter()
+            .filter(|s| s.step == StepKind::Handover)
+            .map(|s| s.number.as_str())
+            .collect();
+        let rows = handover_rows(&store, &handed, as_of, &tables).await?;
+        std::fs::write(path, rows).with_context(|| format!("writing {}", path.display()))?;
+    }
+    store.close().await;
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "as_of": as_of.to_string(),
+                "dry_run": report.dry_run,
+                "evaluated": report.evaluated,
+                "reminders": report.count(StepKind::Reminder),
+                "collection_notices": report.count(StepKind::CollectionNotice),
+                "handovers": report.count(StepKind::Handover),
+                "fees": money(report.fees_minor()),
+                "sent": report.sent.iter().map(|s| json!({
+                    "number": s.number, "account": s.account_id, "step": s.step.code(),
+                    "fee": money(s.fee_minor), "deadline": s.deadline.map(|d| d.to_string()),
+                    "rule": s.rule,
+                })).collect::<Vec<_>>(),
+                "held": report.held.iter().map(|(number, reason, until)| json!({
+                    "number": number, "reason": reason, "until": until.to_string(),
+                })).collect::<Vec<_>>(),
+                "skipped": report.skipped,
+            }))?
+        ),
+        OutputFormat::Table => {
+            println!(
+                "Dunning{} as of {as_of}: {} open invoices; {} reminders, {} collection notices, {} handovers; fees {}; {} held",
+                if report.dry_run {
+                    " (dry run, nothing stored)"
+                } else {
+                    ""
+                },
+                report.evaluated,
+                report.count(StepKind::Reminder),
+                report.count(StepKind::CollectionNotice),
+                report.count(StepKind::Handover),
+                money(report.fees_minor()),
+                report.held.len()
+            );
+            for (number, reason, until) in &report.held {
+                println!("  held {number}: {reason} until {until}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The claims handed over, as the collection agency needs them: the invoice, the debtor, the
+/// principal apart from fees and interest, what was paid, and each step with its date.
+async fn handover_rows(
+    store: &nordlys_store::Store,
+    numbers: &[&str],
+    as_of: jiff::civil::Date,
+    tables: &nordlys_dunning::DunningTables,
+) -> Result<String> {
+    let basis = store.receivables_basis().await?;
+    let items: std::collections::HashMap<String, nordlys_app::receivables::ledger::OpenItem> =
+        ledgers(&basis, as_of)
+            .into_values()
+            .flat_map(|l| l.items)
+            .map(|i| (i.number.clone(), i))
+            .collect();
+    let mut out = csv_writer();
+    out.write_record([
+        "invoice",
+        "account",
+        "payer_kind",
+        "issue_date",
+        "due_date",
+        "currency",
+        "principal",
+        "fees",
+        "interest",
+        "paid",
+        "credited",
+        "open",
+        "steps",
+    ])?;
+    for number in numbers {
+        let Some(item) = items.get(*number) else {
+            continue;
+        };
+        let market = match item.currency {
+            nordlys_core::quantity::Currency::Dkk => nordlys_core::model::Market::Dk,
+            _ => nordlys_core::model::Market::No,
+        };
+        let interest = item
+            .due_date
+            .map(|due| {
+                nordlys_dunning::interest_minor(
+                    item.amount_minor - item.paid_minor - item.credited_minor,
+                    due,
+                    as_of,
+                    market,
+                    tables,
+                )
+            })
+            .transpose()
+            .unwrap_or(None)
+            .unwrap_or(0);
+        let steps: Vec<String> = basis
+            .dunning
+            .iter()
+            .filter(|s| s.document_id == item.document_id)
+            .map(|s| format!("{} {} fee {}", s.step, s.sent_on, money(s.fee_minor)))
+            .collect();
+        out.write_record([
+            item.number.clone(),
+            item.account_id.clone(),
+            basis
+                .payer_kinds
+                .get(&item.account_id)
+                .cloned()
+                .unwrap_or_default(),
+            item.issue_date.to_string(),
+            item.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            item.currency.code().to_owned(),
+            money(item.amount_minor),
+            money(item.fees_minor),
+            money(interest),
+            money(item.paid_minor),
+            money(item.credited_minor),
+            money(item.open_minor),
+            steps.join("; "),
+        ])?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::Writer::from_writer(Vec::new())
+}
+
 pub async fn ledger(db: &str, command: LedgerCommand, clock: &dyn Clock) -> Result<()> {
     let LedgerCommand::Show {
         account,
@@ -189,7 +377,7 @@ pub fn ledger_json(ledger: &AccountLedger) -> serde_json::Value {
         "open_items": ledger.items.iter().map(|i| json!({
             "number": i.number, "kid": i.kid, "issue_date": i.issue_date.to_string(),
             "due_date": i.due_date.map(|d| d.to_string()), "currency": i.currency.code(),
-            "amount": money(i.amount_minor), "paid": money(i.paid_minor),
+            "amount": money(i.amount_minor), "fees": money(i.fees_minor), "paid": money(i.paid_minor),
             "credited": money(i.credited_minor), "open_amount": money(i.open_minor),
             "status": i.status.code(),
         })).collect::<Vec<_>>(),

@@ -63,8 +63,8 @@ pub use meter_values::{MergeCounts, StoredReading};
 pub use peppol::{PeppolDirectoryImport, PeppolParticipant, PeppolSource};
 pub use products::StoredProduct;
 pub use receivables::{
-    LedgerDocument, NewAllocation, NewPayment, PaymentFile, ReceivablesBasis, StoredAllocation,
-    StoredPayment, to_minor,
+    LedgerDocument, NewAllocation, NewDunningStep, NewPayment, PaymentFile, ReceivablesBasis,
+    StoredAllocation, StoredPayment, to_minor,
 };
 pub use runs::{BatchClaim, BatchCounts, BatchStatus, RunDocuments, RunSummary, SeriesTotals};
 pub use settlements::{

@@ -254,6 +254,56 @@ impl StoreTx {
         self.journal.record_many(changes).await
     }
 
+    /// Record dunning steps (each journaled, domain `payment`); a step an invoice has taken
+    /// already (a run at the same time took it) is left out. The steps recorded.
+    pub async fn insert_dunning_steps(
+        &mut self,
+        steps: &[NewDunningStep],
+    ) -> Result<Vec<NewDunningStep>, StoreError> {
+        let now_us = self.journal.now_us();
+        let mut recorded = Vec::new();
+        for step in steps {
+            let inserted = sqlx::query(
+                "INSERT INTO dunning_steps (document_id, account_id, step, step_index, sent_on, deadline, fee_minor, rule, run_at_us)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (document_id, step_index) DO NOTHING",
+            )
+            .bind(step.document_id)
+            .bind(&step.account_id)
+            .bind(&step.step)
+            .bind(step.step_index)
+            .bind(step.sent_on.to_string())
+            .bind(step.deadline.map(|d| d.to_string()))
+            .bind(step.fee_minor)
+            .bind(&step.rule)
+            .bind(now_us)
+            .execute(self.journal.conn())
+            .await?;
+            if inserted.rows_affected() == 1 {
+                recorded.push(step.clone());
+            }
+        }
+        let changes = recorded
+            .iter()
+            .map(|step| {
+                Change::of_upsert(
+                    Domain::Payment,
+                    format!("dunning/{}/{}", step.document_id, step.step_index),
+                    None,
+                    json!({
+                        "document_id": step.document_id, "account_id": step.account_id,
+                        "step": step.step, "step_index": step.step_index,
+                        "sent_on": step.sent_on.to_string(),
+                        "deadline": step.deadline.map(|d| d.to_string()),
+                        "fee_minor": step.fee_minor, "rule": step.rule,
+                    }),
+                    ChangeScope::default(),
+                )
+            })
+            .collect();
+        self.journal.record_many(changes).await?;
+        Ok(recorded)
+    }
+
     /// Run a multi-row INSERT: the new rows' ids, in the order of its VALUES. Both backends
     /// give the rows of one statement ascending ids in VALUES order (SQLite's rowids, one
     /// PostgreSQL sequence under the receivables lock), while the order RETURNING lists them in
@@ -298,12 +348,31 @@ fn file_from_row(row: &DbRow) -> PaymentFile {
     }
 }
 
-/// Everything the ledger is computed from: documents, payments and allocations.
+/// A dunning step to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDunningStep {
+    pub document_id: i64,
+    pub account_id: String,
+    /// `reminder`, `collection_notice` or `handover`.
+    pub step: String,
+    /// Its place in the policy (0 = the first step): a step of an invoice is taken once.
+    pub step_index: i64,
+    pub sent_on: Date,
+    pub deadline: Option<Date>,
+    pub fee_minor: i64,
+    pub rule: String,
+}
+
+/// Everything the ledger is computed from: documents, payments, allocations and dunning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReceivablesBasis {
     pub documents: Vec<LedgerDocument>,
     pub payments: Vec<StoredPayment>,
     pub allocations: Vec<StoredAllocation>,
+    /// Dunning steps taken, oldest first.
+    pub dunning: Vec<NewDunningStep>,
+    /// The kind of each account's payer (`person` or `organisation`), by account.
+    pub payer_kinds: HashMap<String, String>,
 }
 
 const PAYMENT_COLUMNS: &str = "p.id, p.file_id, p.line, p.bank_reference, p.booking_date, p.amount_minor, p.currency,
@@ -455,6 +524,40 @@ async fn read_basis(
             allocated_at_us: row.get(8),
             booking_date: date(&row, 9, "booking_date")?,
         });
+    }
+    let mut query = SqlBuilder::new(
+        "SELECT document_id, account_id, step, step_index, sent_on, deadline, fee_minor, rule FROM dunning_steps",
+    );
+    if let Some(accounts) = accounts {
+        query
+            .push(" WHERE account_id IN (")
+            .bind_list(accounts.iter().cloned())
+            .push(")");
+    }
+    query.push(" ORDER BY document_id, step_index");
+    for row in query.build(backend).fetch_all(&mut *conn).await? {
+        basis.dunning.push(NewDunningStep {
+            document_id: row.get(0),
+            account_id: row.get(1),
+            step: row.get(2),
+            step_index: row.get(3),
+            sent_on: date(&row, 4, "sent_on")?,
+            deadline: optional_date(&row, 5, "deadline")?,
+            fee_minor: row.get(6),
+            rule: row.get(7),
+        });
+    }
+    let mut query = SqlBuilder::new(
+        "SELECT a.account_id, c.kind FROM accounts a JOIN customers c ON c.customer_id = a.payer_customer_id",
+    );
+    if let Some(accounts) = accounts {
+        query
+            .push(" WHERE a.account_id IN (")
+            .bind_list(accounts.iter().cloned())
+            .push(")");
+    }
+    for row in query.build(backend).fetch_all(&mut *conn).await? {
+        basis.payer_kinds.insert(row.get(0), row.get(1));
     }
     Ok(basis)
 }

@@ -59,9 +59,14 @@ pub struct OpenItem {
     pub postponed: bool,
     pub currency: Currency,
     pub amount_minor: i64,
+    /// Dunning fees charged on the claim.
+    pub fees_minor: i64,
     pub paid_minor: i64,
     pub credited_minor: i64,
+    /// Amount and fees less what was paid and credited.
     pub open_minor: i64,
+    /// The last dunning step taken (`reminder`, `collection_notice`, `handover`).
+    pub last_step: Option<String>,
     pub status: InvoiceStatus,
 }
 
@@ -138,11 +143,22 @@ pub fn ledgers(basis: &ReceivablesBasis, as_of: Date) -> BTreeMap<String, Accoun
             postponed: d.postponed_to.is_some(),
             currency: d.currency,
             amount_minor: minor(d.gross),
+            fees_minor: 0,
             paid_minor: 0,
             credited_minor: 0,
             open_minor: minor(d.gross),
+            last_step: None,
             status: InvoiceStatus::Open,
         });
+    }
+    // Dunning fees are charges on the claim they dun.
+    for step in basis.dunning.iter().filter(|s| s.sent_on <= as_of) {
+        if let Some((account, i)) = item_index.get(&step.document_id) {
+            let item = &mut out.get_mut(account).expect("made above").items[*i];
+            item.fees_minor += step.fee_minor;
+            item.open_minor += step.fee_minor;
+            item.last_step = Some(step.step.clone());
+        }
     }
     let mut payment_detail: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for a in basis.allocations.iter().filter(|a| a.booking_date <= as_of) {
@@ -233,6 +249,29 @@ pub fn ledgers(basis: &ReceivablesBasis, as_of: Date) -> BTreeMap<String, Accoun
                 detail: String::new(),
             });
     }
+    let numbers: BTreeMap<i64, (&str, String)> = documents
+        .iter()
+        .map(|d| (d.id, (d.account_id.as_str(), d.display_number())))
+        .collect();
+    for step in basis
+        .dunning
+        .iter()
+        .filter(|s| s.sent_on <= as_of && s.fee_minor != 0)
+    {
+        if let Some((account, number)) = numbers.get(&step.document_id) {
+            entries
+                .entry((*account).to_owned())
+                .or_default()
+                .push(LedgerEntry {
+                    date: step.sent_on,
+                    kind: "fee",
+                    reference: format!("{number} {}", step.step),
+                    amount_minor: step.fee_minor,
+                    balance_minor: 0,
+                    detail: step.rule.clone(),
+                });
+        }
+    }
     for p in basis
         .payments
         .iter()
@@ -290,6 +329,10 @@ fn status(item: &OpenItem, as_of: Date) -> InvoiceStatus {
         } else {
             InvoiceStatus::Paid
         }
+    } else if item.last_step.as_deref() == Some("handover") {
+        InvoiceStatus::InCollection
+    } else if item.last_step.is_some() {
+        InvoiceStatus::Reminded
     } else if item.due_date.is_some_and(|due| due < as_of) {
         InvoiceStatus::Overdue
     } else if item.open_minor < item.amount_minor {

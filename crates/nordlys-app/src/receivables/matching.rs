@@ -158,9 +158,11 @@ mod tests {
             postponed: false,
             currency: Currency::Nok,
             amount_minor: open_minor,
+            fees_minor: 0,
             paid_minor: 0,
             credited_minor: 0,
             open_minor,
+            last_step: None,
             status: InvoiceStatus::Open,
         }
     }

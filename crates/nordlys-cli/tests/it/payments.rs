@@ -78,6 +78,25 @@ fn ore(text: &Value) -> i64 {
     i64::try_from(d * rust_decimal::Decimal::from(100)).unwrap()
 }
 
+/// Every document as `invoices list --format json` gives it.
+fn all_documents(w: &Workdir) -> Vec<Value> {
+    serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
+        .unwrap()
+}
+
+/// Start `nordlys --db … ARGS` without waiting for it (to run two at once).
+fn spawn(w: &Workdir, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nordlys"))
+        .arg("--db")
+        .arg(w.db())
+        .args(args)
+        .env_remove("NORDLYS_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn ledger(w: &Workdir, account: &str, as_of: &str) -> Value {
     serde_json::from_str(&w.ok(&[
         "ledger", "show", account, "--as-of", as_of, "--format", "json",
@@ -98,9 +117,7 @@ fn item<'l>(ledger: &'l Value, number: &str) -> &'l Value {
 fn payments_in_settle_invoices_by_kid_part_too_much_and_text_and_the_rest_waits() {
     let w = Workdir::new();
     w.ok(&BILLED_DEMO_60);
-    let invoices: Vec<Value> =
-        serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
-            .unwrap();
+    let invoices = all_documents(&w);
     let mut invoices: Vec<&Value> = invoices
         .iter()
         // OCR giro is Norway's: payments in NOK.
@@ -189,9 +206,7 @@ fn payments_in_settle_invoices_by_kid_part_too_much_and_text_and_the_rest_waits(
     assert_eq!(unmatched.len(), 1, "{unmatched:?}");
     assert_eq!(unmatched[0]["reference"], "99999999999999999995");
     // invoices list gives the status and what is open.
-    let listed: Vec<Value> =
-        serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
-            .unwrap();
+    let listed = all_documents(&w);
     let status_of = |n: &str| listed.iter().find(|d| d["number"] == n).unwrap()["status"].clone();
     assert_eq!(status_of(&number(full)), "paid");
     assert_eq!(status_of(&number(part)), "partially_paid");
@@ -241,9 +256,7 @@ fn payments_in_settle_invoices_by_kid_part_too_much_and_text_and_the_rest_waits(
 fn two_imports_at_once_never_settle_one_invoice_twice() {
     let w = Workdir::new();
     w.ok(&BILLED_DEMO_60);
-    let invoices: Vec<Value> =
-        serde_json::from_str(&w.ok(&["invoices", "list", "--limit", "500", "--format", "json"]))
-            .unwrap();
+    let invoices = all_documents(&w);
     let invoice = invoices
         .iter()
         .find(|d| d["kind"] == "invoice" && d["status"] == "open")
@@ -264,17 +277,7 @@ fn two_imports_at_once_never_settle_one_invoice_twice() {
         .collect();
     let children: Vec<_> = files
         .iter()
-        .map(|f| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_nordlys"))
-                .arg("--db")
-                .arg(w.db())
-                .args(["import", "payments", arg(f)])
-                .env_remove("NORDLYS_DATABASE_URL")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+        .map(|f| spawn(&w, &["import", "payments", arg(f)]))
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
@@ -293,5 +296,145 @@ fn two_imports_at_once_never_settle_one_invoice_twice() {
         ore(&l["credit"]),
         amount,
         "the second payment is the account's credit: {l}"
+    );
+}
+
+fn dunning(w: &Workdir, args: &[&str]) -> Value {
+    let mut all = vec!["dunning", "run", "--format", "json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&w.ok(&all)).unwrap()
+}
+
+#[test]
+fn dunning_reminds_the_unpaid_never_the_paid_once_a_day_and_hands_over_at_the_end() {
+    let w = Workdir::new();
+    w.ok(&BILLED_DEMO_60);
+    let invoices = all_documents(&w);
+    let open: Vec<&Value> = invoices.iter().filter(|d| d["status"] == "open").collect();
+    let nok: Vec<&Value> = open
+        .iter()
+        .copied()
+        .filter(|d| d["currency"] == "NOK")
+        .collect();
+    let paid = nok[0];
+    let due: Date = paid["due_date"].as_str().unwrap().parse().unwrap();
+    let file = ocr_file(
+        &w,
+        "ocr.txt",
+        "0000001",
+        vec![payment(
+            issued(paid),
+            1,
+            ore(&paid["total"]),
+            paid["kid"].as_str(),
+            None,
+            500_001,
+        )],
+    );
+    w.ok(&["import", "payments", arg(&file)]);
+    let day = |n: i64| {
+        due.checked_add(jiff::Span::new().days(n))
+            .unwrap()
+            .to_string()
+    };
+
+    // 13 days after the due date: Danish reminders (10 days), no Norwegian one (14); a dry run
+    // stores nothing.
+    let dry = dunning(&w, &["--as-of", &day(13), "--dry-run"]);
+    let danish = open.iter().filter(|d| d["currency"] == "DKK").count() as u64;
+    assert_eq!(dry["reminders"], danish, "{dry}");
+    assert_eq!(
+        dunning(&w, &["--as-of", &day(13), "--dry-run"])["reminders"],
+        danish
+    );
+    // 14 days after: every unpaid invoice is reminded, the paid one is not.
+    let run = dunning(&w, &["--as-of", &day(14)]);
+    assert_eq!(run["reminders"], (open.len() - 1) as u64, "{run}");
+    let sent: Vec<&str> = run["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["number"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sent.contains(&paid["number"].as_str().unwrap()),
+        "a paid invoice is never reminded"
+    );
+    // The same day again: nothing new.
+    assert_eq!(dunning(&w, &["--as-of", &day(14)])["reminders"], 0);
+    // The fee is the 2026 one-twentieth of the inkassosats, on the claim.
+    let reminded = nok[1];
+    let account = reminded["account"].as_str().unwrap();
+    let l = ledger(&w, account, &day(14));
+    let it = item(&l, reminded["number"].as_str().unwrap());
+    assert_eq!(it["status"], "reminded", "{l}");
+    assert_eq!(
+        ore(&it["open_amount"]),
+        ore(&reminded["total"]) + 3_800,
+        "{l}"
+    );
+    assert!(
+        l["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "fee"),
+        "{l}"
+    );
+
+    // Two runs at once after the reminders' deadline: each notice is sent once.
+    let notice_day = day(14 + 16);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            spawn(
+                &w,
+                &["dunning", "run", "--format", "json", "--as-of", &notice_day],
+            )
+        })
+        .collect();
+    let mut notices = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        notices += report["collection_notices"].as_u64().unwrap();
+    }
+    let norwegian_unpaid = (nok.len() - 1) as u64;
+    assert_eq!(
+        notices, norwegian_unpaid,
+        "each Norwegian invoice's notice once, whichever run sent it"
+    );
+    let l = ledger(&w, account, &notice_day);
+    assert_eq!(
+        ore(&item(&l, reminded["number"].as_str().unwrap())["fees"]),
+        7_600,
+        "two fees, once each: {l}"
+    );
+    // After the notice's deadline the claim goes to collection, with the export for the agency.
+    let export = w.path("handover.csv");
+    let handover = dunning(
+        &w,
+        &[
+            "--as-of",
+            &day(14 + 16 + 16),
+            "--handover-out",
+            arg(&export),
+        ],
+    );
+    assert!(
+        handover["handovers"].as_u64().unwrap() >= norwegian_unpaid,
+        "{handover}"
+    );
+    let csv = std::fs::read_to_string(&export).unwrap();
+    assert!(csv.starts_with("invoice,account,payer_kind,issue_date,due_date,currency,principal,fees,interest,paid,credited,open,steps"), "{csv}");
+    assert!(csv.contains(reminded["number"].as_str().unwrap()), "{csv}");
+    let l = ledger(&w, account, &day(14 + 16 + 16));
+    assert_eq!(
+        item(&l, reminded["number"].as_str().unwrap())["status"],
+        "in_collection"
     );
 }

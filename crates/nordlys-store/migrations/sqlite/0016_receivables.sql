@@ -52,3 +52,21 @@ CREATE INDEX payment_allocations_by_payment ON payment_allocations (payment_id);
 CREATE INDEX payment_allocations_by_account ON payment_allocations (account_id);
 CREATE INDEX payment_allocations_by_document ON payment_allocations (document_id);
 CREATE INDEX documents_by_kid ON documents (kid);
+
+-- Dunning steps taken, one row each and never changed: a reminder, a collection notice or the
+-- handover of an invoice, with its fee (a charge on the invoice's claim) and deadline. A step
+-- of an invoice is taken once (two runs at once cannot both take it).
+CREATE TABLE dunning_steps (
+    id             INTEGER PRIMARY KEY,
+    document_id    INTEGER NOT NULL REFERENCES documents (id),
+    account_id     TEXT    NOT NULL REFERENCES accounts (account_id),
+    step           TEXT    NOT NULL CHECK (step IN ('reminder', 'collection_notice', 'handover')),
+    step_index     INTEGER NOT NULL,
+    sent_on        TEXT    NOT NULL,
+    deadline       TEXT,
+    fee_minor      INTEGER NOT NULL,
+    rule           TEXT    NOT NULL,
+    run_at_us      INTEGER NOT NULL,
+    UNIQUE (document_id, step_index)
+);
+CREATE INDEX dunning_steps_by_account ON dunning_steps (account_id);
