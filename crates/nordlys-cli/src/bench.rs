@@ -87,6 +87,10 @@ pub enum BenchWhat {
         #[arg(long, default_value = "../shared/tools/peppol/validate")]
         validator: PathBuf,
     },
+    /// Receivables on a billed run (`--db`, a copy of the `settle.db` that `bench settle --keep
+    /// --dir D` leaves; the bench writes to it): a dunning run over every open invoice, then an
+    /// OCR giro file paying them imported and matched.
+    Receivables,
     /// Import generated 15-minute meter values into a fresh SQLite file: rows/s and bytes on
     /// disk per metering-point-year.
     Import {
@@ -162,6 +166,7 @@ pub async fn run(what: BenchWhat, db: &str) -> Result<()> {
             dir,
             keep,
         } => crate::bench_settle::run(metering_points, postgres, workers, dir, keep).await,
+        BenchWhat::Receivables => crate::bench_receivables::run(db).await,
         BenchWhat::Documents {
             period,
             threads,

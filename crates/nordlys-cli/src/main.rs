@@ -25,6 +25,7 @@ macro_rules! eprintln {
 
 mod bench;
 mod bench_documents;
+mod bench_receivables;
 mod bench_settle;
 mod bill_cmd;
 mod changes_cmd;
