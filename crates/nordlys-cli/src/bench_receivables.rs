@@ -53,10 +53,7 @@ pub async fn run(db: &str) -> Result<()> {
         real.evaluated as f64 / real_s
     );
     let again = run_dunning(&store, &tables, as_of, false, &SystemClock).await?;
-    println!(
-        "dunning again the same day: {} new steps",
-        again.sent.len()
-    );
+    println!("dunning again the same day: {} new steps", again.sent.len());
 
     // Payments for the Norwegian invoices (OCR giro is Norway's).
     let day = due.checked_add(2.days())?;
@@ -68,9 +65,17 @@ pub async fn run(db: &str) -> Result<()> {
     {
         let (amount, kid, text) = match n % 100 {
             // A few pay to no invoice (a mistyped KID): the worklist.
-            0 | 1 => (item.open_minor, Some("00000000000000000000".to_owned()), None),
+            0 | 1 => (
+                item.open_minor,
+                Some("00000000000000000000".to_owned()),
+                None,
+            ),
             // Some pay by the invoice number in the text.
-            2..=4 => (item.open_minor, None, Some(format!("Faktura {}", item.number))),
+            2..=4 => (
+                item.open_minor,
+                None,
+                Some(format!("Faktura {}", item.number)),
+            ),
             // Some pay half.
             5..=9 => (item.open_minor / 2, item.kid.clone(), None),
             _ => (item.open_minor, item.kid.clone(), None),

@@ -438,3 +438,59 @@ fn dunning_reminds_the_unpaid_never_the_paid_once_a_day_and_hands_over_at_the_en
         "in_collection"
     );
 }
+
+#[test]
+fn a_camt_notification_pays_by_kid_and_a_foreign_currency_refuses_it_whole() {
+    let w = Workdir::new();
+    w.ok(&BILLED_DEMO_60);
+    let camt = include_str!("../../../nordlys-payments/tests/fixtures/camt054_v02_no.xml");
+    let f1 = all_documents(&w)
+        .into_iter()
+        .find(|d| d["number"] == "F-1")
+        .unwrap();
+    assert_eq!(
+        f1["kid"], "0000000018",
+        "the fixture pays the demo's F-1 by its KID"
+    );
+    // A currency no account is kept in refuses the whole file, with where.
+    let foreign = w.write(
+        "camt-sek.xml",
+        &camt.replace("Ccy=\"NOK\">556.00", "Ccy=\"SEK\">556.00"),
+    );
+    let (_, error) = w.fails(&["import", "payments", arg(&foreign)]);
+    assert!(
+        error.contains("camt-sek.xml:") && error.contains("SEK"),
+        "{error}"
+    );
+    assert_eq!(
+        all_payments(&w).len(),
+        0,
+        "nothing of a refused file is stored"
+    );
+    let file = w.write("camt054.xml", camt);
+    let out = w.ok(&["import", "payments", arg(&file)]);
+    assert!(
+        out.contains("(camt)") && out.contains("1 matched by KID"),
+        "{out}"
+    );
+    let l = ledger(
+        &w,
+        f1["account"].as_str().unwrap(),
+        f1["issue_date"].as_str().unwrap(),
+    );
+    let it = item(&l, "F-1");
+    assert_eq!(ore(&it["paid"]), 55_600, "{l}");
+    assert_eq!(it["status"], "partially_paid");
+    let unmatched: Vec<Value> =
+        serde_json::from_str(&w.ok(&["payments", "list", "--unmatched", "--format", "json"]))
+            .unwrap();
+    assert_eq!(
+        unmatched.len(),
+        all_payments(&w).len() - 1,
+        "the payments to no invoice wait in the worklist: {unmatched:?}"
+    );
+}
+
+fn all_payments(w: &Workdir) -> Vec<Value> {
+    serde_json::from_str(&w.ok(&["payments", "list", "--format", "json"])).unwrap()
+}
