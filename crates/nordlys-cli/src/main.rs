@@ -174,6 +174,11 @@ enum Command {
         #[command(subcommand)]
         command: receivables_cmd::PaymentsCommand,
     },
+    /// Receivables KPIs as of a date.
+    Receivables {
+        #[command(subcommand)]
+        command: receivables_cmd::ReceivablesCommand,
+    },
     /// Reminders, collection notices and handovers of open invoices, by the dunning policy.
     Dunning {
         #[command(subcommand)]
@@ -439,6 +444,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Staff { what } => serve_cmd::staff(&cli.db, what).await?,
         Command::Peppol { command } => peppol_cmd::peppol(&cli.db, command).await?,
         Command::Payments { command } => receivables_cmd::payments(&cli.db, command).await?,
+        Command::Receivables { command } => {
+            receivables_cmd::receivables(&cli.db, command, &clock).await?
+        }
         Command::Dunning { command } => receivables_cmd::dunning(&cli.db, command, &clock).await?,
         Command::Ledger { command } => receivables_cmd::ledger(&cli.db, command, &clock).await?,
     }

@@ -28,6 +28,20 @@ pub enum PaymentsCommand {
 }
 
 #[derive(Subcommand)]
+pub enum ReceivablesCommand {
+    /// DSO (countback), paid by the due date, paid in the reminder phase, sent to collection,
+    /// credit loss, ageing, digital-invoice share and the top 10 outstanding — for all accounts,
+    /// households and businesses — and the month-ends of the twelve months before.
+    Kpis {
+        /// The day the figures stand at (YYYY-MM-DD); default today.
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum DunningCommand {
     /// Evaluate every open invoice and send what is due: reminders, collection notices and
     /// handovers, each with its fee and deadline.
@@ -154,6 +168,114 @@ pub async fn payments(db: &str, command: PaymentsCommand) -> Result<()> {
                     money(p.payment.amount_minor - p.allocated_minor),
                     p.payment.reference_kind,
                     p.payment.reference.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn receivables(db: &str, command: ReceivablesCommand, clock: &dyn Clock) -> Result<()> {
+    use nordlys_app::receivables::kpis::{Kpis, kpis};
+    let ReceivablesCommand::Kpis { as_of, format } = command;
+    let as_of = match as_of {
+        Some(text) => parse_date("as-of", &text).map_err(|e| flag_error("--as-of", e))?,
+        None => day_of(clock.now()),
+    };
+    let store = open(db).await?;
+    let basis = store.receivables_basis().await?;
+    store.close().await;
+    let now = kpis(&basis, as_of);
+    // The month-ends before the day: the trend.
+    let mut month_ends = Vec::new();
+    let mut end = as_of.first_of_month().yesterday().ok();
+    while let Some(day) = end
+        && month_ends.len() < 12
+    {
+        month_ends.push(kpis(&basis, day).remove(0));
+        end = day.first_of_month().yesterday().ok();
+    }
+    month_ends.reverse();
+    let group_json = |k: &Kpis| {
+        json!({
+            "group": k.group,
+            "as_of": k.as_of.to_string(),
+            "receivables": money(k.receivables_minor),
+            "dso_countback_days": k.dso_countback_days.to_string(),
+            "invoices_due": k.invoices_due,
+            "paid_by_due_date_percent": k.paid_by_due_date_percent.to_string(),
+            "paid_in_reminder_phase_percent": k.paid_in_reminder_phase_percent.to_string(),
+            "sent_to_collection_percent": k.sent_to_collection_percent.to_string(),
+            "credit_loss_percent": k.credit_loss_percent.to_string(),
+            "ageing": {
+                "not_due": money(k.ageing.not_due_minor),
+                "days_0_30": money(k.ageing.days_0_30_minor),
+                "days_31_60": money(k.ageing.days_31_60_minor),
+                "days_61_90": money(k.ageing.days_61_90_minor),
+                "over_90": money(k.ageing.over_90_minor),
+            },
+            "digital_invoice_share_percent": k.digital_invoice_share_percent.to_string(),
+            "top_outstanding": k.top_outstanding.iter().map(|(a, m)| json!({"account": a, "amount": money(*m)})).collect::<Vec<_>>(),
+            "sales_by_month": k.sales_by_month.iter().map(|(m, v)| json!({"month": m, "sales": money(*v)})).collect::<Vec<_>>(),
+        })
+    };
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "as_of": as_of.to_string(),
+                "definitions": "DSO countback; paid by the due date, in the reminder phase and sent to collection count invoices due by the day; amounts in the currencies as invoiced, summed",
+                "groups": now.iter().map(group_json).collect::<Vec<_>>(),
+                "month_ends": month_ends.iter().map(group_json).collect::<Vec<_>>(),
+            }))?
+        ),
+        OutputFormat::Table => {
+            println!("Receivables as of {as_of}");
+            println!(
+                "{:<10} {:>14} {:>8} {:>8} {:>10} {:>10} {:>10} {:>9}",
+                "group",
+                "receivables",
+                "DSO",
+                "due",
+                "by due %",
+                "reminder %",
+                "collect %",
+                "digital %"
+            );
+            for k in &now {
+                println!(
+                    "{:<10} {:>14} {:>8} {:>8} {:>10} {:>10} {:>10} {:>9}",
+                    k.group,
+                    money(k.receivables_minor),
+                    k.dso_countback_days,
+                    k.invoices_due,
+                    k.paid_by_due_date_percent,
+                    k.paid_in_reminder_phase_percent,
+                    k.sent_to_collection_percent,
+                    k.digital_invoice_share_percent
+                );
+            }
+            let a = &now[0].ageing;
+            println!(
+                "ageing: not due {}, 0-30 {}, 31-60 {}, 61-90 {}, over 90 {}",
+                money(a.not_due_minor),
+                money(a.days_0_30_minor),
+                money(a.days_31_60_minor),
+                money(a.days_61_90_minor),
+                money(a.over_90_minor)
+            );
+            println!("top outstanding:");
+            for (account, amount) in &now[0].top_outstanding {
+                println!("  {account:<12} {:>14}", money(*amount));
+            }
+            println!("month-ends: receivables, DSO, paid by the due date");
+            for k in &month_ends {
+                println!(
+                    "  {} {:>14} {:>8} {:>6}%",
+                    k.as_of,
+                    money(k.receivables_minor),
+                    k.dso_countback_days,
+                    k.paid_by_due_date_percent
                 );
             }
         }

@@ -373,6 +373,8 @@ pub struct ReceivablesBasis {
     pub dunning: Vec<NewDunningStep>,
     /// The kind of each account's payer (`person` or `organisation`), by account.
     pub payer_kinds: HashMap<String, String>,
+    /// Each account's invoice channel (`ehf`, `email`, `paper` …), by account.
+    pub channels: HashMap<String, String>,
 }
 
 const PAYMENT_COLUMNS: &str = "p.id, p.file_id, p.line, p.bank_reference, p.booking_date, p.amount_minor, p.currency,
@@ -548,7 +550,7 @@ async fn read_basis(
         });
     }
     let mut query = SqlBuilder::new(
-        "SELECT a.account_id, c.kind FROM accounts a JOIN customers c ON c.customer_id = a.payer_customer_id",
+        "SELECT a.account_id, c.kind, a.invoice_channel FROM accounts a JOIN customers c ON c.customer_id = a.payer_customer_id",
     );
     if let Some(accounts) = accounts {
         query
@@ -557,7 +559,9 @@ async fn read_basis(
             .push(")");
     }
     for row in query.build(backend).fetch_all(&mut *conn).await? {
-        basis.payer_kinds.insert(row.get(0), row.get(1));
+        let account: String = row.get(0);
+        basis.channels.insert(account.clone(), row.get(2));
+        basis.payer_kinds.insert(account, row.get(1));
     }
     Ok(basis)
 }

@@ -3,6 +3,7 @@
 
 pub mod dunning;
 pub mod import;
+pub mod kpis;
 pub mod ledger;
 pub mod matching;
 

@@ -437,6 +437,39 @@ fn dunning_reminds_the_unpaid_never_the_paid_once_a_day_and_hands_over_at_the_en
         item(&l, reminded["number"].as_str().unwrap())["status"],
         "in_collection"
     );
+    // The KPIs as of that day: one invoice of those due paid by its due date, the Norwegian
+    // unpaid ones with the collection agency.
+    let kpis: Value = serde_json::from_str(&w.ok(&[
+        "receivables",
+        "kpis",
+        "--as-of",
+        &day(14 + 16 + 16),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let all = &kpis["groups"][0];
+    assert_eq!(all["group"], "all");
+    let due = all["invoices_due"].as_u64().unwrap();
+    assert!(due >= open.len() as u64, "{all}");
+    // The paid one and the demo's corrected F-12 (credited in full when its correction came).
+    let percent = |field: &str| -> f64 { all[field].as_str().unwrap().parse().unwrap() };
+    assert!(
+        (percent("paid_by_due_date_percent") - 200.0 / due as f64).abs() < 0.1,
+        "{all}"
+    );
+    let dso = percent("dso_countback_days");
+    assert!(
+        dso > 30.0 && dso < 62.0,
+        "a month's sales, almost all open, for 61 days: {all}"
+    );
+    let collected = percent("sent_to_collection_percent");
+    assert!(
+        collected >= 100.0 * norwegian_unpaid as f64 / due as f64 - 0.1,
+        "{all}"
+    );
+    assert!(ore(&all["ageing"]["days_31_60"]) > 0, "{all}");
+    assert_eq!(kpis["month_ends"].as_array().unwrap().len(), 12);
 }
 
 #[test]
