@@ -21,15 +21,22 @@ const PAYMENTS_PER_ASSIGNMENT: usize = 10_000;
 pub async fn run(db: &str) -> Result<()> {
     let store = crate::open(db).await?;
     println!("machine: {}", crate::bench::machine());
+    let started = Instant::now();
     let basis = store.receivables_basis().await?;
+    let read_s = started.elapsed().as_secs_f64();
     let Some(due) = basis.documents.iter().filter_map(|d| d.due_date).max() else {
         bail!("{db} holds no invoice: bill a run first (nordlys bench settle --keep --dir D)");
     };
+    let started = Instant::now();
     let open: Vec<_> = ledgers(&basis, due)
         .into_values()
         .flat_map(|l| l.items)
         .filter(|i| i.open_minor > 0)
         .collect();
+    println!(
+        "the ledger's basis read in {read_s:.2} s; every account's ledger computed in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     println!(
         "input: {} documents, {} open invoices, due by {due}",
         basis.documents.len(),

@@ -1,7 +1,8 @@
 //! Receivables as stored: imported payment files (by their SHA-256), the payments in them (by
 //! the bank's reference, never twice) and their allocations to invoices or to an account's
-//! credit. Rows are written once and never changed; each payment and allocation is journaled
-//! (domain `payment`) in the import's transaction, so a file is stored whole or not at all.
+//! credit. Rows are written once and never changed, and journaled (domain `payment`) in the
+//! import's transaction — one record per file, per batch of allocations and per dunning run,
+//! naming the range of row ids it wrote — so a file is stored whole or not at all.
 //! Charges (invoices, credit notes) are the documents as issued.
 
 use std::collections::{HashMap, HashSet};
@@ -179,7 +180,6 @@ impl StoreTx {
         .fetch_one(self.journal.conn())
         .await?;
         let mut ids = Vec::with_capacity(payments.len());
-        let mut changes = Vec::with_capacity(payments.len());
         for chunk in payments.chunks(ROWS_PER_STATEMENT) {
             let mut query = SqlBuilder::new(
                 "INSERT INTO payments (file_id, line, bank_reference, booking_date, amount_minor, currency,
@@ -200,18 +200,23 @@ impl StoreTx {
                     .bind(p.payee_account.clone())
                     .bind(now_us);
             });
-            for (id, p) in self.inserted_ids(query).await?.into_iter().zip(chunk) {
-                ids.push(id);
-                changes.push(Change::of_upsert(
-                    Domain::Payment,
-                    format!("payment/{id}"),
-                    None,
-                    payment_json(id, file_id, p),
-                    ChangeScope::default(),
-                ));
-            }
+            ids.extend(self.inserted_ids(query).await?);
         }
-        self.journal.record_many(changes).await?;
+        // One record for the file: the payments it brought are the ids in its range (as a
+        // meter-value import records a range per metering point, not each reading).
+        self.journal
+            .record(Change::of_upsert(
+                Domain::Payment,
+                format!("payment_file/{file_id}"),
+                None,
+                json!({
+                    "file_id": file_id, "sha256": sha256, "name": name, "format": format,
+                    "payments": payments.len(), "total_minor": total_minor,
+                    "first_payment_id": ids.first(), "last_payment_id": ids.last(),
+                }),
+                ChangeScope::default(),
+            ))
+            .await?;
         Ok(ids)
     }
 
@@ -220,8 +225,11 @@ impl StoreTx {
         &mut self,
         allocations: &[NewAllocation],
     ) -> Result<(), StoreError> {
+        if allocations.is_empty() {
+            return Ok(());
+        }
         let now_us = self.journal.now_us();
-        let mut changes = Vec::with_capacity(allocations.len());
+        let mut ids = Vec::with_capacity(allocations.len());
         for chunk in allocations.chunks(ROWS_PER_STATEMENT) {
             let mut query = SqlBuilder::new(
                 "INSERT INTO payment_allocations (payment_id, account_id, document_id, amount_minor, rule, evidence,
@@ -237,21 +245,23 @@ impl StoreTx {
                     .bind(a.allocated_by.clone())
                     .bind(now_us);
             });
-            for (id, a) in self.inserted_ids(query).await?.into_iter().zip(chunk) {
-                changes.push(Change::of_upsert(
-                    Domain::Payment,
-                    format!("allocation/{id}"),
-                    None,
-                    json!({
-                        "id": id, "payment_id": a.payment_id, "account_id": a.account_id,
-                        "document_id": a.document_id, "amount_minor": a.amount_minor,
-                        "rule": a.rule, "evidence": a.evidence, "allocated_by": a.allocated_by,
-                    }),
-                    ChangeScope::default(),
-                ));
-            }
+            ids.extend(self.inserted_ids(query).await?);
         }
-        self.journal.record_many(changes).await
+        let accounts: HashSet<&str> = allocations.iter().map(|a| a.account_id.as_str()).collect();
+        self.journal
+            .record(Change::of_upsert(
+                Domain::Payment,
+                format!("allocations/{}", ids.first().copied().unwrap_or_default()),
+                None,
+                json!({
+                    "allocations": allocations.len(), "accounts": accounts.len(),
+                    "amount_minor": allocations.iter().map(|a| a.amount_minor).sum::<i64>(),
+                    "first_allocation_id": ids.first(), "last_allocation_id": ids.last(),
+                    "allocated_by": allocations[0].allocated_by,
+                }),
+                ChangeScope::default(),
+            ))
+            .await
     }
 
     /// Record dunning steps (each journaled, domain `payment`); a step an invoice has taken
@@ -261,46 +271,59 @@ impl StoreTx {
         steps: &[NewDunningStep],
     ) -> Result<Vec<NewDunningStep>, StoreError> {
         let now_us = self.journal.now_us();
-        let mut recorded = Vec::new();
-        for step in steps {
-            let inserted = sqlx::query(
-                "INSERT INTO dunning_steps (document_id, account_id, step, step_index, sent_on, deadline, fee_minor, rule, run_at_us)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (document_id, step_index) DO NOTHING",
-            )
-            .bind(step.document_id)
-            .bind(&step.account_id)
-            .bind(&step.step)
-            .bind(step.step_index)
-            .bind(step.sent_on.to_string())
-            .bind(step.deadline.map(|d| d.to_string()))
-            .bind(step.fee_minor)
-            .bind(&step.rule)
-            .bind(now_us)
-            .execute(self.journal.conn())
-            .await?;
-            if inserted.rows_affected() == 1 {
-                recorded.push(step.clone());
+        let mut taken: HashSet<(i64, i64)> = HashSet::new();
+        let mut first_id = None;
+        let mut last_id = None;
+        for chunk in steps.chunks(ROWS_PER_STATEMENT) {
+            let mut query = SqlBuilder::new(
+                "INSERT INTO dunning_steps (document_id, account_id, step, step_index, sent_on, deadline, fee_minor, rule, run_at_us)",
+            );
+            query.values(chunk, |row, step| {
+                row.bind(step.document_id)
+                    .bind(step.account_id.clone())
+                    .bind(step.step.clone())
+                    .bind(step.step_index)
+                    .bind(step.sent_on.to_string())
+                    .bind(step.deadline.map(|d| d.to_string()))
+                    .bind(step.fee_minor)
+                    .bind(step.rule.clone())
+                    .bind(now_us);
+            });
+            query.push(
+                " ON CONFLICT (document_id, step_index) DO NOTHING RETURNING id, document_id, step_index",
+            );
+            for row in query
+                .build(self.journal.backend())
+                .fetch_all(self.journal.conn())
+                .await?
+            {
+                let id: i64 = row.get(0);
+                first_id = Some(first_id.map_or(id, |f: i64| f.min(id)));
+                last_id = Some(last_id.map_or(id, |l: i64| l.max(id)));
+                taken.insert((row.get(1), row.get(2)));
             }
         }
-        let changes = recorded
+        let recorded: Vec<NewDunningStep> = steps
             .iter()
-            .map(|step| {
-                Change::of_upsert(
+            .filter(|s| taken.contains(&(s.document_id, s.step_index)))
+            .cloned()
+            .collect();
+        if !recorded.is_empty() {
+            self.journal
+                .record(Change::of_upsert(
                     Domain::Payment,
-                    format!("dunning/{}/{}", step.document_id, step.step_index),
+                    format!("dunning/{}", first_id.unwrap_or_default()),
                     None,
                     json!({
-                        "document_id": step.document_id, "account_id": step.account_id,
-                        "step": step.step, "step_index": step.step_index,
-                        "sent_on": step.sent_on.to_string(),
-                        "deadline": step.deadline.map(|d| d.to_string()),
-                        "fee_minor": step.fee_minor, "rule": step.rule,
+                        "steps": recorded.len(),
+                        "fee_minor": recorded.iter().map(|s| s.fee_minor).sum::<i64>(),
+                        "first_step_id": first_id, "last_step_id": last_id,
+                        "sent_on": recorded[0].sent_on.to_string(),
                     }),
                     ChangeScope::default(),
-                )
-            })
-            .collect();
-        self.journal.record_many(changes).await?;
+                ))
+                .await?;
+        }
         Ok(recorded)
     }
 
@@ -324,16 +347,6 @@ impl StoreTx {
         let backend = self.journal.backend();
         read_basis(backend, self.journal.conn(), None).await
     }
-}
-
-fn payment_json(id: i64, file_id: i64, p: &NewPayment) -> serde_json::Value {
-    json!({
-        "id": id, "file_id": file_id, "line": p.line, "bank_reference": p.bank_reference,
-        "booking_date": p.booking_date.to_string(), "amount_minor": p.amount_minor,
-        "currency": p.currency.code(), "reference_kind": p.reference_kind,
-        "reference": p.reference, "payer_account": p.payer_account,
-        "payee_account": p.payee_account,
-    })
 }
 
 fn file_from_row(row: &DbRow) -> PaymentFile {
