@@ -4,7 +4,7 @@
 //! utility offers, and once more with Norgespris against spot with strømstøtte. Totals include
 //! VAT and the grid's part, so they compare with what the invoices asked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::ToSpan;
@@ -58,12 +58,7 @@ pub async fn compare_agreements(
             .map_err(failed)?,
     );
     let statutory = Arc::new(Statutory::default());
-    let offered: BTreeSet<String> = store
-        .product_codes_of_role(ContractRole::Supplier)
-        .await?
-        .into_iter()
-        .filter(|code| products.contains_key(code))
-        .collect();
+    let offered = crate::products::offered_supplier_codes(store, &products).await?;
     let account_ids: Vec<String> = holdings
         .accounts
         .iter()

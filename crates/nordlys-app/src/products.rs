@@ -1,10 +1,11 @@
 //! Products as data: reading product files (Nordlys TOML, fri-nettleie YAML), storing them
 //! versioned by code, and loading the current versions for rating.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
+use nordlys_core::model::ContractRole;
 use nordlys_rating::{Product, fri_nettleie::import_fri_nettleie, parse_product_toml};
 use nordlys_store::{ImportCounts, Store, StoreError};
 
@@ -155,6 +156,20 @@ pub async fn load_products(store: &Store) -> Result<HashMap<String, Product>, Lo
         out.insert(stored.code, product);
     }
     Ok(out)
+}
+
+/// The supplier products the utility offers: those of `products` that its supplier contracts
+/// bill with (what the comparison rates and a customer moving in may choose).
+pub async fn offered_supplier_codes(
+    store: &Store,
+    products: &HashMap<String, Product>,
+) -> Result<BTreeSet<String>, StoreError> {
+    Ok(store
+        .product_codes_of_role(ContractRole::Supplier)
+        .await?
+        .into_iter()
+        .filter(|code| products.contains_key(code))
+        .collect())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -71,7 +71,7 @@ pub use settlements::{
     BillingTx, HeldRun, MissingBasisTask, RunCounts, RunHolder, RunStart, SettlementRecord,
 };
 pub use web_sessions::{AuditEntry, StaffUser, WebSession, WebSubject};
-pub use work_orders::WorkOrder;
+pub use work_orders::{WorkOrder, WorkOrderFilter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

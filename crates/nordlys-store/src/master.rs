@@ -239,6 +239,11 @@ const CONTRACT_COLUMNS: &[(&str, &str)] = &[
 ];
 
 impl StoreTx {
+    /// Whether a contract with this id is stored (read in this transaction).
+    pub async fn contract_exists(&mut self, contract_id: &str) -> Result<bool, StoreError> {
+        self.exists("contracts", "contract_id", contract_id).await
+    }
+
     async fn exists(
         &mut self,
         table: &str,

@@ -1,5 +1,5 @@
 //! Work orders as stored: a customer's request that changes their contracts or documents (a
-//! move out of a metering point, a postponed due date) and its decision. Each write is journaled
+//! move out of or into a metering point, a postponed due date) and its decision; pages of them. Each write is journaled
 //! (domain `work_order`) in the caller's transaction, so approving a move and ending its
 //! contracts is one change.
 
@@ -8,19 +8,20 @@ use sqlx::Row;
 
 use crate::db::DbRow;
 use crate::journal::{Change, ChangeScope, Domain};
+use crate::master::Page;
 use crate::{Store, StoreError, StoreTx};
 
 /// One work order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkOrder {
     pub id: i64,
-    /// `move_out` or `postpone`.
+    /// `move_out`, `move_in` or `postpone`.
     pub kind: String,
     pub customer_id: String,
     pub account_id: String,
     /// The metering point's GSRN (a move), or the document's number (a postponement).
     pub subject: String,
-    /// The move-out day, or the new due date (`YYYY-MM-DD`).
+    /// The move-out day, the move-in day, or the new due date (`YYYY-MM-DD`).
     pub requested_date: String,
     pub detail: String,
     /// `requested`, `approved` or `rejected`.
@@ -29,6 +30,8 @@ pub struct WorkOrder {
     pub decided_by: Option<String>,
     pub decided_at_us: Option<i64>,
     pub decision_note: Option<String>,
+    /// The supplier product chosen (a move in); `None` for the other kinds.
+    pub product_code: Option<String>,
 }
 
 impl WorkOrder {
@@ -38,11 +41,12 @@ impl WorkOrder {
             "account_id": self.account_id, "subject": self.subject,
             "requested_date": self.requested_date, "detail": self.detail, "status": self.status,
             "decided_by": self.decided_by, "decision_note": self.decision_note,
+            "product_code": self.product_code,
         })
     }
 }
 
-const COLUMNS: &str = "id, kind, customer_id, account_id, subject, requested_date, detail, status, requested_at_us, decided_by, decided_at_us, decision_note FROM work_orders";
+const COLUMNS: &str = "id, kind, customer_id, account_id, subject, requested_date, detail, status, requested_at_us, decided_by, decided_at_us, decision_note, product_code FROM work_orders";
 
 fn from_row(row: &DbRow) -> WorkOrder {
     WorkOrder {
@@ -58,6 +62,7 @@ fn from_row(row: &DbRow) -> WorkOrder {
         decided_by: row.get(9),
         decided_at_us: row.get(10),
         decision_note: row.get(11),
+        product_code: row.get(12),
     }
 }
 
@@ -91,8 +96,8 @@ impl StoreTx {
         let now_us = self.journal.now_us();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO work_orders (kind, customer_id, account_id, subject, requested_date, detail, status,
-                 requested_at_us, decided_by, decided_at_us, decision_note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                 requested_at_us, decided_by, decided_at_us, decision_note, product_code)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&order.kind)
         .bind(&order.customer_id)
@@ -105,6 +110,7 @@ impl StoreTx {
         .bind(&order.decided_by)
         .bind(order.decided_by.as_ref().map(|_| now_us))
         .bind(&order.decision_note)
+        .bind(&order.product_code)
         .fetch_one(self.journal.conn())
         .await?;
         let stored = WorkOrder {
@@ -182,7 +188,58 @@ impl StoreTx {
     }
 }
 
+/// Which work orders a page holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkOrderFilter<'a> {
+    pub customer: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub kind: Option<&'a str>,
+}
+
 impl Store {
+    /// One work order, by id.
+    pub async fn work_order(&self, id: i64) -> Result<Option<WorkOrder>, StoreError> {
+        let row = sqlx::query(crate::db::sql_owned(
+            self.backend,
+            format!("SELECT {COLUMNS} WHERE id = $1"),
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(from_row))
+    }
+
+    /// A page of work orders in the order they were made, after id `after`.
+    pub async fn work_orders_page(
+        &self,
+        filter: WorkOrderFilter<'_>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Page<WorkOrder>, StoreError> {
+        let mut query = crate::db::SqlBuilder::new(&format!("SELECT {COLUMNS} WHERE 1 = 1"));
+        for (column, value) in [
+            ("customer_id", filter.customer),
+            ("status", filter.status),
+            ("kind", filter.kind),
+        ] {
+            if let Some(value) = value {
+                query
+                    .push(&format!(" AND {column} = "))
+                    .bind(value.to_owned());
+            }
+        }
+        if let Some(after) = after {
+            query.push(" AND id > ").bind(after);
+        }
+        query.push(" ORDER BY id LIMIT ").bind(limit + 1);
+        let rows = query.build(self.backend).fetch_all(&self.pool).await?;
+        Ok(Page::of(
+            rows.iter().map(from_row).collect(),
+            limit,
+            |o: &WorkOrder| o.id.to_string(),
+        ))
+    }
+
     /// Work orders, newest first: of one customer, or of one status, or all.
     pub async fn work_orders(
         &self,

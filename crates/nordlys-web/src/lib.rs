@@ -38,6 +38,8 @@ pub struct ServerOptions {
     pub oidc: Option<Arc<web::oidc::OidcProvider>>,
     /// What a customer's postponement of a due date must keep.
     pub postpone_rules: nordlys_app::work_orders::PostponeRules,
+    /// How far from today a reported move in may start.
+    pub move_in_rules: nordlys_app::work_orders::MoveInRules,
 }
 
 /// What every request can reach.

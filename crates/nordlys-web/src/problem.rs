@@ -161,6 +161,17 @@ impl From<nordlys_store::StoreError> for ApiError {
     }
 }
 
+impl From<nordlys_app::self_service::SelfServiceError> for ApiError {
+    fn from(error: nordlys_app::self_service::SelfServiceError) -> Self {
+        use nordlys_app::self_service::SelfServiceError;
+        match error {
+            SelfServiceError::NotFound => ApiError::not_found("not found"),
+            SelfServiceError::Invalid(parse) => ApiError::rejected(&parse),
+            SelfServiceError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();

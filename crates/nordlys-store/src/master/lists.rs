@@ -23,7 +23,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// The page of `limit` items out of `rows` (read with one more than `limit`).
-    fn of(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+    pub(crate) fn of(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
         let limit = usize::try_from(limit).unwrap_or(0);
         let next = if rows.len() > limit {
             rows.truncate(limit);

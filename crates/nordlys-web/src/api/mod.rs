@@ -7,6 +7,7 @@ pub mod market;
 pub mod master;
 pub mod readings;
 pub mod runs;
+pub mod work_orders;
 
 use std::sync::Arc;
 
@@ -107,6 +108,9 @@ impl Modify for ProblemResponses {
         documents::list_invoices, documents::get_invoice, documents::get_invoice_pdf,
         documents::get_invoice_xml, documents::list_corrections,
         journal::list_changes,
+        work_orders::list_work_orders, work_orders::get_work_order,
+        work_orders::create_work_order, work_orders::approve_work_order,
+        work_orders::reject_work_order,
     ),
     components(schemas(crate::problem::Problem, crate::problem::ProblemItem)),
     tags(
@@ -116,6 +120,7 @@ impl Modify for ProblemResponses {
         (name = "billing", description = "Settlement runs and missing-basis tasks"),
         (name = "documents", description = "Invoices, credit notes, PDF and EHF"),
         (name = "journal", description = "The change journal"),
+        (name = "work orders", description = "Moves out and in, postponements, and their decisions"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -163,4 +168,17 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/v1/corrections", get(documents::list_corrections))
         .route("/api/v1/changes", get(journal::list_changes))
+        .route(
+            "/api/v1/work-orders",
+            get(work_orders::list_work_orders).post(work_orders::create_work_order),
+        )
+        .route("/api/v1/work-orders/{id}", get(work_orders::get_work_order))
+        .route(
+            "/api/v1/work-orders/{id}/approve",
+            post(work_orders::approve_work_order),
+        )
+        .route(
+            "/api/v1/work-orders/{id}/reject",
+            post(work_orders::reject_work_order),
+        )
 }

@@ -1241,9 +1241,50 @@ struct MovePage {
     page: Frame,
     title: String,
     message: Option<String>,
-    message_class: &'static str,
     points: Vec<(String, String)>,
+    products: Vec<(String, String)>,
+    move_in_date_hint: String,
     orders: Vec<String>,
+    /// The refusal of the form sent, tied to its field.
+    refused: Option<MoveRefusal>,
+    /// What the move-in form holds (as typed, after a refusal).
+    typed: MoveInForm,
+}
+
+/// Why a move form was refused: which form (`out` or `in`), which of its fields, and the rule.
+struct MoveRefusal {
+    form: &'static str,
+    field: &'static str,
+    message: String,
+}
+
+impl MovePage {
+    /// The refusal's message, if it is about `field` of `form`.
+    fn error_of(&self, form: &str, field: &str) -> Option<&str> {
+        self.refused
+            .as_ref()
+            .filter(|r| r.form == form && r.field == field)
+            .map(|r| r.message.as_str())
+    }
+
+    /// The refusal's message, if it is about no one field of `form`.
+    fn form_error(&self, form: &str) -> Option<&str> {
+        self.refused
+            .as_ref()
+            .filter(|r| r.form == form && !["point", "date", "product", "note"].contains(&r.field))
+            .map(|r| r.message.as_str())
+    }
+}
+
+/// The form field a rule's field is shown at.
+fn move_field(field: &str) -> &'static str {
+    match field {
+        "metering_point" | "point" => "point",
+        "date" => "date",
+        "product" => "product",
+        "note" => "note",
+        _ => "form",
+    }
 }
 
 async fn move_response(
@@ -1251,7 +1292,9 @@ async fn move_response(
     headers: &HeaderMap,
     signed_in: &SignedIn,
     status: StatusCode,
-    message: Option<(String, &'static str)>,
+    message: Option<String>,
+    refused: Option<MoveRefusal>,
+    typed: MoveInForm,
 ) -> Result<Response, PageError> {
     let holdings = holdings(state, signed_in).await?;
     let page = state
@@ -1296,20 +1339,28 @@ async fn move_response(
             )
         })
         .collect();
+    let products = nordlys_app::work_orders::move_in_products(&state.store, None).await?;
+    let rules = state.options.move_in_rules;
+    let move_in_date_hint = page.tv(
+        "move-in-date-hint",
+        &[
+            ("back", &rules.days_back.to_string()),
+            ("ahead", &rules.days_ahead.to_string()),
+        ],
+    );
     let title = page.t("move-title");
-    let (message, message_class) = match message {
-        Some((text, class)) => (Some(text), class),
-        None => (None, "ok"),
-    };
     Ok(html(
         status,
         &MovePage {
             page,
             title,
             message,
-            message_class,
             points,
+            products,
+            move_in_date_hint,
             orders,
+            refused,
+            typed,
         },
     ))
 }
@@ -1326,13 +1377,27 @@ async fn move_page(
     RequireSession(signed_in): RequireSession,
     axum::extract::Query(query): axum::extract::Query<MoveQuery>,
 ) -> Response {
-    let message = if query.reported.is_some() {
-        let frame = state.frame(&headers, None, None, "/", "").await;
-        Some((frame.t("move-reported"), "ok"))
-    } else {
-        None
+    let message = match query.reported.as_deref() {
+        None => None,
+        Some(which) => {
+            let frame = state.frame(&headers, None, None, "/", "").await;
+            Some(frame.t(if which == "in" {
+                "move-in-reported"
+            } else {
+                "move-reported"
+            }))
+        }
     };
-    let result = move_response(&state, &headers, &signed_in, StatusCode::OK, message).await;
+    let result = move_response(
+        &state,
+        &headers,
+        &signed_in,
+        StatusCode::OK,
+        message,
+        None,
+        MoveInForm::default(),
+    )
+    .await;
     answer(&state, &headers, result).await
 }
 
@@ -1343,6 +1408,59 @@ struct MoveForm {
     date: String,
     #[serde(default)]
     note: String,
+}
+
+/// The move-in form as sent (and shown again after a refusal).
+#[derive(Deserialize, Default)]
+struct MoveInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    gsrn: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Answer a move form: to the page with a note of success, or the page again with the
+/// refusal at its field (422).
+async fn move_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed_in: &SignedIn,
+    form: &'static str,
+    outcome: Result<nordlys_store::WorkOrder, SelfServiceError>,
+    typed: MoveInForm,
+) -> Result<Response, PageError> {
+    match outcome {
+        // `reported=1` (a move out) is what the page has always been sent to.
+        Ok(_) => Ok(Redirect::to(if form == "in" {
+            "/move?reported=in"
+        } else {
+            "/move?reported=1"
+        })
+        .into_response()),
+        Err(SelfServiceError::Invalid(e)) => {
+            move_response(
+                state,
+                headers,
+                signed_in,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(MoveRefusal {
+                    form,
+                    field: move_field(e.field),
+                    message: e.rule,
+                }),
+                typed,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn post_move(
@@ -1356,33 +1474,64 @@ async fn post_move(
     }
     let result = async {
         let holdings = holdings(&state, &signed_in).await?;
-        let refused = |rule: String| {
-            move_response(
-                &state,
-                &headers,
-                &signed_in,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some((rule, "error")),
-            )
+        let outcome = match nordlys_core::time::parse_date("date", &form.date) {
+            Ok(date) => {
+                nordlys_app::work_orders::request_move_out(
+                    &state.store,
+                    &holdings,
+                    &form.point,
+                    date,
+                    &form.note,
+                    state.clock.as_ref(),
+                )
+                .await
+            }
+            Err(e) => Err(SelfServiceError::Invalid(e)),
         };
-        let date = match nordlys_core::time::parse_date("date", &form.date) {
-            Ok(date) => date,
-            Err(e) => return refused(e.rule.to_string()).await,
-        };
-        match nordlys_app::work_orders::request_move_out(
-            &state.store,
-            &holdings,
-            &form.point,
-            date,
-            &form.note,
-            state.clock.as_ref(),
+        move_answer(
+            &state,
+            &headers,
+            &signed_in,
+            "out",
+            outcome,
+            MoveInForm::default(),
         )
         .await
-        {
-            Ok(_) => Ok(Redirect::to("/move?reported=1").into_response()),
-            Err(SelfServiceError::Invalid(e)) => refused(e.rule.to_string()).await,
-            Err(e) => Err(e.into()),
-        }
+    }
+    .await;
+    answer(&state, &headers, result).await
+}
+
+async fn post_move_in(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RequireSession(signed_in): RequireSession,
+    Form(form): Form<MoveInForm>,
+) -> Response {
+    if !signed_in.csrf_ok(&form.csrf) {
+        return csrf_page(&state, &headers, &signed_in).await;
+    }
+    let result = async {
+        let holdings = holdings(&state, &signed_in).await?;
+        let outcome = match nordlys_core::time::parse_date("date", &form.date) {
+            Ok(day) => {
+                nordlys_app::work_orders::request_move_in(
+                    &state.store,
+                    &holdings,
+                    &nordlys_app::work_orders::MoveIn {
+                        gsrn: form.gsrn.clone(),
+                        day,
+                        product_code: form.product.clone(),
+                        note: form.note.clone(),
+                    },
+                    state.options.move_in_rules,
+                    state.clock.as_ref(),
+                )
+                .await
+            }
+            Err(e) => Err(SelfServiceError::Invalid(e)),
+        };
+        move_answer(&state, &headers, &signed_in, "in", outcome, form).await
     }
     .await;
     answer(&state, &headers, result).await
@@ -1948,6 +2097,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/invoices/{number}/data.csv", get(invoice_data))
         .route("/invoices/{number}/postpone", post(post_postpone))
         .route("/move", get(move_page).post(post_move))
+        .route("/move/in", post(post_move_in))
         .route("/settings", get(settings_page))
         .route("/settings/channel", post(post_channel))
         .route("/settings/contact", post(post_contact))

@@ -844,10 +844,14 @@ async fn work_orders(
                 page.t(&format!("status-{}", o.status))
             ),
             text: format!(
-                "{} · {} {} · {}{}",
+                "{} · {} {} · {}{}{}",
                 o.customer_id,
                 o.account_id,
                 o.requested_date,
+                o.product_code
+                    .as_ref()
+                    .map(|product| format!("{product} · "))
+                    .unwrap_or_default(),
                 o.detail,
                 o.decided_by
                     .as_ref()
@@ -900,43 +904,13 @@ async fn decide(
                 .into_response();
         }
     };
-    match nordlys_app::work_orders::decide_work_order(
-        &state.store,
-        id,
-        approve,
-        &staff,
-        form.note.trim(),
-        state.clock.as_ref(),
-    )
-    .await
-    {
-        Ok(Some(order)) => {
-            let action = if approve {
-                "approve_work_order"
-            } else {
-                "reject_work_order"
-            };
-            if let Err(error) = audit(
-                &state,
-                &staff,
-                action,
-                &format!("customer:{}", order.customer_id),
-                &format!("work order {id}: {} {}", order.kind, order.subject),
-            )
-            .await
-            {
-                return error.into_response();
-            }
-            axum::response::Redirect::to("/staff/work-orders?decided=1").into_response()
+    // The API decides the same way: the decision and its audit entry; 404 or 409 otherwise.
+    match crate::api::work_orders::decide(&state, id, approve, "staff", &staff, &form.note).await {
+        Ok(_) => axum::response::Redirect::to("/staff/work-orders?decided=1").into_response(),
+        Err(error) if error.status == StatusCode::NOT_FOUND => {
+            not_found_page(&state, &headers).await
         }
-        Ok(None) => not_found_page(&state, &headers).await,
-        Err(nordlys_app::self_service::SelfServiceError::Invalid(e)) => {
-            ApiError::rejected(&e).into_response()
-        }
-        Err(nordlys_app::self_service::SelfServiceError::Store(e)) => {
-            ApiError::from(e).into_response()
-        }
-        Err(e) => ApiError::internal(&e).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 

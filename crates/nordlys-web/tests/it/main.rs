@@ -5,6 +5,7 @@
 mod api;
 mod bad_input;
 mod web;
+mod work_orders;
 mod writes;
 
 use std::sync::{Arc, OnceLock};

@@ -741,14 +741,15 @@ fn a_reported_move_approved_in_the_back_office_ends_the_contracts_and_a_postpone
             .iter()
             .any(|e| e.action == "approve_work_order" && e.actor == "kari")
     );
-    // Decided once: a second decision finds nothing to decide.
-    let (status, _, _) = request(
+    // Decided once: a second decision is told so.
+    let (status, _, body) = request(
         "POST",
         &s.url(&format!("/staff/work-orders/{order}")),
         Some(&staff),
         Some(&format!("csrf={staff_csrf}&decision=reject&note=")),
     );
-    assert_eq!(status, 404);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("approved by kari"), "{body}");
 
     // Postpone an invoice: beyond the rules refused, within them approved at once, only once.
     let invoice = crate::get_json(
@@ -1193,4 +1194,136 @@ fn a_paid_invoice_leaves_the_unpaid_list_and_cannot_be_postponed() {
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("nothing to postpone"), "{body}");
     assert_eq!(s.block_on(s.store.journal_head()).unwrap(), head);
+}
+
+#[test]
+fn a_move_in_reported_on_the_move_page_and_approved_in_the_back_office_starts_the_contracts() {
+    let s = TestServer::start_with(12, false, true);
+    let (a, b) = (
+        crate::work_orders::holder(&s, 0),
+        crate::work_orders::holder(&s, 1),
+    );
+    let product = crate::work_orders::spot_product(&a.market);
+    let day = crate::work_orders::today().to_string();
+    let cookie_a = sign_in(&s, &a.customer);
+    let cookie_b = sign_in(&s, &b.customer);
+    let (_, _, page) = request("GET", &s.url("/move"), Some(&cookie_a), None);
+    let csrf_a = csrf_of(&page);
+    assert!(page.contains("action=\"/move/in\""), "{page}");
+    assert!(
+        page.contains(&format!("<option value=\"{product}\"")),
+        "{page}"
+    );
+    assert!(page.contains("<label for=\"in-gsrn\">"), "{page}");
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/move"),
+        Some(&cookie_a),
+        Some(&format!("csrf={csrf_a}&point={}&date={day}&note=", a.point)),
+    );
+    assert_eq!(status, 303);
+
+    // B sees nothing of A's, and cannot move A out.
+    let (_, _, page) = request("GET", &s.url("/move"), Some(&cookie_b), None);
+    let csrf_b = csrf_of(&page);
+    assert!(!page.contains(&a.point), "{page}");
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/move"),
+        Some(&cookie_b),
+        Some(&format!("csrf={csrf_b}&point={}&date={day}&note=", a.point)),
+    );
+    assert_eq!(status, 404);
+
+    // A bad number is refused at its field; without the CSRF token nothing is taken.
+    let (status, _, page) = request(
+        "POST",
+        &s.url("/move/in"),
+        Some(&cookie_b),
+        Some(&format!(
+            "csrf={csrf_b}&gsrn=707057500000000000&date={day}&product={product}&note="
+        )),
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("aria-describedby=\"in-gsrn-hint in-gsrn-error\" aria-invalid=\"true\""),
+        "{page}"
+    );
+    assert!(page.contains("id=\"in-gsrn-error\""), "{page}");
+    assert!(
+        page.contains("value=\"707057500000000000\""),
+        "typed value kept: {page}"
+    );
+    let (status, _, _) = request(
+        "POST",
+        &s.url("/move/in"),
+        Some(&cookie_b),
+        Some(&format!(
+            "csrf=forged&gsrn={}&date={day}&product={product}&note=",
+            a.point
+        )),
+    );
+    assert_eq!(status, 403);
+    let (status, headers, _) = request(
+        "POST",
+        &s.url("/move/in"),
+        Some(&cookie_b),
+        Some(&format!(
+            "csrf={csrf_b}&gsrn={}&date={day}&product={product}&note=Ny+adresse",
+            a.point
+        )),
+    );
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/move?reported=in")
+    );
+    let (_, _, page) = request("GET", &s.url("/move?reported=in"), Some(&cookie_b), None);
+    assert!(page.contains("Innflyttingen er meldt"), "{page}");
+    assert!(
+        page.contains(&format!("Flytting inn i {}", a.point)),
+        "{page}"
+    );
+
+    // Staff approve the move out, then the move in: B's contracts start on the day.
+    let staff = staff_sign_in(&s, "per");
+    for _ in 0..2 {
+        let (_, _, orders) = request("GET", &s.url("/staff/work-orders"), Some(&staff), None);
+        let mut open: Vec<i64> = orders
+            .split("action=\"/staff/work-orders/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().parse().unwrap())
+            .collect();
+        open.sort();
+        let (status, _, body) = request(
+            "POST",
+            &s.url(&format!("/staff/work-orders/{}", open[0])),
+            Some(&staff),
+            Some(&format!("csrf={}&decision=approve&note=", csrf_of(&orders))),
+        );
+        assert_eq!(status, 303, "{body}");
+    }
+    let contracts = crate::get_json(
+        &s.url(&format!(
+            "/api/v1/contracts?account={}&metering_point={}",
+            b.account, a.point
+        )),
+        &s.admin,
+    );
+    let roles: Vec<(&str, &str)> = contracts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["role"].as_str().unwrap(), c["start"].as_str().unwrap()))
+        .collect();
+    let mut roles = roles;
+    roles.sort();
+    assert_eq!(
+        roles,
+        [("grid_owner", day.as_str()), ("supplier", day.as_str())]
+    );
+    let (_, _, page) = request("GET", &s.url("/move"), Some(&cookie_b), None);
+    assert!(
+        page.contains(&format!("Flytting inn i {}", a.point)) && page.contains("godkjent"),
+        "{page}"
+    );
 }
