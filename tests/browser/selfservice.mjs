@@ -2,7 +2,8 @@
 // downloaded browser): sign in with the development sign-in (the code is read from the
 // server's console log), read the overview, the consumption chart at two resolutions, the
 // peak view and an invoice, download its PDF, change the invoice channel and the contact
-// details, switch language, sign out. axe-core checks every page (no serious or critical
+// details, switch language, sign out; then the back-office (local and OpenID sign-in of staff,
+// the 360° view with readings, the correction preview). axe-core checks every page (no serious or critical
 // violation of WCAG 2.1/2.2 A and AA), and each page is photographed, on a desktop and on a
 // phone, into SCREENSHOTS.
 //
@@ -249,6 +250,20 @@ try {
   check((await desk.textContent('h1')).includes(customer), `the 360° view of ${customer} opens`);
   await axe(desk, 'staff-customer');
   await desk.screenshot({ path: `${shots}/staff-customer.png`, fullPage: true });
+  const view = await desk.textContent('main');
+  check(/kWh/.test(view) && view.includes('Målerverdier'), 'the 360° view summarises the latest readings of each metering point');
+  check(view.includes('Arbeidsordrer') && view.includes('Flytting'), 'the 360° view lists the customer\'s work orders');
+  await desk.locator('a[href^="/staff/points/"][href$="/readings"]').first().click();
+  await desk.waitForLoadState();
+  const readingRows = await desk.locator('table tbody tr').count();
+  check(readingRows >= 24, `the readings page lists a day of readings (${readingRows})`);
+  await axe(desk, 'staff-readings');
+  await desk.screenshot({ path: `${shots}/staff-readings.png`, fullPage: true });
+  await desk.locator('a[href*="?day="]').first().click();
+  await desk.waitForLoadState();
+  check(desk.url().includes('?day='), `the readings page goes to the day before (${desk.url()})`);
+  await visit(desk, '/staff/corrections', 'staff-corrections');
+  check((await desk.textContent('main')).includes('Ingenting utstedes'), 'the correction preview says viewing it issues nothing');
   await visit(desk, '/staff/work-orders', 'staff-work-orders');
   await desk.locator('button[value=approve]').first().click();
   await desk.waitForURL(/decided=1/);
@@ -256,7 +271,54 @@ try {
   await visit(desk, '/staff/runs', 'staff-runs');
   await visit(desk, '/staff/audit', 'staff-audit');
   check((await desk.textContent('main')).includes('view_customer'), 'the audit log shows the view of the customer');
+  const deskPhone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, storageState: await office.storageState() });
+  const deskSmall = await deskPhone.newPage();
+  for (const [path, name] of [[`/staff/customers/${customer}`, 'phone-staff-customer'], ['/staff/corrections', 'phone-staff-corrections']]) {
+    await deskSmall.goto(base + path);
+    const width = await deskSmall.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 390, `${name}: nothing wider than the phone (${width} px)`);
+    await deskSmall.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  }
+  await deskPhone.close();
   await office.close();
+
+  // Staff through the OpenID provider (as through Entra ID): a user name the back-office does
+  // not know is refused, and the refusal audited; the staff member's lands in the back-office.
+  async function staffThroughProvider(login) {
+    const context = await browser.newContext({ locale: 'nb-NO' });
+    const tab = await context.newPage();
+    await tab.goto(base + '/staff/signin');
+    await tab.click('a[href="/staff/signin/oidc"]');
+    await tab.waitForURL((url) => !url.toString().startsWith(base));
+    await tab.fill('input[name=login]', login);
+    await tab.fill('input[name=password]', 'any');
+    await tab.click('button[type=submit]');
+    await tab.waitForLoadState();
+    for (let i = 0; i < 3 && !tab.url().startsWith(base); i++) {
+      await tab.click('button[type=submit]');
+      await tab.waitForLoadState();
+    }
+    return { context, tab };
+  }
+  const stranger = await staffThroughProvider('ola');
+  await stranger.tab.waitForURL((url) => url.toString().startsWith(base + '/staff/auth/callback'));
+  check((await stranger.tab.textContent('main')).includes('ikke bruker av backoffice'), 'a provider user who is not staff is refused');
+  await axe(stranger.tab, 'staff-oidc-refused');
+  await stranger.tab.screenshot({ path: `${shots}/staff-oidc-refused.png`, fullPage: true });
+  await stranger.tab.goto(base + '/staff');
+  check(stranger.tab.url() === base + '/signin', 'the refused user has no session');
+  for (const [query, what] of [['?state=forged&code=abc', 'a forged state'], ['?state=abc', 'a missing code'], ['?error=access_denied', 'the provider\'s error']]) {
+    const response = await stranger.tab.goto(base + '/staff/auth/callback' + query);
+    check(response.status() === 400, `the staff callback with ${what} answers 400 (got ${response.status()})`);
+  }
+  await stranger.context.close();
+  const member = await staffThroughProvider('kari');
+  await member.tab.waitForURL(base + '/staff');
+  check((await member.tab.textContent('h1')).length > 0 && await member.tab.locator('a[href="/staff/corrections"]').count() === 1, 'kari signs in through the provider to the back-office');
+  await member.tab.goto(base + '/staff/audit');
+  const log = await member.tab.textContent('main');
+  check(log.includes('staff_sign_in_refused') && log.includes('OpenID Connect'), 'the audit log shows the refusal and the sign-in through the provider');
+  await member.context.close();
 
   // OpenID Connect: through the provider's login and consent to the customer whose national
   // identity number the provider gives.

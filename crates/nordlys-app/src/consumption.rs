@@ -287,3 +287,53 @@ mod tests {
         assert_eq!(months[3], start_of_local_day(date(2025, 4, 1), &tz));
     }
 }
+
+/// How many days before its last reading [`recent_readings`] summarises.
+pub const RECENT_DAYS: i64 = 7;
+
+/// A metering point's latest readings in brief, as customer service reads them first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentReadings {
+    /// When the last usable (not missing) reading ends.
+    pub last_reading_end: Timestamp,
+    /// The energy of the [`RECENT_DAYS`] days before it.
+    pub energy_wh: i64,
+    /// Intervals of those days without a usable reading (none stored, or quality `missing`).
+    pub missing_intervals: i64,
+}
+
+/// The latest readings of `point` summarised (`None`: it has no usable reading).
+pub async fn recent_readings(
+    store: &Store,
+    point: &nordlys_core::model::MeteringPoint,
+) -> Result<Option<RecentReadings>, StoreError> {
+    let gsrn = &point.metering_point_id;
+    let (Some(stored_end), Some(point_id)) = (
+        store.readings_end(gsrn).await?,
+        store.metering_point_id(gsrn).await?,
+    ) else {
+        return Ok(None);
+    };
+    let step_s = point.resolution.seconds();
+    // The last stored day may end in missing slots: look back one day more for the last one.
+    let look_from = stored_end - jiff::SignedDuration::from_hours(24 * (RECENT_DAYS + 1));
+    let readings = store
+        .meter_values(point_id, look_from, stored_end, None)
+        .await?;
+    let usable = |q: Quality| q != Quality::Missing;
+    let Some(last) = readings.iter().rev().find(|r| usable(r.quality)) else {
+        return Ok(None);
+    };
+    let last_reading_end = last.start + jiff::SignedDuration::from_secs(step_s);
+    let from = last_reading_end - jiff::SignedDuration::from_hours(24 * RECENT_DAYS);
+    let recent = readings
+        .iter()
+        .filter(|r| r.start >= from && r.start < last_reading_end && usable(r.quality));
+    let (count, energy_wh) = recent.fold((0i64, 0i64), |(n, wh), r| (n + 1, wh + r.energy.0));
+    let expected = (last_reading_end.as_second() - from.as_second()) / step_s;
+    Ok(Some(RecentReadings {
+        last_reading_end,
+        energy_wh,
+        missing_intervals: expected - count,
+    }))
+}

@@ -1,6 +1,7 @@
-//! The utility's staff as local users of the back-office (for installations without an identity
-//! provider): a password kept as an argon2id hash and a TOTP second factor (RFC 6238: 6 digits,
-//! 30 seconds, SHA-1, as every authenticator app reads it). Made with `nordlys staff add`; each
+//! The utility's staff as users of the back-office: a password kept as an argon2id hash and a
+//! TOTP second factor (RFC 6238: 6 digits, 30 seconds, SHA-1, as every authenticator app reads
+//! it) for installations without an identity provider, and the rule of a sign-in through one
+//! (the provider's claim must name an existing staff user). Made with `nordlys staff add`; each
 //! one made is written to the audit log.
 
 use argon2::Argon2;
@@ -62,12 +63,12 @@ pub async fn add_staff(
         || name.len() > 64
         || !name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
     {
         return Err(invalid(
             "name",
             name,
-            "1 to 64 letters, digits, '-', '_' or '.'",
+            "1 to 64 letters, digits, '-', '_', '.' or '@'",
         ));
     }
     if password.chars().count() < 12 {
@@ -162,4 +163,14 @@ pub async fn verify_staff(
     }
     let totp = totp(&user.totp_secret, name, "Nordlys")?;
     Ok(totp.check(code.trim(), unix_seconds))
+}
+
+/// Whether an identity provider's claim `name` (e.g. Entra ID's `preferred_username`) may sign in
+/// to the back-office: only as a staff user of exactly that name made with `nordlys staff add`,
+/// and not disabled. The provider vouches for the person; Nordlys decides who is staff.
+pub async fn may_sign_in_through_provider(store: &Store, name: &str) -> Result<bool, StoreError> {
+    Ok(store
+        .staff_user(name)
+        .await?
+        .is_some_and(|user| !user.disabled))
 }

@@ -23,6 +23,8 @@ pub struct ServeArgs {
     pub demo_sign_in: bool,
     #[command(flatten)]
     pub oidc: OidcArgs,
+    #[command(flatten)]
+    pub staff_oidc: StaffOidcArgs,
     /// How many days after its due date a customer may postpone an invoice to.
     #[arg(long, env = "NORDLYS_POSTPONE_MAX_DAYS", default_value_t = 14)]
     pub postpone_max_days: i64,
@@ -76,6 +78,53 @@ pub struct OidcArgs {
     pub oidc_label: String,
 }
 
+/// Sign-in of staff to the back-office through an OpenID provider (Microsoft Entra ID, or any
+/// standards-compliant provider). The claim's value must be the name of a staff user made with
+/// `nordlys staff add`; anyone else is refused (and the refusal audited).
+#[derive(Args)]
+pub struct StaffOidcArgs {
+    /// The staff provider's issuer URL, e.g. https://login.microsoftonline.com/TENANT/v2.0.
+    #[arg(long, env = "NORDLYS_STAFF_OIDC_ISSUER")]
+    pub staff_oidc_issuer: Option<String>,
+    /// The client id Nordlys's back-office is registered with at the provider.
+    #[arg(
+        long,
+        env = "NORDLYS_STAFF_OIDC_CLIENT_ID",
+        requires = "staff_oidc_issuer"
+    )]
+    pub staff_oidc_client_id: Option<String>,
+    /// The client secret (better given in the environment than on the command line).
+    #[arg(
+        long,
+        env = "NORDLYS_STAFF_OIDC_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "staff_oidc_issuer"
+    )]
+    pub staff_oidc_client_secret: Option<String>,
+    /// Where the provider sends the browser back (default: http://LISTEN/staff/auth/callback).
+    #[arg(long, env = "NORDLYS_STAFF_OIDC_REDIRECT_URL")]
+    pub staff_oidc_redirect_url: Option<String>,
+    /// The ID token claim that names the staff user (Entra ID sends preferred_username; email
+    /// is also common).
+    #[arg(
+        long,
+        env = "NORDLYS_STAFF_OIDC_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub staff_oidc_claim: String,
+    /// The staff sign-in button's text.
+    #[arg(
+        long,
+        env = "NORDLYS_STAFF_OIDC_LABEL",
+        default_value = "Microsoft Entra ID"
+    )]
+    pub staff_oidc_label: String,
+}
+
+/// Scopes a staff sign-in asks for besides openid: the standard ones that carry
+/// `preferred_username` and `email`.
+const STAFF_OIDC_SCOPES: [&str; 2] = ["profile", "email"];
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum OidcMatch {
     CustomerId,
@@ -87,7 +136,8 @@ pub enum StaffWhat {
     /// Add a staff member of the back-office; the password is read from standard input (one
     /// line, at least 12 characters), the TOTP secret for the authenticator app is printed once.
     Add {
-        /// The staff member's user name (letters, digits, '-', '_', '.').
+        /// The staff member's user name (letters, digits, '-', '_', '.', '@'); to sign in through
+        /// the staff OpenID provider, exactly the value of its claim (`--staff-oidc-claim`).
         name: String,
     },
 }
@@ -113,51 +163,111 @@ pub enum TokensWhat {
 
 /// Serve `store` on `listen` until Ctrl-C or SIGTERM; `demo_sign_in`: the development sign-in.
 pub async fn serve_store(store: Store, listen: &str, demo_sign_in: bool) -> Result<()> {
-    serve_with(store, listen, demo_sign_in, None, Default::default()).await
+    let options = nordlys_web::ServerOptions::default();
+    serve_with(store, listen, demo_sign_in, options).await
 }
 
-/// The OpenID provider the flags name, discovered (`None` without `--oidc-issuer`).
-async fn oidc_provider(
-    args: &OidcArgs,
+/// What one OpenID provider's flags say, before the secret and client id are checked.
+struct ProviderFlags<'a> {
+    /// The flags' prefix, for messages: `--oidc` or `--staff-oidc`.
+    flag: &'static str,
+    env: &'static str,
+    issuer: &'a Option<String>,
+    client_id: &'a Option<String>,
+    client_secret: &'a Option<String>,
+    redirect_url: Option<String>,
+    callback_path: &'static str,
+    claim: &'a str,
+    audience: nordlys_web::web::oidc::OidcAudience,
+    scopes: Vec<String>,
+    label: &'a str,
+}
+
+/// The OpenID provider the flags name, discovered (`None` without an issuer).
+async fn discover(
+    flags: ProviderFlags<'_>,
     listen: &str,
 ) -> Result<Option<Arc<nordlys_web::web::oidc::OidcProvider>>> {
-    let Some(issuer) = &args.oidc_issuer else {
+    let Some(issuer) = flags.issuer else {
         return Ok(None);
     };
-    let (Some(client_id), Some(client_secret)) = (&args.oidc_client_id, &args.oidc_client_secret)
-    else {
+    let (Some(client_id), Some(client_secret)) = (flags.client_id, flags.client_secret) else {
+        let (flag, env) = (flags.flag, flags.env);
         bail!(
-            "--oidc-issuer needs --oidc-client-id and --oidc-client-secret (or NORDLYS_OIDC_CLIENT_ID and NORDLYS_OIDC_CLIENT_SECRET)"
+            "{flag}-issuer needs {flag}-client-id and {flag}-client-secret (or {env}_CLIENT_ID and {env}_CLIENT_SECRET)"
         );
     };
     let config = nordlys_web::web::oidc::OidcConfig {
         issuer: issuer.clone(),
         client_id: client_id.clone(),
         client_secret: client_secret.clone(),
-        redirect_url: args
-            .oidc_redirect_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{listen}/auth/callback")),
-        claim: args.oidc_claim.clone(),
-        customer_match: match args.oidc_match {
-            OidcMatch::CustomerId => nordlys_web::web::oidc::CustomerMatch::CustomerId,
-            OidcMatch::Identity => nordlys_web::web::oidc::CustomerMatch::Identity,
-        },
-        scopes: args.oidc_scopes.clone(),
-        label: args.oidc_label.clone(),
+        redirect_url: flags
+            .redirect_url
+            .unwrap_or_else(|| format!("http://{listen}{}", flags.callback_path)),
+        claim: flags.claim.to_owned(),
+        audience: flags.audience,
+        scopes: flags.scopes,
+        label: flags.label.to_owned(),
     };
     let provider = nordlys_web::web::oidc::OidcProvider::discover(config)
         .await
-        .map_err(|e| anyhow::anyhow!(e))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", flags.flag))?;
     Ok(Some(Arc::new(provider)))
 }
 
+/// The customers' OpenID provider (`--oidc-…`).
+async fn oidc_provider(
+    args: &OidcArgs,
+    listen: &str,
+) -> Result<Option<Arc<nordlys_web::web::oidc::OidcProvider>>> {
+    use nordlys_web::web::oidc::{CustomerMatch, OidcAudience};
+    let flags = ProviderFlags {
+        flag: "--oidc",
+        env: "NORDLYS_OIDC",
+        issuer: &args.oidc_issuer,
+        client_id: &args.oidc_client_id,
+        client_secret: &args.oidc_client_secret,
+        redirect_url: args.oidc_redirect_url.clone(),
+        callback_path: "/auth/callback",
+        claim: &args.oidc_claim,
+        audience: OidcAudience::Customer(match args.oidc_match {
+            OidcMatch::CustomerId => CustomerMatch::CustomerId,
+            OidcMatch::Identity => CustomerMatch::Identity,
+        }),
+        scopes: args.oidc_scopes.clone(),
+        label: &args.oidc_label,
+    };
+    discover(flags, listen).await
+}
+
+/// The staff's OpenID provider (`--staff-oidc-…`).
+async fn staff_oidc_provider(
+    args: &StaffOidcArgs,
+    listen: &str,
+) -> Result<Option<Arc<nordlys_web::web::oidc::OidcProvider>>> {
+    let flags = ProviderFlags {
+        flag: "--staff-oidc",
+        env: "NORDLYS_STAFF_OIDC",
+        issuer: &args.staff_oidc_issuer,
+        client_id: &args.staff_oidc_client_id,
+        client_secret: &args.staff_oidc_client_secret,
+        redirect_url: args.staff_oidc_redirect_url.clone(),
+        callback_path: "/staff/auth/callback",
+        claim: &args.staff_oidc_claim,
+        audience: nordlys_web::web::oidc::OidcAudience::Staff,
+        scopes: STAFF_OIDC_SCOPES.map(str::to_owned).to_vec(),
+        label: &args.staff_oidc_label,
+    };
+    discover(flags, listen).await
+}
+
+/// Serve with `options` (its providers discovered, its rules checked); `demo_sign_in` adds the
+/// development sign-in.
 async fn serve_with(
     store: Store,
     listen: &str,
     demo_sign_in: bool,
-    oidc: Option<Arc<nordlys_web::web::oidc::OidcProvider>>,
-    postpone_rules: nordlys_app::work_orders::PostponeRules,
+    mut options: nordlys_web::ServerOptions,
 ) -> Result<()> {
     let address: SocketAddr = listen.parse().with_context(|| {
         format!("--listen {listen:?}: give an address and port, e.g. 127.0.0.1:8080")
@@ -174,13 +284,14 @@ async fn serve_with(
     println!(
         "Nordlys serves http://{bound} (API: http://{bound}/api/v1, OpenAPI: http://{bound}/api/openapi.json)"
     );
-    let mut options = nordlys_web::ServerOptions {
-        oidc,
-        postpone_rules,
-        ..Default::default()
-    };
     if let Some(provider) = &options.oidc {
         println!("Sign-in with {} at http://{bound}/signin", provider.label());
+    }
+    if let Some(provider) = &options.staff_oidc {
+        println!(
+            "Staff sign-in with {} at http://{bound}/staff/signin",
+            provider.label()
+        );
     }
     if demo_sign_in {
         println!(
@@ -223,6 +334,7 @@ async fn shutdown_signal() {
 pub async fn serve(db: &str, args: ServeArgs) -> Result<()> {
     let store = open(db).await?;
     let oidc = oidc_provider(&args.oidc, &args.listen).await?;
+    let staff_oidc = staff_oidc_provider(&args.staff_oidc, &args.listen).await?;
     if !(1..=90).contains(&args.postpone_max_days) {
         bail!(
             "--postpone-max-days {}: give 1 to 90 days",
@@ -233,7 +345,13 @@ pub async fn serve(db: &str, args: ServeArgs) -> Result<()> {
         max_days: args.postpone_max_days,
         per_invoice: args.postpone_per_invoice,
     };
-    serve_with(store, &args.listen, args.demo_sign_in, oidc, rules).await
+    let options = nordlys_web::ServerOptions {
+        oidc,
+        staff_oidc,
+        postpone_rules: rules,
+        ..Default::default()
+    };
+    serve_with(store, &args.listen, args.demo_sign_in, options).await
 }
 
 fn access_error(error: AccessError) -> anyhow::Error {

@@ -36,6 +36,8 @@ pub struct ServerOptions {
     pub demo_sign_in: Option<CodeSink>,
     /// Sign-in through an OpenID provider, discovered before the server starts.
     pub oidc: Option<Arc<web::oidc::OidcProvider>>,
+    /// Sign-in of staff to the back-office through an OpenID provider (e.g. Entra ID).
+    pub staff_oidc: Option<Arc<web::oidc::OidcProvider>>,
     /// What a customer's postponement of a due date must keep.
     pub postpone_rules: nordlys_app::work_orders::PostponeRules,
     /// How far from today a reported move in may start.

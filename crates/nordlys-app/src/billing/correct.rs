@@ -53,6 +53,36 @@ pub async fn correct(
     finish(store, run_id, result, clock, started).await
 }
 
+/// What the correction of one (period, account) would issue, as a dry run finds it: what stands
+/// billed, what the latest data rate to, the lines that change and the documents.
+#[derive(Debug, Clone)]
+pub struct CorrectionPreview {
+    pub period: String,
+    pub account_id: String,
+    pub currency: Currency,
+    /// The documents whose lines it reverses, by number (`F-12`).
+    pub corrects: Vec<String>,
+    /// The net amount that stands billed for the changed contract-periods.
+    pub billed_net: Decimal,
+    /// The net amount the latest data rate to.
+    pub corrected_net: Decimal,
+    pub changes: Vec<super::diff::LineChange>,
+    /// The documents to issue: kind and gross amount each.
+    pub documents: Vec<(DocumentKind, Decimal)>,
+}
+
+impl CorrectionPreview {
+    /// What the correction adds to what stands billed, net (negative: a credit).
+    pub fn difference_net(&self) -> Decimal {
+        self.corrected_net - self.billed_net
+    }
+}
+
+/// The sum of the lines' net amounts.
+fn net_of<'a>(lines: impl Iterator<Item = &'a DocumentLine>) -> Decimal {
+    lines.map(|l| l.net).sum()
+}
+
 /// A contract-period to correct: its settlement as read, and its new rating.
 struct Candidate {
     record: SettlementRecord,
@@ -424,6 +454,20 @@ async fn correct_account(
     }
     report.contracts_settled += changed.len() as u64;
     let Some(tx) = tx else {
+        // A dry run: what it would issue, for the preview (a run keeps only its counts).
+        report.corrections.push(CorrectionPreview {
+            period: ctx.code.clone(),
+            account_id: account_id.to_owned(),
+            currency,
+            corrects: numbers,
+            billed_net: net_of(changed.iter().flat_map(|(_, s, _)| s.lines())),
+            corrected_net: net_of(changed.iter().flat_map(|(_, _, l)| l.iter())),
+            changes: changed
+                .iter()
+                .flat_map(|(_, standing, lines)| standing.changes(lines))
+                .collect(),
+            documents: documents.iter().map(|(d, _)| (d.kind, d.gross)).collect(),
+        });
         documents.iter().for_each(|(d, _)| report.count_document(d));
         return Ok(true);
     };

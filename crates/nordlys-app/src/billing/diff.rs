@@ -121,6 +121,63 @@ impl Standing {
     }
 }
 
+/// One line identity (contract, kind, description, unit price …) whose quantity or amount a new
+/// rating changes: what stands billed and what the new rating bills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineChange {
+    pub contract_id: String,
+    pub description: String,
+    pub billed_quantity: Decimal,
+    pub billed_net: Decimal,
+    pub rated_quantity: Decimal,
+    pub rated_net: Decimal,
+}
+
+impl Standing {
+    /// The line identities whose quantity or amount `rating` changes, standing ones first in
+    /// the order first billed, then the new ones.
+    pub fn changes(&self, rating: &[DocumentLine]) -> Vec<LineChange> {
+        let standing = grouped(self.lines());
+        let new = grouped(rating.iter());
+        let mut identities: Vec<LineIdentity<'_>> = standing.iter().map(|(i, _)| *i).collect();
+        identities.extend(
+            new.iter()
+                .map(|(i, _)| *i)
+                .filter(|i| !standing.iter().any(|(s, _)| s == i)),
+        );
+        identities
+            .into_iter()
+            .filter_map(|identity| {
+                let old_lines = lines_of(&standing, &identity);
+                let new_lines = lines_of(&new, &identity);
+                let (billed_quantity, billed_net) = sum(old_lines.iter().copied());
+                let (rated_quantity, rated_net) = sum(new_lines.iter().copied());
+                let template = old_lines.first().or(new_lines.first())?;
+                ((billed_quantity, billed_net) != (rated_quantity, rated_net)).then(|| LineChange {
+                    contract_id: template.contract_id.clone(),
+                    description: template.description.clone(),
+                    billed_quantity,
+                    billed_net,
+                    rated_quantity,
+                    rated_net,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The lines of `identity` in `groups` (none if it has no group).
+fn lines_of<'a>(
+    groups: &[(LineIdentity<'a>, Vec<&'a DocumentLine>)],
+    identity: &LineIdentity<'a>,
+) -> Vec<&'a DocumentLine> {
+    groups
+        .iter()
+        .find(|(i, _)| i == identity)
+        .map(|(_, lines)| lines.clone())
+        .unwrap_or_default()
+}
+
 /// PEPPOL-EN16931-R120: a line's amount is its quantity × unit price within 0.02.
 fn is_true_line(line: &DocumentLine) -> bool {
     (line.quantity * line.unit_price - line.net).abs() <= Decimal::new(2, 2)
@@ -245,6 +302,35 @@ mod tests {
                 ("800.304".to_owned(), "689.74".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn the_changes_name_each_changed_line_with_what_stands_and_what_is_rated() {
+        let standing = Standing::replay(billed("F-12", 12, &day_and_base()));
+        let rating = [
+            line("Energiledd – Dag", "500", "0.2877", "143.85"),
+            line("Energiledd – grunnpris", "771.425", "0.1899", "146.49"),
+            line("Fastledd", "1", "50", "50.00"),
+        ];
+        let changes = standing.changes(&rating);
+        let shown: Vec<(&str, String, String)> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.description.as_str(),
+                    c.billed_net.normalize().to_string(),
+                    c.rated_net.normalize().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("Energiledd – Dag", "141.35".to_owned(), "143.85".to_owned()),
+                ("Fastledd", "0".to_owned(), "50".to_owned()),
+            ]
+        );
+        assert!(standing.changes(&day_and_base()).is_empty());
     }
 
     #[test]

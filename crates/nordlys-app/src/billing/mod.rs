@@ -32,7 +32,7 @@ pub use batched::{
     PlannedRun, WorkerOptions, WorkerReport, plan_corrections, plan_settlement, work,
 };
 pub use context::{PeriodContext, period_code};
-pub use correct::correct;
+pub use correct::{CorrectionPreview, correct};
 pub use inputs::PeriodInputs;
 pub use not_ready::{NotReady, NotReadyReason};
 pub use run::RunOwner;
@@ -102,6 +102,9 @@ pub struct RunReport {
     pub gross: Decimal,
     pub numbers: Vec<(String, i64, i64)>,
     pub not_ready: Vec<NotReady>,
+    /// A dry run of corrections: what each (period, account) would issue (a run that issues
+    /// keeps only its counts, however many accounts it corrects).
+    pub corrections: Vec<CorrectionPreview>,
     pub elapsed: Duration,
 }
 

@@ -16,7 +16,9 @@ use nordlys_app::NoProgress;
 use nordlys_app::access::Scope;
 use nordlys_app::consumption::{ConsumptionError, ConsumptionSeries, Step, consumption};
 use nordlys_app::import::{ImportError, MeterValueLimits, import_meter_values};
+use nordlys_core::model::{MeteringPoint, Reading};
 use nordlys_core::time::{parse_date, parse_instant, start_of_local_day};
+use nordlys_store::StoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -163,26 +165,10 @@ pub async fn get_readings(
                 .map_err(|e| ApiError::invalid("as_of", format!("as_of {:?}: {}", e.value, e.rule)))
         })
         .transpose()?;
-    let point = state
-        .store
-        .metering_point(&gsrn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("metering point {id} does not exist")))?;
-    let point_id = state
-        .store
-        .metering_point_id(&gsrn)
+    let (point, readings) = local_day_readings(&state.store, &gsrn, from, to, as_of)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("metering point {id} does not exist")))?;
     let tz = point.market.time_zone();
-    let readings = state
-        .store
-        .meter_values(
-            point_id,
-            start_of_local_day(from, &tz),
-            start_of_local_day(to, &tz),
-            as_of,
-        )
-        .await?;
     Ok(Json(WireReadings {
         metering_point: gsrn.as_str().to_owned(),
         resolution: point.resolution.code().to_owned(),
@@ -195,6 +181,33 @@ pub async fn get_readings(
             })
             .collect(),
     }))
+}
+
+/// The stored readings of metering point `gsrn` over its local days `[from, to)` (as known at
+/// `as_of`, if given), with the point; `None` if there is no such point.
+pub(crate) async fn local_day_readings(
+    store: &nordlys_store::Store,
+    gsrn: &nordlys_core::ids::Gsrn,
+    from: Date,
+    to: Date,
+    as_of: Option<jiff::Timestamp>,
+) -> Result<Option<(MeteringPoint, Vec<Reading>)>, StoreError> {
+    let (Some(point), Some(point_id)) = (
+        store.metering_point(gsrn).await?,
+        store.metering_point_id(gsrn).await?,
+    ) else {
+        return Ok(None);
+    };
+    let tz = point.market.time_zone();
+    let readings = store
+        .meter_values(
+            point_id,
+            start_of_local_day(from, &tz),
+            start_of_local_day(to, &tz),
+            as_of,
+        )
+        .await?;
+    Ok(Some((point, readings)))
 }
 
 /// One reading to write, as in a row of the meter-values import.

@@ -11,7 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use nordlys_app::access::Scope;
-use nordlys_app::billing::{BillingError, BillingPolicy, WorkerOptions, plan_settlement, work};
+use nordlys_app::billing::{
+    BillingError, BillingPolicy, PlannedRun, WorkerOptions, plan_settlement, work,
+};
 use nordlys_app::wire::runs::{WireRun, WireRunReport, WireTask};
 use nordlys_core::time::LocalPeriod;
 use nordlys_rating::Statutory;
@@ -132,10 +134,7 @@ pub async fn start_run(
         Idempotent::Replay(response) => return Ok(response),
         Idempotent::Proceed(guard) => guard,
     };
-    let policy = BillingPolicy {
-        wait_for_run: Some(Duration::from_secs(5)),
-        ..BillingPolicy::default()
-    };
+    let policy = server_policy();
     let statutory = Arc::new(Statutory::default());
     let planned = match plan_settlement(
         &state.store,
@@ -155,29 +154,7 @@ pub async fn start_run(
     };
     tracing::info!(run = planned.run_id, period = %request.period, token = %principal.name, "billing run started");
     metrics::counter!("nordlys_billing_runs_started_total").increment(1);
-    if planned.batches > 0 {
-        let store = state.store.clone();
-        let clock = Arc::clone(&state.clock);
-        let run_id = planned.run_id;
-        tokio::spawn(async move {
-            let options = WorkerOptions {
-                name: format!("server-{}", std::process::id()),
-                lease: Duration::from_secs(30),
-                run: Some(run_id),
-                idle_exit: None,
-                poll: Duration::from_millis(250),
-                give_up_after: Duration::from_secs(300),
-            };
-            match work(&store, &policy, statutory, clock, &options).await {
-                Ok(report) => tracing::info!(
-                    run = run_id,
-                    invoices = report.invoices,
-                    "billing run worked"
-                ),
-                Err(error) => tracing::error!(run = run_id, %error, "billing run worker stopped"),
-            }
-        });
-    }
+    start_worker(&state, &planned, policy, statutory);
     let started = StartedRun {
         id: planned.run_id,
         period: request.period.clone(),
@@ -190,7 +167,50 @@ pub async fn start_run(
     guard.finish(StatusCode::ACCEPTED, &started).await
 }
 
-fn billing_problem(error: BillingError) -> ApiError {
+/// Bill a planned run's batches in the background, by this server's worker (any `nordlys
+/// worker` may join it); nothing to do for a run planned without batches.
+pub(crate) fn start_worker(
+    state: &AppState,
+    planned: &PlannedRun,
+    policy: BillingPolicy,
+    statutory: Arc<Statutory>,
+) {
+    if planned.batches == 0 {
+        return;
+    }
+    let store = state.store.clone();
+    let clock = Arc::clone(&state.clock);
+    let run_id = planned.run_id;
+    tokio::spawn(async move {
+        let options = WorkerOptions {
+            name: format!("server-{}", std::process::id()),
+            lease: Duration::from_secs(30),
+            run: Some(run_id),
+            idle_exit: None,
+            poll: Duration::from_millis(250),
+            give_up_after: Duration::from_secs(300),
+        };
+        match work(&store, &policy, statutory, clock, &options).await {
+            Ok(report) => tracing::info!(
+                run = run_id,
+                invoices = report.invoices,
+                "billing run worked"
+            ),
+            Err(error) => tracing::error!(run = run_id, %error, "billing run worker stopped"),
+        }
+    });
+}
+
+/// The policy of a run started by the server: the default, waiting a little for a run in
+/// progress.
+pub(crate) fn server_policy() -> BillingPolicy {
+    BillingPolicy {
+        wait_for_run: Some(Duration::from_secs(5)),
+        ..BillingPolicy::default()
+    }
+}
+
+pub(crate) fn billing_problem(error: BillingError) -> ApiError {
     match error {
         BillingError::Store(e) => e.into(),
         other => ApiError::new(StatusCode::CONFLICT, "billing_refused", "Billing refused")

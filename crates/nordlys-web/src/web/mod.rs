@@ -166,6 +166,7 @@ impl AppState {
             ("/staff", "nav-staff-search"),
             ("/staff/work-orders", "nav-staff-orders"),
             ("/staff/runs", "nav-staff-runs"),
+            ("/staff/corrections", "nav-staff-corrections"),
             ("/staff/audit", "nav-staff-audit"),
         ];
         let items = if signed_in.is_some_and(|s| s.staff().is_some()) {

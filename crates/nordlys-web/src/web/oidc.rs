@@ -1,10 +1,12 @@
-//! Sign-in through an OpenID provider (OpenID Connect, authorization code flow with PKCE):
-//! BankID and ID-porten through their brokers, or any standards-compliant provider, configured
-//! by issuer URL, client id and secret. The provider is discovered when the server starts. The
-//! claim that names the customer is configurable — the customer number itself, or an identity
-//! number (e.g. a BankID broker's national identity number claim) matched against the customers'
-//! identities. State, nonce and PKCE verifier are kept in the store (by the state's hash) until
-//! the callback uses them, once, so any instance of the server can take the callback.
+//! Sign-in through an OpenID provider (OpenID Connect, authorization code flow with PKCE), for
+//! customers (BankID and ID-porten through their brokers) and for staff (Microsoft Entra ID), or
+//! any standards-compliant provider, configured by issuer URL, client id and secret. Each
+//! provider is discovered when the server starts. The claim that names the person is
+//! configurable: for a customer the customer number itself, or an identity number (e.g. a BankID
+//! broker's national identity number claim) matched against the customers' identities; for staff
+//! the name of an existing staff user (`preferred_username` by default). State, nonce and PKCE
+//! verifier are kept in the store (by the hash of the audience and the state) until the callback
+//! of that audience uses them, once, so any instance of the server can take the callback.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,20 +35,42 @@ pub enum CustomerMatch {
     Identity,
 }
 
-/// What the server is told about its OpenID provider.
+/// Who signs in through a provider, and how its claim names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OidcAudience {
+    /// Customers, to the self-service web (callback `/auth/callback`).
+    Customer(CustomerMatch),
+    /// The utility's staff, to the back-office (callback `/staff/auth/callback`): the claim is
+    /// the name of a staff user made with `nordlys staff add`.
+    Staff,
+}
+
+impl OidcAudience {
+    /// The prefix that keeps one audience's pending logins from another's callback.
+    fn code(self) -> &'static str {
+        match self {
+            OidcAudience::Customer(_) => "customer",
+            OidcAudience::Staff => "staff",
+        }
+    }
+}
+
+/// What the server is told about an OpenID provider.
 #[derive(Debug, Clone)]
 pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
-    /// Where the provider sends the browser back: `https://…/auth/callback`.
+    /// Where the provider sends the browser back: `https://…/auth/callback` for customers,
+    /// `https://…/staff/auth/callback` for staff.
     pub redirect_url: String,
-    /// The ID token claim that names the customer, e.g. `sub`, or a broker's `nnin`.
+    /// The ID token claim that names the person, e.g. `sub`, a broker's `nnin`, or Entra ID's
+    /// `preferred_username`.
     pub claim: String,
-    pub customer_match: CustomerMatch,
+    pub audience: OidcAudience,
     /// Scopes to ask for besides `openid` (e.g. a broker's national identity scope).
     pub scopes: Vec<String>,
-    /// The button's text: "BankID", "ID-porten" …
+    /// The button's text: "BankID", "ID-porten", "Microsoft Entra ID" …
     pub label: String,
 }
 
@@ -59,7 +83,7 @@ type Client = CoreClient<
     EndpointMaybeSet,
 >;
 
-/// A discovered provider, ready to sign customers in.
+/// A discovered provider, ready to sign customers or staff in.
 pub struct OidcProvider {
     config: OidcConfig,
     client: Client,
@@ -100,7 +124,7 @@ impl OidcProvider {
     /// Discover the provider at the configured issuer.
     pub async fn discover(config: OidcConfig) -> Result<OidcProvider, String> {
         let issuer = IssuerUrl::new(config.issuer.clone())
-            .map_err(|e| format!("--oidc-issuer {:?}: {e}", config.issuer))?;
+            .map_err(|e| format!("issuer {:?}: {e}", config.issuer))?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &http_client)
             .await
             .map_err(|e| {
@@ -110,7 +134,7 @@ impl OidcProvider {
                 )
             })?;
         let redirect = RedirectUrl::new(config.redirect_url.clone())
-            .map_err(|e| format!("--oidc-redirect-url {:?}: {e}", config.redirect_url))?;
+            .map_err(|e| format!("redirect URL {:?}: {e}", config.redirect_url))?;
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),
@@ -123,13 +147,32 @@ impl OidcProvider {
     pub fn label(&self) -> &str {
         &self.config.label
     }
+
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
+    /// The ID token claim that names the person.
+    pub fn claim(&self) -> &str {
+        &self.config.claim
+    }
 }
 
-/// Start a sign-in: to the provider, with state, nonce and a PKCE challenge.
+/// The key a pending login is kept by: the hash of its audience and its state.
+fn login_key(audience: OidcAudience, csrf: &str) -> String {
+    session::sha256_hex(&format!("{}:{csrf}", audience.code()))
+}
+
+/// Start a customer's sign-in: to the provider, with state, nonce and a PKCE challenge.
 pub async fn start(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(provider) = state.options.oidc.as_ref() else {
-        return super::not_found_page(&state, &headers).await;
-    };
+    match state.options.oidc.as_ref() {
+        Some(provider) => redirect_to_provider(&state, provider).await,
+        None => super::not_found_page(&state, &headers).await,
+    }
+}
+
+/// Send the browser to `provider` with a new state, nonce and PKCE challenge, kept in the store.
+pub(crate) async fn redirect_to_provider(state: &AppState, provider: &OidcProvider) -> Response {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = provider.client.authorize_url(
         CoreAuthenticationFlow::AuthorizationCode,
@@ -144,7 +187,7 @@ pub async fn start(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     if let Err(error) = state
         .store
         .create_oidc_login(
-            &session::sha256_hex(csrf.secret()),
+            &login_key(provider.config.audience, csrf.secret()),
             nonce.secret(),
             verifier.secret(),
             expires,
@@ -156,6 +199,7 @@ pub async fn start(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
     Redirect::to(url.as_str()).into_response()
 }
 
+/// What the provider sends back to a callback.
 #[derive(Deserialize)]
 pub struct Callback {
     code: Option<String>,
@@ -179,16 +223,28 @@ fn claim_of(id_token: &str, name: &str) -> Option<String> {
 
 /// Why a callback does not sign in: the status, the message of the sign-in page, and what the
 /// log says.
-struct Refusal(StatusCode, &'static str, String);
+pub(crate) struct Refusal(pub StatusCode, pub &'static str, pub String);
 
 fn refused(status: StatusCode, reason: impl std::fmt::Display) -> Refusal {
     Refusal(status, "signin-oidc-failed", reason.to_string())
 }
 
-/// The customer the provider's answer signs in: check state, exchange the code with the PKCE
-/// verifier, verify the ID token (signature, issuer, audience, expiry, nonce), read the claim,
-/// find the customer.
-async fn customer_of(
+/// The message of a verified answer without the configured claim: the person cannot be named.
+pub(crate) const CLAIM_MISSING: &str = "signin-oidc-unknown";
+
+/// The refusal of a person the provider knows but Nordlys does not.
+pub(crate) fn unknown(reason: &str) -> Refusal {
+    Refusal(
+        StatusCode::FORBIDDEN,
+        "signin-oidc-unknown",
+        reason.to_owned(),
+    )
+}
+
+/// The value of the configured claim in the provider's answer: check state (of this provider's
+/// audience), exchange the code with the PKCE verifier, verify the ID token (signature, issuer,
+/// audience, expiry, nonce), read the claim.
+pub(crate) async fn verified_claim(
     state: &AppState,
     provider: &OidcProvider,
     answer: Callback,
@@ -202,7 +258,7 @@ async fn customer_of(
     let now_us = state.clock.now().as_microsecond();
     let (nonce, verifier) = state
         .store
-        .take_oidc_login(&session::sha256_hex(&csrf), now_us)
+        .take_oidc_login(&login_key(provider.config.audience, &csrf), now_us)
         .await
         .map_err(|e| refused(StatusCode::SERVICE_UNAVAILABLE, e))?
         .ok_or_else(|| refused(StatusCode::BAD_REQUEST, "unknown, used or expired state"))?;
@@ -219,22 +275,32 @@ async fn customer_of(
     id_token
         .claims(&provider.client.id_token_verifier(), &Nonce::new(nonce))
         .map_err(|e| refused(StatusCode::BAD_REQUEST, e))?;
-    let unknown = |reason: &str| {
+    claim_of(&id_token.to_string(), &provider.config.claim).ok_or_else(|| {
         Refusal(
             StatusCode::FORBIDDEN,
-            "signin-oidc-unknown",
-            reason.to_owned(),
+            CLAIM_MISSING,
+            format!("the ID token has no claim {}", provider.config.claim),
         )
-    };
-    let value = claim_of(&id_token.to_string(), &provider.config.claim)
-        .ok_or_else(|| unknown("the configured claim is missing"))?;
-    let found = match provider.config.customer_match {
-        CustomerMatch::CustomerId => state
+    })
+}
+
+/// The customer the provider's answer signs in: the verified claim, then the customer it names.
+async fn customer_of(
+    state: &AppState,
+    provider: &OidcProvider,
+    answer: Callback,
+) -> Result<String, Refusal> {
+    let value = verified_claim(state, provider, answer).await?;
+    let found = match provider.config.audience {
+        OidcAudience::Staff => return Err(unknown("a staff provider signs in no customer")),
+        OidcAudience::Customer(CustomerMatch::CustomerId) => state
             .store
             .customer(&value)
             .await
             .map(|c| c.map(|c| c.customer_id)),
-        CustomerMatch::Identity => state.store.customer_id_by_identity(&value).await,
+        OidcAudience::Customer(CustomerMatch::Identity) => {
+            state.store.customer_id_by_identity(&value).await
+        }
     };
     found
         .map_err(|e| refused(StatusCode::SERVICE_UNAVAILABLE, e))?

@@ -1,8 +1,10 @@
 //! The back-office for the utility's staff: sign-in of local staff (argon2id password and a
 //! TOTP code), finding a customer by name, address, e-mail, phone, customer or metering point
 //! number, invoice number or KID, the 360° view of a customer (accounts, contracts, metering
-//! points, documents, the change journal of each), billing runs with their not-ready lists,
-//! and the audit log. Every view of a customer and every sign-in is written to the audit log.
+//! points with their latest readings, documents, work orders, the change journal of each),
+//! billing runs with their not-ready lists, the correction preview (`corrections`), and the
+//! audit log; staff sign in locally or through an OpenID provider (Entra ID). Every view of a
+//! customer, every staff action and every sign-in (or refusal) is written to the audit log.
 //! A customer's session gets 404 here, as for anything not theirs.
 
 use std::sync::Arc;
@@ -16,6 +18,10 @@ use axum::routing::get;
 use nordlys_store::{AuditEntry, ChangeRecord, CustomerFilter, Domain, WebSubject};
 use serde::Deserialize;
 
+mod corrections;
+mod customer_parts;
+
+use super::oidc;
 use super::session::{RequireSession, SignedIn};
 use super::{Frame, html, not_found_page};
 use crate::AppState;
@@ -56,6 +62,13 @@ struct TablesPage {
     query: String,
     intro: Vec<String>,
     sections: Vec<Section>,
+    /// Links after the tables: to earlier or later pages.
+    links: Vec<PageLink>,
+}
+
+pub struct PageLink {
+    pub text: String,
+    pub href: String,
 }
 
 #[derive(Template)]
@@ -64,6 +77,47 @@ struct StaffSignInPage {
     page: Frame,
     title: String,
     message: Option<String>,
+    /// The staff OpenID provider's button, if one is configured.
+    oidc_button: Option<String>,
+}
+
+/// The staff sign-in page with `message_id`'s text, if any, answered with `status`.
+async fn staff_sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message_id: Option<&str>,
+) -> Response {
+    let page = staff_frame(state, headers, None, "/staff/signin", "").await;
+    let title = page.t("staff-signin-title");
+    let message = message_id.map(|id| page.t(id));
+    let oidc_button = state
+        .options
+        .staff_oidc
+        .as_ref()
+        .map(|p| page.tv("signin-oidc", &[("provider", p.label())]));
+    html(
+        status,
+        &StaffSignInPage {
+            page,
+            title,
+            message,
+            oidc_button,
+        },
+    )
+}
+
+/// Start a session for staff member `name` and send the browser to the back-office.
+async fn staff_session(state: &AppState, name: String) -> Response {
+    let subject = WebSubject {
+        kind: "staff".to_owned(),
+        subject: name,
+    };
+    let mut response = super::session::signed_in_response(state, &subject).await;
+    if let Some(location) = response.headers_mut().get_mut(axum::http::header::LOCATION) {
+        *location = axum::http::HeaderValue::from_static("/staff");
+    }
+    response
 }
 
 async fn staff_frame(
@@ -98,16 +152,7 @@ async fn audit(
 }
 
 async fn get_sign_in(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let page = staff_frame(&state, &headers, None, "/staff/signin", "").await;
-    let title = page.t("staff-signin-title");
-    html(
-        StatusCode::OK,
-        &StaffSignInPage {
-            page,
-            title,
-            message: None,
-        },
-    )
+    staff_sign_in_page(&state, &headers, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -126,19 +171,7 @@ async fn post_sign_in(
     let fail = |status: StatusCode, id: &'static str| {
         let state = Arc::clone(&state);
         let headers = headers.clone();
-        async move {
-            let page = staff_frame(&state, &headers, None, "/staff/signin", "").await;
-            let title = page.t("staff-signin-title");
-            let message = Some(page.t(id));
-            html(
-                status,
-                &StaffSignInPage {
-                    page,
-                    title,
-                    message,
-                },
-            )
-        }
+        async move { staff_sign_in_page(&state, &headers, status, Some(id)).await }
     };
     if !state
         .sign_in_limiter
@@ -163,19 +196,91 @@ async fn post_sign_in(
             {
                 return error.into_response();
             }
-            let subject = WebSubject {
-                kind: "staff".to_owned(),
-                subject: name,
-            };
-            let mut response = super::session::signed_in_response(&state, &subject).await;
-            if let Some(location) = response.headers_mut().get_mut(axum::http::header::LOCATION) {
-                *location = axum::http::HeaderValue::from_static("/staff");
-            }
-            response
+            staff_session(&state, name).await
         }
         Ok(false) => fail(StatusCode::UNAUTHORIZED, "staff-signin-failed").await,
         Err(error) => ApiError::internal(&error).into_response(),
     }
+}
+
+/// Start a staff sign-in at the staff OpenID provider (404 without one).
+async fn oidc_start(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match state.options.staff_oidc.as_ref() {
+        Some(provider) => oidc::redirect_to_provider(&state, provider).await,
+        None => not_found_page(&state, &headers).await,
+    }
+}
+
+/// The staff provider sends the browser back here: the verified claim must name an existing
+/// staff user; anyone else is refused, and the refusal is audited.
+async fn oidc_callback(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::extract::Query(answer): axum::extract::Query<oidc::Callback>,
+) -> Response {
+    let Some(provider) = state.options.staff_oidc.as_ref() else {
+        return not_found_page(&state, &headers).await;
+    };
+    let via = format!("OpenID Connect, {}", provider.issuer());
+    let refusal = match oidc::verified_claim(&state, provider, answer).await {
+        Ok(name) => {
+            match nordlys_app::staff::may_sign_in_through_provider(&state.store, &name).await {
+                Ok(true) => {
+                    if let Err(error) = audit(
+                        &state,
+                        &name,
+                        "staff_sign_in",
+                        &format!("staff:{name}"),
+                        &via,
+                    )
+                    .await
+                    {
+                        return error.into_response();
+                    }
+                    tracing::info!(staff = %name, provider = %provider.issuer(), "staff signed in (OpenID Connect)");
+                    return staff_session(&state, name).await;
+                }
+                Ok(false) => {
+                    let detail = format!("{via}: no staff user of this name");
+                    if let Err(error) = audit(
+                        &state,
+                        &name,
+                        "staff_sign_in_refused",
+                        &format!("staff:{name}"),
+                        &detail,
+                    )
+                    .await
+                    {
+                        return error.into_response();
+                    }
+                    oidc::unknown("no staff user matches the claim")
+                }
+                Err(error) => oidc::Refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "signin-oidc-failed",
+                    error.to_string(),
+                ),
+            }
+        }
+        Err(refusal) => {
+            if refusal.1 == oidc::CLAIM_MISSING {
+                let detail = format!("{via}: the ID token has no claim {}", provider.claim());
+                if let Err(error) =
+                    audit(&state, "-", "staff_sign_in_refused", "staff", &detail).await
+                {
+                    return error.into_response();
+                }
+            }
+            refusal
+        }
+    };
+    let oidc::Refusal(status, message, reason) = refusal;
+    tracing::warn!(%reason, "staff OpenID sign-in refused");
+    let message = match message {
+        "signin-oidc-unknown" => "staff-oidc-unknown",
+        other => other,
+    };
+    staff_sign_in_page(&state, &headers, status, Some(message)).await
 }
 
 /// A back-office page needs a staff session; anyone else gets 404.
@@ -190,6 +295,26 @@ async fn staff_of(
     }
 }
 
+/// A back-office page's staff member: without a session the browser is sent to sign in, any
+/// other session gets 404 (see [`staff_of`]).
+pub(crate) struct RequireStaff {
+    pub name: String,
+    pub signed_in: SignedIn,
+}
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for RequireStaff {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let RequireSession(signed_in) = RequireSession::from_request_parts(parts, state).await?;
+        let name = staff_of(state, &parts.headers, &signed_in).await?;
+        Ok(RequireStaff { name, signed_in })
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
@@ -199,13 +324,12 @@ struct SearchQuery {
 async fn search(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    RequireSession(signed_in): RequireSession,
+    RequireStaff {
+        name: staff,
+        signed_in,
+    }: RequireStaff,
     axum::extract::Query(query): axum::extract::Query<SearchQuery>,
 ) -> Response {
-    let staff = match staff_of(&state, &headers, &signed_in).await {
-        Ok(staff) => staff,
-        Err(response) => return response,
-    };
     let page = staff_frame(&state, &headers, Some(&signed_in), "/staff", "/staff").await;
     let q = query.q.unwrap_or_default().trim().to_owned();
     let mut sections = Vec::new();
@@ -307,6 +431,7 @@ async fn search(
             query: q,
             intro: Vec::new(),
             sections,
+            links: Vec::new(),
         },
     )
 }
@@ -345,11 +470,10 @@ fn change_summary(change: &ChangeRecord) -> String {
     }
 }
 
-fn change_rows(changes: &mut [ChangeRecord]) -> Vec<Vec<Cell>> {
-    changes.sort_by_key(|c| std::cmp::Reverse(c.seq));
+/// A row per change record, in the order given.
+fn change_rows(changes: &[ChangeRecord]) -> Vec<Vec<Cell>> {
     changes
         .iter()
-        .take(100)
         .map(|c| {
             vec![
                 cell(c.changed_at.strftime("%Y-%m-%d %H:%M:%S").to_string()),
@@ -361,16 +485,23 @@ fn change_rows(changes: &mut [ChangeRecord]) -> Vec<Vec<Cell>> {
         .collect()
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerQuery {
+    /// The journal page: changes before this sequence number.
+    changes_before: Option<i64>,
+}
+
 async fn customer_view(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    RequireSession(signed_in): RequireSession,
+    RequireStaff {
+        name: staff,
+        signed_in,
+    }: RequireStaff,
     ApiPath(id): ApiPath<String>,
+    axum::extract::Query(query): axum::extract::Query<CustomerQuery>,
 ) -> Response {
-    let staff = match staff_of(&state, &headers, &signed_in).await {
-        Ok(staff) => staff,
-        Err(response) => return response,
-    };
     let holdings = match nordlys_app::self_service::Holdings::load(&state.store, &id).await {
         Ok(holdings) => holdings,
         Err(nordlys_app::self_service::SelfServiceError::NotFound) => {
@@ -478,27 +609,10 @@ async fn customer_view(
             })
             .collect(),
     });
-    sections.push(Section {
-        heading: page.t("staff-points"),
-        headers: vec![
-            page.t("col-point"),
-            page.t("col-area"),
-            page.t("col-address"),
-            page.t("col-kind"),
-        ],
-        rows: holdings
-            .points
-            .iter()
-            .map(|p| {
-                vec![
-                    cell(p.metering_point_id.as_str()),
-                    cell(p.price_area.code()),
-                    cell(p.address.street.clone()),
-                    cell(format!("{} {}", p.utility.code(), p.resolution.code())),
-                ]
-            })
-            .collect(),
-    });
+    match customer_parts::points_section(&state, &page, &holdings.points).await {
+        Ok(section) => sections.push(section),
+        Err(error) => return ApiError::from(error).into_response(),
+    }
     let documents = match holdings.documents(&state.store, 200).await {
         Ok(documents) => documents,
         Err(e) => return ApiError::internal(&e).into_response(),
@@ -528,7 +642,11 @@ async fn customer_view(
             })
             .collect(),
     });
-    let mut changes = Vec::new();
+    let orders = match state.store.work_orders(Some(&id), None, 200).await {
+        Ok(orders) => orders,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    sections.push(customer_parts::work_orders_section(&page, &orders));
     let keys: Vec<(Domain, String)> = std::iter::once((Domain::Customer, c.customer_id.clone()))
         .chain(
             holdings
@@ -547,13 +665,19 @@ async fn customer_view(
                 .iter()
                 .map(|k| (Domain::Contract, k.contract_id.clone())),
         )
+        .chain(
+            documents
+                .iter()
+                .map(|d| (Domain::Document, d.display_number())),
+        )
+        .chain(orders.iter().map(|o| (Domain::WorkOrder, o.id.to_string())))
         .collect();
-    for (domain, key) in keys {
-        match state.store.history(domain, &key).await {
-            Ok(records) => changes.extend(records),
-            Err(error) => return ApiError::from(error).into_response(),
-        }
-    }
+    let changes = match customer_parts::changes_of(&state, &keys).await {
+        Ok(changes) => changes,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let path = format!("/staff/customers/{id}");
+    let (shown, older) = customer_parts::changes_page(&page, &changes, query.changes_before, &path);
     sections.push(Section {
         heading: page.t("staff-history"),
         headers: vec![
@@ -562,7 +686,7 @@ async fn customer_view(
             page.t("col-what"),
             page.t("col-detail"),
         ],
-        rows: change_rows(&mut changes),
+        rows: change_rows(shown),
     });
     let title = page.tv("staff-customer", &[("id", &id)]);
     html(
@@ -574,6 +698,7 @@ async fn customer_view(
             query: String::new(),
             intro,
             sections,
+            links: older.into_iter().collect(),
         },
     )
 }
@@ -581,11 +706,8 @@ async fn customer_view(
 async fn runs(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    RequireSession(signed_in): RequireSession,
+    RequireStaff { signed_in, .. }: RequireStaff,
 ) -> Response {
-    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
-        return response;
-    }
     let page = staff_frame(
         &state,
         &headers,
@@ -635,6 +757,7 @@ async fn runs(
             query: String::new(),
             intro: Vec::new(),
             sections,
+            links: Vec::new(),
         },
     )
 }
@@ -642,12 +765,9 @@ async fn runs(
 async fn run(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    RequireSession(signed_in): RequireSession,
+    RequireStaff { signed_in, .. }: RequireStaff,
     ApiPath(id): ApiPath<i64>,
 ) -> Response {
-    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
-        return response;
-    }
     let page = staff_frame(
         &state,
         &headers,
@@ -725,6 +845,7 @@ async fn run(
             query: String::new(),
             intro,
             sections,
+            links: Vec::new(),
         },
     )
 }
@@ -732,11 +853,8 @@ async fn run(
 async fn audit_log(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    RequireSession(signed_in): RequireSession,
+    RequireStaff { signed_in, .. }: RequireStaff,
 ) -> Response {
-    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
-        return response;
-    }
     let page = staff_frame(
         &state,
         &headers,
@@ -785,6 +903,7 @@ async fn audit_log(
             query: String::new(),
             intro: Vec::new(),
             sections,
+            links: Vec::new(),
         },
     )
 }
@@ -814,12 +933,9 @@ struct DecidedQuery {
 async fn work_orders(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    RequireSession(signed_in): RequireSession,
+    RequireStaff { signed_in, .. }: RequireStaff,
     axum::extract::Query(query): axum::extract::Query<DecidedQuery>,
 ) -> Response {
-    if let Err(response) = staff_of(&state, &headers, &signed_in).await {
-        return response;
-    }
     let page = staff_frame(
         &state,
         &headers,
@@ -917,8 +1033,18 @@ async fn decide(
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/staff/signin", get(get_sign_in).post(post_sign_in))
+        .route("/staff/signin/oidc", get(oidc_start))
+        .route("/staff/auth/callback", get(oidc_callback))
         .route("/staff", get(search))
         .route("/staff/customers/{id}", get(customer_view))
+        .route(
+            "/staff/points/{id}/readings",
+            get(customer_parts::point_readings),
+        )
+        .route(
+            "/staff/corrections",
+            get(corrections::preview).post(corrections::issue),
+        )
         .route("/staff/runs", get(runs))
         .route("/staff/runs/{id}", get(run))
         .route("/staff/audit", get(audit_log))

@@ -3,6 +3,7 @@
 //! called over HTTP.
 
 mod api;
+mod backoffice;
 mod bad_input;
 mod web;
 mod work_orders;
@@ -127,6 +128,20 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+}
+
+/// The GSRN of a metering point of `s` read hourly.
+pub fn hourly_point(s: &TestServer) -> String {
+    let points = get_json(&s.url("/api/v1/metering-points?limit=50"), &s.reader);
+    points["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["resolution"] == "PT60M")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The demo of 40 customers, billed, shared by the tests that only read.

@@ -5,7 +5,7 @@
 use crate::TestServer;
 
 /// A client that does not follow redirects (to see them) and sends `cookie`.
-fn request(
+pub(crate) fn request(
     method: &str,
     url: &str,
     cookie: Option<&str>,
@@ -41,7 +41,7 @@ fn request(
 }
 
 /// Sign in as `customer`: the session cookie.
-fn sign_in(s: &TestServer, customer: &str) -> String {
+pub(crate) fn sign_in(s: &TestServer, customer: &str) -> String {
     let (status, _, body) = request(
         "POST",
         &s.url("/signin"),
@@ -80,7 +80,7 @@ fn sign_in(s: &TestServer, customer: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
     page[at..].split('"').next().unwrap().to_owned()
 }
@@ -577,7 +577,13 @@ fn staff_sign_in_with_password_and_totp_find_customers_and_every_view_is_audited
     ] {
         assert!(body.contains(part), "the 360° view lacks {part}");
     }
-    for path in ["/staff/runs", "/staff/audit"] {
+    crate::backoffice::check_the_readings_and_journal_of_the_360_view(&s, &staff, &body, &point);
+    let invoice_number = invoice["number"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("document {invoice_number}")),
+        "the journal of the 360° view lacks document {invoice_number}"
+    );
+    for path in ["/staff/runs", "/staff/audit", "/staff/corrections"] {
         assert_eq!(
             request("GET", &s.url(path), Some(&staff), None).0,
             200,
@@ -599,7 +605,9 @@ fn staff_sign_in_with_password_and_totp_find_customers_and_every_view_is_audited
         "/staff",
         "/staff/runs",
         "/staff/audit",
+        "/staff/corrections",
         &format!("/staff/customers/{id}"),
+        &format!("/staff/points/{point}/readings"),
     ] {
         assert_eq!(
             request("GET", &s.url(path), Some(&customer_cookie), None).0,
@@ -610,7 +618,7 @@ fn staff_sign_in_with_password_and_totp_find_customers_and_every_view_is_audited
 }
 
 /// Sign in staff member `name` (made here): the session cookie.
-fn staff_sign_in(s: &TestServer, name: &str) -> String {
+pub(crate) fn staff_sign_in(s: &TestServer, name: &str) -> String {
     let made = s
         .block_on(nordlys_app::staff::add_staff(
             &s.store,
@@ -740,6 +748,21 @@ fn a_reported_move_approved_in_the_back_office_ends_the_contracts_and_a_postpone
         audit
             .iter()
             .any(|e| e.action == "approve_work_order" && e.actor == "kari")
+    );
+    // The 360° view lists the order with its decision and who decided.
+    let (_, _, view) = request(
+        "GET",
+        &s.url(&format!("/staff/customers/{id}")),
+        Some(&staff),
+        None,
+    );
+    let row = view
+        .split("<tr>")
+        .find(|row| row.contains(&format!("<td>{order}</td>")))
+        .unwrap_or_else(|| panic!("the 360° view lacks work order {order}"));
+    assert!(
+        row.contains("<td>kari</td>") && row.contains("<td>ok</td>"),
+        "{row}"
     );
     // Decided once: a second decision is told so.
     let (status, _, body) = request(

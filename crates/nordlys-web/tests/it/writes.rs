@@ -27,16 +27,7 @@ fn readings_of(point: &str, day: &str, kwh: &[&str]) -> Value {
 #[test]
 fn readings_are_written_under_the_import_rules_and_an_idempotency_key_replays_the_answer() {
     let s = TestServer::start(12, false);
-    let points = get_json(&s.url("/api/v1/metering-points?limit=50"), &s.reader);
-    let point = points["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["resolution"] == "PT60M")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let point = crate::hourly_point(&s);
     let url = s.url("/api/v1/readings");
     let head = s.block_on(s.store.journal_head()).unwrap();
 
