@@ -392,7 +392,7 @@ pub struct ReceivablesBasis {
 
 const PAYMENT_COLUMNS: &str = "p.id, p.file_id, p.line, p.bank_reference, p.booking_date, p.amount_minor, p.currency,
     p.reference_kind, p.reference, p.payer_name, p.payer_account, p.free_text, p.payee_account, p.recorded_at_us,
-    (SELECT coalesce(sum(a.amount_minor), 0) FROM payment_allocations a WHERE a.payment_id = p.id)";
+    (SELECT coalesce(sum(a.amount_minor), 0)::bigint FROM payment_allocations a WHERE a.payment_id = p.id)";
 
 fn payment_from_row(row: &DbRow) -> Result<StoredPayment, StoreError> {
     let currency: String = row.get(6);
