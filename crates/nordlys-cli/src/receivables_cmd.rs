@@ -22,6 +22,7 @@ pub enum PaymentsCommand {
         /// Only those with money not allocated to any account (the worklist).
         #[arg(long)]
         unmatched: bool,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
@@ -36,6 +37,7 @@ pub enum ReceivablesCommand {
         /// The day the figures stand at (YYYY-MM-DD); default today.
         #[arg(long = "as-of")]
         as_of: Option<String>,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
@@ -58,6 +60,7 @@ pub enum DunningCommand {
         /// Write the claims handed over to the collection agency to this CSV file.
         #[arg(long)]
         handover_out: Option<PathBuf>,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
@@ -72,6 +75,7 @@ pub enum LedgerCommand {
         /// The date the ledger stands at (YYYY-MM-DD); default today.
         #[arg(long = "as-of")]
         as_of: Option<String>,
+        /// `table` or `json`.
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },

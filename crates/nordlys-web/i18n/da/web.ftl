@@ -29,6 +29,7 @@ overview-due = Forfald { $date }
 overview-month = { $month } indtil nu
 overview-month-cost = Udgift indtil nu: { $amount } til og med { $date }, inklusive moms, el og nettarif samlet
 overview-month-cost-forecast = Hele måneden i samme tempo: omkring { $amount }
+overview-next-invoice = Næste faktura: { $month }, dannes først i { $next }, omkring { $amount }
 overview-month-so-far = { $kwh } kWh indtil nu ({ $days } dage med målerdata)
 overview-month-forecast = Prognose for hele måneden: omkring { $kwh } kWh
 overview-open-invoices = Ubetalt

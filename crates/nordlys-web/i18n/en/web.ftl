@@ -29,6 +29,7 @@ overview-due = Due { $date }
 overview-month = { $month } so far
 overview-month-cost = Cost so far: { $amount } through { $date }, VAT included, supplier and grid together
 overview-month-cost-forecast = The whole month at this pace: about { $amount }
+overview-next-invoice = Next invoice: { $month }, made early in { $next }, about { $amount }
 overview-month-so-far = { $kwh } kWh so far ({ $days } days with readings)
 overview-month-forecast = Forecast for the whole month: about { $kwh } kWh
 overview-open-invoices = Unpaid

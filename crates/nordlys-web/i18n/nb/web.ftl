@@ -29,6 +29,7 @@ overview-due = Forfall { $date }
 overview-month = { $month } hittil
 overview-month-cost = Kostnad hittil: { $amount } til og med { $date }, inkludert mva., strøm og nettleie sammen
 overview-month-cost-forecast = Hele måneden i samme tempo: omtrent { $amount }
+overview-next-invoice = Neste faktura: { $month }, lages tidlig i { $next }, omtrent { $amount }
 overview-month-so-far = { $kwh } kWh hittil ({ $days } dager med målerverdier)
 overview-month-forecast = Prognose for hele måneden: omtrent { $kwh } kWh
 overview-open-invoices = Ubetalt

@@ -328,6 +328,23 @@ async fn overview(
                             &[("amount", &format::money(forecast, cost.currency, language))],
                         ));
                     }
+                    // The month's invoice is made when the month is settled, early the next.
+                    let next_month = month.checked_add(1.month()).unwrap_or(month);
+                    lines.push(page.tv(
+                        "overview-next-invoice",
+                        &[
+                            ("month", &format::month(month, language)),
+                            ("next", &format::month(next_month, language)),
+                            (
+                                "amount",
+                                &format::money(
+                                    cost.forecast.unwrap_or(cost.so_far),
+                                    cost.currency,
+                                    language,
+                                ),
+                            ),
+                        ],
+                    ));
                 }
                 lines.push(page.tv(
                     "overview-month-so-far",

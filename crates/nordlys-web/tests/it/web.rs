@@ -1017,6 +1017,12 @@ fn the_cost_of_a_month_is_what_its_invoice_asked_and_the_month_so_far_has_a_fore
         !overview.contains("Hele måneden i samme tempo"),
         "{overview}"
     );
+    assert!(
+        overview.contains(&format!(
+            "Neste faktura: januar 2025, lages tidlig i februar 2025, omtrent {shown}"
+        )),
+        "{overview}"
+    );
 
     // Halfway through the month: the cost of the fifteen days, and the month at that pace.
     let holdings = s
