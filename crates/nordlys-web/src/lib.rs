@@ -51,9 +51,13 @@ pub struct AppState {
     pub options: ServerOptions,
     tokens: extract::TokenCache,
     consumption_cache: cache::ConsumptionCache,
-    /// This month's cost so far by customer and last day with readings.
-    month_cost_cache:
-        cache::HeadCache<(String, jiff::civil::Date), Option<nordlys_app::cost::MonthToDate>>,
+    /// This month so far (cost and energy) by customer and last day with readings.
+    month_cost_cache: cache::HeadCache<(String, jiff::civil::Date), web::pages::MonthSummary>,
+    /// The ledger's view of each customer's invoices by customer and day.
+    ledger_cache: cache::HeadCache<
+        (String, jiff::civil::Date),
+        Arc<std::collections::HashMap<i64, nordlys_app::receivables::ledger::OpenItem>>,
+    >,
     /// The PDF/EHF renderer for the current issuer profile, made at first need.
     render: tokio::sync::Mutex<Option<Arc<RenderContext>>>,
     /// The web's texts in every language.
@@ -81,6 +85,7 @@ impl AppState {
             tokens: Default::default(),
             consumption_cache: Default::default(),
             month_cost_cache: Default::default(),
+            ledger_cache: Default::default(),
             render: tokio::sync::Mutex::new(None),
             web_texts: Arc::new(web_texts),
             sign_in_limiter: Default::default(),

@@ -5,7 +5,7 @@
 
 mod chart;
 pub mod oidc;
-mod pages;
+pub(crate) mod pages;
 pub mod session;
 mod staff;
 

@@ -191,24 +191,36 @@ struct DocumentRow {
     open: Option<String>,
 }
 
-/// The customer's invoices as the ledger stands today, by document id.
+/// The month so far on the overview: its cost (when every basis is in) and its energy.
+#[derive(Clone)]
+pub(crate) struct MonthSummary {
+    cost: Option<nordlys_app::cost::MonthToDate>,
+    total_wh: i64,
+    /// Days with readings.
+    days: usize,
+}
+
+/// The customer's invoices as the ledger stands today, by document id (computed once per
+/// customer, day and journal head: a payment, a dunning step or a new document moves the head).
 async fn ledger_items(
     state: &AppState,
     holdings: &Holdings,
-) -> Result<std::collections::HashMap<i64, OpenItem>, PageError> {
-    let accounts: Vec<String> = holdings
-        .accounts
-        .iter()
-        .map(|a| a.account_id.clone())
-        .collect();
-    Ok(
-        nordlys_app::receivables::items_of_accounts(
-            &state.store,
-            &accounts,
-            today(state, holdings),
-        )
-        .await?,
-    )
+) -> Result<Arc<std::collections::HashMap<i64, OpenItem>>, PageError> {
+    let day = today(state, holdings);
+    let key = (holdings.customer.customer_id.clone(), day);
+    Ok(state
+        .ledger_cache
+        .get_or_compute(&state.store, key, || async {
+            let accounts: Vec<String> = holdings
+                .accounts
+                .iter()
+                .map(|a| a.account_id.clone())
+                .collect();
+            nordlys_app::receivables::items_of_accounts(&state.store, &accounts, day)
+                .await
+                .map(Arc::new)
+        })
+        .await?)
 }
 
 /// The documents with their due dates as postponed (what the customer now owes by when).
@@ -282,35 +294,44 @@ async fn overview(
             Some(last) => {
                 let month = last.first_of_month();
                 let month_end = month.checked_add(1.month()).unwrap_or(month);
-                let mut total = 0i64;
-                let mut days = 0usize;
-                for point in &holdings.points {
-                    if let Ok(series) = consumption(
-                        &state.store,
-                        &point.metering_point_id,
-                        month,
-                        month_end,
-                        Step::Day,
-                    )
-                    .await
-                    {
-                        total += series.total_wh;
-                        days = days.max(series.energy_wh.iter().filter(|v| v.is_some()).count());
-                    }
-                }
                 let days_in_month = i64::from(month.days_in_month());
                 let mut lines = Vec::new();
-                let cost = state
+                // Computed once per customer, last day and journal head.
+                let summary = state
                     .month_cost_cache
                     .get_or_compute(
                         &state.store,
                         (holdings.customer.customer_id.clone(), last),
                         || async {
+                            let mut total_wh = 0i64;
+                            let mut days = 0usize;
+                            for point in &holdings.points {
+                                if let Ok(series) = consumption(
+                                    &state.store,
+                                    &point.metering_point_id,
+                                    month,
+                                    month_end,
+                                    Step::Day,
+                                )
+                                .await
+                                {
+                                    total_wh += series.total_wh;
+                                    days = days.max(
+                                        series.energy_wh.iter().filter(|v| v.is_some()).count(),
+                                    );
+                                }
+                            }
                             let mut rater = CostRater::new(&state.store).await?;
-                            rater.month_to_date(&state.store, &holdings, last).await
+                            let cost = rater.month_to_date(&state.store, &holdings, last).await?;
+                            Ok::<_, PageError>(MonthSummary {
+                                cost,
+                                total_wh,
+                                days,
+                            })
                         },
                     )
                     .await?;
+                let (cost, total, days) = (summary.cost, summary.total_wh, summary.days);
                 if let Some(cost) = cost {
                     lines.push(page.tv(
                         "overview-month-cost",
