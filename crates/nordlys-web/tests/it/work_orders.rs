@@ -59,9 +59,14 @@ pub fn spot_product(market: &str) -> &'static str {
 }
 
 /// Today where the server is (the rules allow some days either side, so the zone is no matter).
+/// Today where the metering points are (the server counts a move's day in the point's zone,
+/// Norway and Denmark alike): at 23:30 UTC it is already tomorrow there.
 pub fn today() -> jiff::civil::Date {
-    jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
+    let now = jiff::Timestamp::now();
+    nordlys_core::model::Market::No
+        .time_zone()
+        .to_offset(now)
+        .to_datetime(now)
         .date()
 }
 
