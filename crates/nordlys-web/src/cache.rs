@@ -23,12 +23,22 @@ const MAX_ENTRIES: usize = 4096;
 /// Values of `V` by key, each valid while the journal head is the one it was computed at.
 pub struct HeadCache<K, V> {
     entries: Mutex<HashMap<K, (i64, V)>>,
+    /// Held while a missing value is computed, so that requests arriving together for it wait
+    /// for the one computation instead of each computing it (a cold page under load); one of
+    /// a few by the key's hash, so values of other keys are computed meanwhile.
+    computing: [tokio::sync::Mutex<()>; COMPUTING_SHARDS],
+    /// The hash that picks a key's shard (one per cache, so a key always picks the same).
+    shard_of: std::collections::hash_map::RandomState,
 }
+
+const COMPUTING_SHARDS: usize = 16;
 
 impl<K, V> Default for HeadCache<K, V> {
     fn default() -> Self {
         HeadCache {
             entries: Mutex::new(HashMap::new()),
+            computing: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
+            shard_of: Default::default(),
         }
     }
 }
@@ -42,11 +52,17 @@ impl<K: Hash + Eq, V: Clone> HeadCache<K, V> {
         Fut: Future<Output = Result<V, E>>,
     {
         let head = store.journal_head().await?;
-        if let Ok(entries) = self.entries.lock()
-            && let Some((at, value)) = entries.get(&key)
-            && *at == head
-        {
-            return Ok(value.clone());
+        if let Some(value) = self.fresh(&key, head) {
+            return Ok(value);
+        }
+        let shard = {
+            use std::hash::BuildHasher;
+            self.shard_of.hash_one(&key) as usize
+        };
+        let _computing = self.computing[shard % COMPUTING_SHARDS].lock().await;
+        // Another request may have computed it while this one waited.
+        if let Some(value) = self.fresh(&key, head) {
+            return Ok(value);
         }
         let value = compute().await?;
         if let Ok(mut entries) = self.entries.lock() {
@@ -56,6 +72,15 @@ impl<K: Hash + Eq, V: Clone> HeadCache<K, V> {
             entries.insert(key, (head, value.clone()));
         }
         Ok(value)
+    }
+
+    /// The value of `key` if it was computed at journal head `head`.
+    fn fresh(&self, key: &K, head: i64) -> Option<V> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(at, _)| *at == head)
+            .map(|(_, value)| value.clone())
     }
 
     /// Forget every value (after this server wrote what they were computed from).
