@@ -180,7 +180,7 @@ pub async fn payments(db: &str, command: PaymentsCommand) -> Result<()> {
 }
 
 pub async fn receivables(db: &str, command: ReceivablesCommand, clock: &dyn Clock) -> Result<()> {
-    use nordlys_app::receivables::kpis::{Kpis, kpis};
+    use nordlys_app::receivables::kpis::{Kpis, kpis_with, settled_on};
     let ReceivablesCommand::Kpis { as_of, format } = command;
     let as_of = match as_of {
         Some(text) => parse_date("as-of", &text).map_err(|e| flag_error("--as-of", e))?,
@@ -189,14 +189,16 @@ pub async fn receivables(db: &str, command: ReceivablesCommand, clock: &dyn Cloc
     let store = open(db).await?;
     let basis = store.receivables_basis().await?;
     store.close().await;
-    let now = kpis(&basis, as_of);
+    // When each invoice was settled is computed once and serves every month-end.
+    let settled = settled_on(&basis, as_of);
+    let now = kpis_with(&basis, as_of, &settled);
     // The month-ends before the day: the trend.
     let mut month_ends = Vec::new();
     let mut end = as_of.first_of_month().yesterday().ok();
     while let Some(day) = end
         && month_ends.len() < 12
     {
-        month_ends.push(kpis(&basis, day).remove(0));
+        month_ends.push(kpis_with(&basis, day, &settled).remove(0));
         end = day.first_of_month().yesterday().ok();
     }
     month_ends.reverse();

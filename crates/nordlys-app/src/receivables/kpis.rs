@@ -73,6 +73,18 @@ fn minor(amount: Decimal) -> i64 {
 
 /// The KPIs as of `as_of` of every account (`group` `all`) and of households and businesses.
 pub fn kpis(basis: &ReceivablesBasis, as_of: Date) -> Vec<Kpis> {
+    kpis_with(basis, as_of, &settled_on(basis, as_of))
+}
+
+/// As [`kpis`], with the days invoices were settled in full already computed by
+/// [`settled_on`] for a day on or after `as_of` (a settlement day does not change with the
+/// day asked; days after `as_of` are not counted): the month-ends of a year share one.
+pub fn kpis_with(basis: &ReceivablesBasis, as_of: Date, settled: &HashMap<i64, Date>) -> Vec<Kpis> {
+    let settled: HashMap<i64, Date> = settled
+        .iter()
+        .filter(|(_, day)| **day <= as_of)
+        .map(|(id, day)| (*id, *day))
+        .collect();
     let books = ledgers(basis, as_of);
     let household =
         |account: &str| basis.payer_kinds.get(account).map(String::as_str) == Some("person");
@@ -89,7 +101,7 @@ pub fn kpis(basis: &ReceivablesBasis, as_of: Date) -> Vec<Kpis> {
                 .filter(|l| in_group(&l.account_id))
                 .flat_map(|l| l.items.iter())
                 .collect();
-            group_kpis(basis, &books, &items, group, &in_group, as_of)
+            group_kpis(basis, &books, &items, group, &in_group, as_of, &settled)
         })
         .collect()
 }
@@ -101,6 +113,7 @@ fn group_kpis(
     group: &'static str,
     in_group: &dyn Fn(&str) -> bool,
     as_of: Date,
+    paid_on: &HashMap<i64, Date>,
 ) -> Kpis {
     let receivables_minor: i64 = items.iter().map(|i| i.open_minor.max(0)).sum();
     // Credit sales by month (invoices and credit notes issued).
@@ -151,7 +164,6 @@ fn group_kpis(
         month = previous;
     }
     // Payment behaviour of the invoices due by the day.
-    let paid_on: HashMap<i64, Date> = paid_in_full_on(basis, as_of);
     let mut steps: HashMap<i64, (Option<Date>, bool)> = HashMap::new();
     for step in basis.dunning.iter().filter(|s| s.sent_on <= as_of) {
         let entry = steps.entry(step.document_id).or_insert((None, false));
@@ -248,7 +260,7 @@ fn group_kpis(
 
 /// The day each invoice was settled in full (by payments and credits), if it was by `as_of`:
 /// the first day on which the ledger shows nothing open.
-fn paid_in_full_on(basis: &ReceivablesBasis, as_of: Date) -> HashMap<i64, Date> {
+pub fn settled_on(basis: &ReceivablesBasis, as_of: Date) -> HashMap<i64, Date> {
     // The days on which something could settle an invoice: payments booked, credit notes issued.
     let mut days: Vec<Date> = basis
         .allocations
